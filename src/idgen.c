@@ -1,0 +1,106 @@
+/*-------------------------------------------------------------------------
+ *
+ * idgen.c
+ *	  Module entry: settings, and the shared memory hooks that hand over
+ *	  to each subsystem.
+ *
+ * idgen must be loaded through shared_preload_libraries, because every
+ * generator keeps its state in shared memory.  Loaded any other way (for
+ * example by CREATE EXTENSION in a server that was not configured for it)
+ * the SQL functions exist but raise idgen_check_preloaded's error.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/guc.h"
+
+#include "idgen.h"
+#include "shmem.h"
+
+PG_MODULE_MAGIC;
+
+int			idgen_max_tags = 64;
+bool		idgen_preloaded = false;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+void		_PG_init(void);
+
+/*
+ * idgen_shmem_request
+ *		Request the shared memory of every subsystem.
+ */
+static void
+idgen_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	tag_shmem_request();
+}
+
+/*
+ * idgen_shmem_startup
+ *		Attach every subsystem to its shared memory.
+ */
+static void
+idgen_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	tag_shmem_startup();
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * _PG_init
+ *		Define settings and install hooks; only when preloaded.
+ */
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	DefineCustomIntVariable("idgen.max_tags",
+							"Maximum number of tags in use at once, across all databases.",
+							NULL,
+							&idgen_max_tags,
+							64,
+							1,
+							65536,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("idgen");
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = idgen_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = idgen_shmem_startup;
+
+	idgen_preloaded = true;
+}
+
+/*
+ * idgen_check_preloaded
+ *		Raise the user-facing error when the library was not preloaded.
+ */
+void
+idgen_check_preloaded(void)
+{
+	if (!idgen_preloaded)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("idgen must be loaded via \"shared_preload_libraries\""),
+				 errhint("Add idgen to \"shared_preload_libraries\" in postgresql.conf and restart the server.")));
+}
