@@ -5,15 +5,8 @@
  *	  durable claims from each tag's high-water-mark sequence.
  *
  * A tag's sequence (idgen_seq.<tag>) holds the last ID ever claimed for
- * the tag.  A claim moves it forward with setval(), which is WAL-logged and
- * non-transactional, and flushes that WAL (waiting for synchronous standbys
- * too, when configured) before any ID of the claim is handed out.  So no
- * crash, abort or promotion can move the high-water mark back below an ID
- * that was issued.
- *
- * Claims for one tag are serialised by a ShareUpdateExclusiveLock on its
- * sequence, taken and released around the read-modify-write; it conflicts
- * with itself and with ALTER/DROP SEQUENCE, not with readers.
+ * the tag; a claim moves it forward through durable.c, so the claim is
+ * durable before any of its IDs is handed out.
  *
  * Shared memory is touched only through pool.c (pool_forget).
  *
@@ -21,23 +14,17 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
-#include "access/xlog.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_class.h"
-#include "catalog/pg_sequence.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "replication/syncrep.h"
-#include "storage/lmgr.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
-#include "utils/syscache.h"
 
+#include "durable.h"
 #include "idgen.h"
 #include "pool.h"
 #include "tag.h"
@@ -166,74 +153,32 @@ tag_wrong_kind(const TagInfo *info, const char *function)
 /*
  * tag_claim
  *		Durably claim the next n IDs of a tag (fewer at the end of the ID
- *		space unless exact) and return them in *claimed.
+ *		space unless exact) and return them in *claimed.  The caller has
+ *		checked the user's right to use the tag (tag_check_usage).
  *
  * When the tag has no IDs left, returns false if missing_ok and raises an
- * error otherwise.  The sequence is read and moved as its owner: the
- * caller's own right to use the tag was checked by tag_check_usage, and
- * setval needs UPDATE, which users of a tag need not have.
+ * error otherwise.
  */
 bool
 tag_claim(const TagInfo *info, int64 n, bool exact, bool missing_ok,
 		  IdRange *claimed)
 {
-	HeapTuple	tuple;
-	int64		seqstart;
-	int64		seqmax;
-	Oid			owner;
-	Oid			save_userid;
-	int			save_sec_context;
-	char	   *query;
-	Oid			argtypes[2] = {REGCLASSOID, INT8OID};
-	Datum		args[2];
-	bool		isnull;
-	bool		is_called;
-	int64		last;
+	SeqState	seq;
 	int64		lo;
 	int64		avail;
 
 	Assert(n > 0);
-	LockRelationOid(info->seqoid, ShareUpdateExclusiveLock);
-
-	tuple = SearchSysCache1(SEQRELID, ObjectIdGetDatum(info->seqoid));
-	if (!HeapTupleIsValid(tuple))
+	if (!durable_lock(info->seqoid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("tag \"%s\" was dropped", NameStr(info->name))));
-	seqstart = ((Form_pg_sequence) GETSTRUCT(tuple))->seqstart;
-	seqmax = ((Form_pg_sequence) GETSTRUCT(tuple))->seqmax;
-	ReleaseSysCache(tuple);
+	durable_read(info->seqoid, &seq);
 
-	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(info->seqoid));
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for relation %u", info->seqoid);
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	SPI_connect();
-
-	query = psprintf("SELECT last_value, is_called FROM %s.%s",
-					 IDGEN_SEQ_SCHEMA,
-					 quote_identifier(NameStr(info->name)));
-	if (SPI_execute(query, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "idgen: could not read the sequence of tag \"%s\"",
-			 NameStr(info->name));
-	last = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-									   SPI_tuptable->tupdesc, 1, &isnull));
-	is_called = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-										   SPI_tuptable->tupdesc, 2, &isnull));
-
-	lo = is_called ? last + 1 : seqstart;
-	avail = (last >= seqmax && is_called) ? 0 : seqmax - lo + 1;
+	lo = seq.is_called ? seq.last + 1 : seq.start;
+	avail = (seq.is_called && seq.last >= seq.max) ? 0 : seq.max - lo + 1;
 	if (avail < (exact ? n : 1))
 	{
-		SPI_finish();
-		SetUserIdAndSecContext(save_userid, save_sec_context);
-		UnlockRelationOid(info->seqoid, ShareUpdateExclusiveLock);
+		durable_unlock(info->seqoid);
 		if (missing_ok)
 			return false;
 		if (avail <= 0)
@@ -242,34 +187,21 @@ tag_claim(const TagInfo *info, int64 n, bool exact, bool missing_ok,
 					 errmsg("tag \"%s\" has run out of IDs",
 							NameStr(info->name)),
 					 errdetail("Its maxvalue %lld has been reached.",
-							   (long long) seqmax),
+							   (long long) seq.max),
 					 errhint("Raise the tag's maxvalue with idgen.alter_tag().")));
 		ereport(ERROR,
 				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
 				 errmsg("tag \"%s\" has fewer than %lld IDs left",
 						NameStr(info->name), (long long) n),
 				 errdetail("%lld IDs remain below its maxvalue %lld.",
-						   (long long) avail, (long long) seqmax),
+						   (long long) avail, (long long) seq.max),
 				 errhint("Raise the tag's maxvalue with idgen.alter_tag().")));
 	}
 
 	claimed->lo = lo;
 	claimed->hi = lo + Min(n, avail);
-
-	args[0] = ObjectIdGetDatum(info->seqoid);
-	args[1] = Int64GetDatum(claimed->hi - 1);
-	if (SPI_execute_with_args("SELECT pg_catalog.setval($1, $2, true)",
-							  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "idgen: could not advance the sequence of tag \"%s\"",
-			 NameStr(info->name));
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-
-	/* the claim is durable, and replicated if so configured, before use */
-	XLogFlush(XactLastRecEnd);
-	SyncRepWaitForLSN(XactLastRecEnd, false);
-
-	UnlockRelationOid(info->seqoid, ShareUpdateExclusiveLock);
+	durable_advance(info->seqoid, claimed->hi - 1);
+	durable_unlock(info->seqoid);
 	return true;
 }
 

@@ -1,0 +1,29 @@
+/*-------------------------------------------------------------------------
+ *
+ * durable.h
+ *	  Durable high-water marks kept in sequences: read one, and move it
+ *	  forward so that the move survives any crash or promotion before the
+ *	  caller uses what it covers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef IDGEN_DURABLE_H
+#define IDGEN_DURABLE_H
+
+#include "postgres.h"
+
+/* a sequence's bounds and value */
+typedef struct SeqState
+{
+	int64		start;
+	int64		max;
+	int64		last;			/* last value handed out, if is_called */
+	bool		is_called;
+} SeqState;
+
+extern bool durable_lock(Oid seqoid);
+extern void durable_unlock(Oid seqoid);
+extern void durable_read(Oid seqoid, SeqState *state);
+extern void durable_advance(Oid seqoid, int64 value);
+
+#endif							/* IDGEN_DURABLE_H */
