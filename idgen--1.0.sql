@@ -84,6 +84,7 @@ END
 $$;
 
 -- Create a tag: a row in idgen.tags and its sequence idgen_seq.<tag>.
+-- NULL maxvalue and chunk bounds get defaults that fit kind and region.
 -- Needs INSERT on idgen.tags and CREATE on schema idgen_seq; the creator
 -- owns the tag.
 CREATE FUNCTION idgen.create_tag(tag text,
@@ -91,8 +92,8 @@ CREATE FUNCTION idgen.create_tag(tag text,
                                  start bigint DEFAULT 1,
                                  maxvalue bigint DEFAULT NULL,
                                  region bigint DEFAULT 100000,
-                                 chunk_min integer DEFAULT 10,
-                                 chunk_max integer DEFAULT 10000,
+                                 chunk_min integer DEFAULT NULL,
+                                 chunk_max integer DEFAULT NULL,
                                  reclaim boolean DEFAULT true)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -112,6 +113,9 @@ BEGIN
     -- hybrid tags number slabs, which have 32 bits
     maxvalue := coalesce(maxvalue, CASE kind WHEN 'hybrid' THEN 4294967295
                                              ELSE 9223372036854775806 END);
+    -- default chunk bounds shrink to fit a small region
+    chunk_max := coalesce(chunk_max, least(10000, region));
+    chunk_min := coalesce(chunk_min, least(10, chunk_max));
     PERFORM idgen.check_tag_options(tag, start, maxvalue, region, chunk_min, chunk_max);
 
     LOCK TABLE idgen.tags IN SHARE ROW EXCLUSIVE MODE;

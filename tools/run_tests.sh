@@ -70,7 +70,8 @@ for t in t/*.pl; do
     echo "$t: $ok passed, $bad failed"
     if [ "$bad" -ne 0 ]; then
         cat "$log"
-        tail -n 40 "$work"/tap/tmp_check/log/*"$(basename "$t" .pl)"*.log 2>/dev/null
+        sed 's/^\[[0-9:.]*\]([0-9.]*s) //' \
+            "$work/tap/tmp_check/log/regress_log_$(basename "$t" .pl)" | tail -n 40
     fi
 done
 
