@@ -17,9 +17,12 @@
  * tag's sequence (drop_tag drops it; alter_tag and GRANT/REVOKE invalidate
  * it): the callback only marks LocalTags invalid and bumps local_epoch, so
  * no pointer held by a caller dangles; the next use re-reads the catalog.
- * Invalidations arrive at the latest at the start of the next transaction,
- * so a dropped tag's chunks are never used after a transaction that saw the
- * drop committed.
+ * Invalidations arrive at the latest at the start of the next transaction.
+ * drop_tag does not wait for that: it frees the tag's pool slot at once,
+ * and every next_id() compares the slot's generation (a shared read of a
+ * line that is written only when a slot is freed) with the one it attached
+ * to, so no backend hands out a dropped tag's cached IDs after drop_tag
+ * ran.
  *
  * At backend exit (before_shmem_exit, while shared memory is still
  * attached) every unused tail goes back to its pool.
@@ -178,9 +181,49 @@ cache_attach(LocalTag *lt, const NameData *name)
 }
 
 /*
+ * cache_lookup
+ *		Slow path of cache_get: find the LocalTag by name, (re)attaching it
+ *		if needed, and remember it in the call site's memo.
+ */
+static LocalTag *
+cache_lookup(FunctionCallInfo fcinfo, text *tag, TagKind kind,
+			 const char *function)
+{
+	CallMemo   *memo = (CallMemo *) fcinfo->flinfo->fn_extra;
+	NameData	name;
+	LocalTag   *lt;
+	bool		found;
+
+	if (local_tags == NULL)
+		cache_init();
+	tag_check_name(tag, &name);
+	lt = hash_search(local_tags, NameStr(name), HASH_ENTER, &found);
+	if (!found)
+		lt->valid = false;
+	else if (lt->valid &&
+			 idgen_shared->generations[lt->pool] != lt->generation)
+		lt->valid = false;
+	if (!lt->valid)
+		cache_attach(lt, &name);
+	if (lt->info.kind != kind)
+		tag_wrong_kind(&lt->info, function);
+
+	if (memo == NULL)
+		memo = fcinfo->flinfo->fn_extra =
+			MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(CallMemo));
+	memo->epoch = local_epoch;
+	memo->len = VARSIZE_ANY_EXHDR(tag);
+	memcpy(memo->name, NameStr(name), memo->len);
+	memo->lt = lt;
+	return lt;
+}
+
+/*
  * cache_get
  *		The LocalTag for the tag named by argument 0, checked to be of the
- *		given kind and usable by the current role.
+ *		given kind and usable by the current role.  The fast path checks
+ *		the call site's memo and the generation of the tag's pool slot,
+ *		which drop_tag bumps at once in every backend's view.
  */
 LocalTag *
 cache_get(FunctionCallInfo fcinfo, TagKind kind, const char *function)
@@ -192,32 +235,12 @@ cache_get(FunctionCallInfo fcinfo, TagKind kind, const char *function)
 
 	if (likely(memo != NULL && memo->epoch == local_epoch &&
 			   memo->len == len &&
-			   memcmp(memo->name, VARDATA_ANY(tag), len) == 0))
+			   memcmp(memo->name, VARDATA_ANY(tag), len) == 0 &&
+			   idgen_shared->generations[memo->lt->pool] ==
+			   memo->lt->generation))
 		lt = memo->lt;
 	else
-	{
-		NameData	name;
-		bool		found;
-
-		if (local_tags == NULL)
-			cache_init();
-		tag_check_name(tag, &name);
-		lt = hash_search(local_tags, NameStr(name), HASH_ENTER, &found);
-		if (!found)
-			lt->valid = false;
-		if (!lt->valid)
-			cache_attach(lt, &name);
-		if (lt->info.kind != kind)
-			tag_wrong_kind(&lt->info, function);
-
-		if (memo == NULL)
-			memo = fcinfo->flinfo->fn_extra =
-				MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(CallMemo));
-		memo->epoch = local_epoch;
-		memo->len = len;
-		memcpy(memo->name, NameStr(name), len);
-		memo->lt = lt;
-	}
+		lt = cache_lookup(fcinfo, tag, kind, function);
 
 	if (unlikely(lt->checked_user != GetUserId()))
 	{

@@ -69,7 +69,7 @@ pool_free(int index, Oid dboid, Oid seqoid)
 	{
 		pool->seqoid = InvalidOid;
 		pool->dboid = InvalidOid;
-		pool->generation++;
+		idgen_shared->generations[index]++;
 	}
 	LWLockRelease(&pool->lock);
 	LWLockRelease(&idgen_shared->dir_lock);
@@ -122,7 +122,7 @@ pool_attach(const TagInfo *info, uint32 *generation)
 
 			if (pool->seqoid == info->seqoid && pool->dboid == MyDatabaseId)
 			{
-				*generation = pool->generation;
+				*generation = idgen_shared->generations[i];
 				LWLockRelease(&idgen_shared->dir_lock);
 				return i;
 			}
@@ -135,7 +135,7 @@ pool_attach(const TagInfo *info, uint32 *generation)
 
 			LWLockAcquire(&pool->lock, LW_EXCLUSIVE);
 			pool_reset(pool, info);
-			*generation = pool->generation;
+			*generation = idgen_shared->generations[free_index];
 			LWLockRelease(&pool->lock);
 			LWLockRelease(&idgen_shared->dir_lock);
 			return free_index;
@@ -178,7 +178,7 @@ pool_lock(int index, uint32 generation, const TagInfo *info)
 	TagPool    *pool = &idgen_shared->pools[index];
 
 	LWLockAcquire(&pool->lock, LW_EXCLUSIVE);
-	if (pool->generation != generation)
+	if (idgen_shared->generations[index] != generation)
 	{
 		LWLockRelease(&pool->lock);
 		ereport(ERROR,
@@ -238,7 +238,7 @@ pool_claim(int index, uint32 generation, const TagInfo *info, bool missing_ok)
 	PG_END_TRY();
 
 	LWLockAcquire(&pool->lock, LW_EXCLUSIVE);
-	if (ok && pool->generation == generation)
+	if (ok && idgen_shared->generations[index] == generation)
 	{
 		Assert(RANGE_SIZE(pool->standby) == 0);
 		if (RANGE_SIZE(pool->active) == 0)
@@ -403,7 +403,7 @@ pool_give_back(int index, uint32 generation, IdRange range,
 	int			pos;
 
 	LWLockAcquire(&pool->lock, LW_EXCLUSIVE);
-	if (pool->generation != generation)
+	if (idgen_shared->generations[index] != generation)
 	{
 		LWLockRelease(&pool->lock);
 		return;

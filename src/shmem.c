@@ -13,7 +13,10 @@
  *	- IdgenShared->dir_lock (exclusive) is held to assign a free TagPool
  *	  slot to a tag or to free one; a pool's dboid, seqoid and generation
  *	  change only under dir_lock AND that pool's lock, so holding either
- *	  one is enough to read them.  dir_lock is taken before a pool lock,
+ *	  one is enough to read them.  The fast path also reads a generation
+ *	  without any lock, to notice a dropped tag: generations sit apart
+ *	  from the pools, so that this read does not share a cache line with
+ *	  anything written on refills.  dir_lock is taken before a pool lock,
  *	  never after.
  *	- TagPool->lock (exclusive) protects everything else in the pool.
  *	  It is held for a few dozen instructions: never across a claim from
@@ -69,6 +72,8 @@ tag_shmem_size(void)
 	size = TYPEALIGN(PG_CACHE_LINE_SIZE, sizeof(IdgenShared));
 	size = add_size(size, mul_size(sizeof(TagPool), idgen_max_tags));
 	size = add_size(size, PG_CACHE_LINE_SIZE);
+	size = add_size(size, mul_size(sizeof(uint32), idgen_max_tags));
+	size = add_size(size, PG_CACHE_LINE_SIZE);
 	size = add_size(size, mul_size(slot_size(), MaxBackends));
 	return size;
 }
@@ -112,9 +117,12 @@ tag_shmem_startup(void)
 	idgen_shared->slot_size = slot_size();
 	idgen_shared->pools = (TagPool *)
 		(base + TYPEALIGN(PG_CACHE_LINE_SIZE, sizeof(IdgenShared)));
-	idgen_shared->slots = (char *)
+	idgen_shared->generations = (uint32 *)
 		TYPEALIGN(PG_CACHE_LINE_SIZE,
 				  (char *) (idgen_shared->pools + idgen_max_tags));
+	idgen_shared->slots = (char *)
+		TYPEALIGN(PG_CACHE_LINE_SIZE,
+				  (char *) (idgen_shared->generations + idgen_max_tags));
 
 	LWLockInitialize(&idgen_shared->dir_lock, idgen_lwlock_tranche);
 	for (i = 0; i < idgen_max_tags; i++)

@@ -30,7 +30,8 @@ typedef struct IdRange
 
 /*
  * TagPool: the shared tier of one tag.  A slot is free when seqoid is
- * InvalidOid.  Every field is protected by "lock"; claim_cv is a condition
+ * InvalidOid; its generation (IdgenShared->generations) is bumped whenever
+ * it is freed.  Every field is protected by "lock"; claim_cv is a condition
  * variable and needs no lock.
  */
 typedef struct TagPool
@@ -38,7 +39,6 @@ typedef struct TagPool
 	LWLock		lock;
 	Oid			dboid;			/* database of the tag */
 	Oid			seqoid;			/* the tag's high-water-mark sequence */
-	uint32		generation;		/* bumped whenever the slot is freed */
 	NameData	tag;			/* tag name, for the monitoring views */
 	IdRange		active;			/* region IDs are handed out from */
 	int64		active_base;	/* where the active region began */
@@ -86,6 +86,7 @@ typedef struct IdgenShared
 	int			nslots;			/* backend slots */
 	Size		slot_size;		/* bytes per backend slot, cache aligned */
 	TagPool    *pools;			/* max_tags of them */
+	uint32	   *generations;	/* per pool, on cache lines of their own */
 	char	   *slots;			/* nslots backend slots */
 } IdgenShared;
 

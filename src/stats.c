@@ -85,7 +85,7 @@ idgen_pool_stats(PG_FUNCTION_ARGS)
 		remaining = RANGE_SIZE(copy.active) + RANGE_SIZE(copy.standby);
 		for (r = 0; r < copy.nreturned; r++)
 			remaining += RANGE_SIZE(copy.returned[r]);
-		live_chunks(i, copy.generation, &issued, &cached);
+		live_chunks(i, idgen_shared->generations[i], &issued, &cached);
 
 		values[0] = CStringGetTextDatum(NameStr(copy.tag));
 		values[1] = Int64GetDatum(copy.issued + issued);
@@ -128,7 +128,7 @@ idgen_backend_ranges(PG_FUNCTION_ARGS)
 		LWLockAcquire(&pool->lock, LW_SHARED);
 		ours = pool->dboid == MyDatabaseId && OidIsValid(pool->seqoid);
 		tag = pool->tag;
-		generation = pool->generation;
+		generation = idgen_shared->generations[i];
 		LWLockRelease(&pool->lock);
 		if (!ours)
 			continue;
@@ -182,7 +182,7 @@ idgen_reset_stats(PG_FUNCTION_ARGS)
 		if (pool->dboid == MyDatabaseId && OidIsValid(pool->seqoid) &&
 			(all || strcmp(NameStr(pool->tag), NameStr(name)) == 0))
 		{
-			live_chunks(i, pool->generation, &issued, &cached);
+			live_chunks(i, idgen_shared->generations[i], &issued, &cached);
 			pool->issued = -issued;
 			pool->reclaimed = pool->returned_ids = pool->ranges = 0;
 			pool->claims = pool->waits = pool->lost = 0;
