@@ -268,7 +268,7 @@ REVOKE ALL ON FUNCTION idgen.reset_stats(text) FROM PUBLIC;
 
 CREATE FUNCTION idgen.backend_ranges(
     OUT pid integer, OUT tag text, OUT chunk_start bigint, OUT next_id bigint,
-    OUT chunk_end bigint, OUT chunk_size integer)
+    OUT chunk_end bigint, OUT chunk_size integer, OUT xact_drawn bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'idgen_backend_ranges'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;

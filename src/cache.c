@@ -27,6 +27,9 @@
  * At backend exit (before_shmem_exit, while shared memory is still
  * attached) every unused tail goes back to its pool.
  *
+ * The IDs each transaction draws are recorded by xact.c (reclaim), which
+ * may rewind a chunk when a transaction aborts.
+ *
  * Locking: see shmem.c.  This file writes only its own BackendSlot, without
  * a lock; pools are touched only through pool.c.
  *
@@ -48,6 +51,7 @@
 #include "cache.h"
 #include "idgen.h"
 #include "pool.h"
+#include "xact.h"
 
 PG_FUNCTION_INFO_V1(idgen_next_id);
 PG_FUNCTION_INFO_V1(idgen_next_id_range);
@@ -97,6 +101,8 @@ cache_exit(int code, Datum arg)
 	int			i;
 
 	pool_release_claim();
+	/* an open transaction can only abort now: reclaim before handing back */
+	reclaim_at_exit();
 	for (i = 0; i < idgen_shared->max_tags; i++)
 	{
 		BackendChunk *c = &my_slot->chunks[i];
@@ -107,7 +113,7 @@ cache_exit(int code, Datum arg)
 		tail.lo = c->next;
 		tail.hi = c->end;
 		pool_give_back(i, c->generation, tail, GIVE_BACK_EXIT,
-					   c->next - c->start);
+					   c->next - c->start + c->rewound, c->rewound);
 		memset(c, 0, sizeof(BackendChunk));
 	}
 	my_slot->pid = 0;
@@ -130,6 +136,7 @@ cache_init(void)
 	local_tags = hash_create("idgen local tags", 16, &ctl,
 							 HASH_ELEM | HASH_STRINGS);
 	CacheRegisterRelcacheCallback(cache_inval_callback, (Datum) 0);
+	reclaim_register();
 
 	/* a previous owner of the slot always cleared it; be sure anyway */
 	my_slot = shmem_my_slot();
@@ -163,6 +170,8 @@ cache_attach(LocalTag *lt, const NameData *name)
 	{
 		/* the chunk belonged to a freed slot: its IDs are never used */
 		memset(c, 0, sizeof(BackendChunk));
+		lt->open_record = -1;
+		lt->xact_stamp = 0;
 		c->generation = generation;
 		lt->refilled_at = 0;
 
@@ -199,7 +208,11 @@ cache_lookup(FunctionCallInfo fcinfo, text *tag, TagKind kind,
 	tag_check_name(tag, &name);
 	lt = hash_search(local_tags, NameStr(name), HASH_ENTER, &found);
 	if (!found)
+	{
 		lt->valid = false;
+		lt->open_record = -1;
+		lt->xact_stamp = 0;
+	}
 	else if (lt->valid &&
 			 idgen_shared->generations[lt->pool] != lt->generation)
 		lt->valid = false;
@@ -251,6 +264,16 @@ cache_get(FunctionCallInfo fcinfo, TagKind kind, const char *function)
 }
 
 /*
+ * cache_chunk
+ *		This backend's chunk for pool slot index.
+ */
+BackendChunk *
+cache_chunk(int index)
+{
+	return &my_slot->chunks[index];
+}
+
+/*
  * cache_refill
  *		Replace an exhausted chunk with a new one from the pool, adapting
  *		its size to how fast the last one was used.
@@ -273,7 +296,7 @@ cache_refill(LocalTag *lt)
 	}
 	size = Min(Max(size, lt->info.chunk_min), lt->info.chunk_max);
 
-	c->start = c->next;
+	reclaim_chunk_ends(lt);
 	pool_take_chunk(lt->pool, lt->generation, &lt->info, size,
 					c->next - 1, consumed, &chunk);
 
@@ -302,6 +325,8 @@ idgen_next_id(PG_FUNCTION_ARGS)
 	c = lt->chunk;
 	if (unlikely(c->next >= c->end))
 		cache_refill(lt);
+	if (unlikely(lt->xact_stamp != reclaim_stamp))
+		reclaim_note(lt);
 	id = c->next;
 	c->next = id + 1;
 	PG_RETURN_INT64(id);

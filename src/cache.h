@@ -26,11 +26,13 @@ typedef struct LocalTag
 	uint32		generation;		/* of that slot when attached */
 	BackendChunk *chunk;		/* ours, in shared memory */
 	TimestampTz refilled_at;	/* when the chunk was last refilled */
-	uint64		xact_stamp;		/* transaction of the first draw (reclaim) */
+	uint64		xact_stamp;		/* reclaim_stamp at the last draw */
+	int			open_record;	/* reclaim's record of the open run, or -1 */
 } LocalTag;
 
 extern LocalTag *cache_get(FunctionCallInfo fcinfo, TagKind kind,
 						   const char *function);
 extern void cache_refill(LocalTag *lt);
+extern BackendChunk *cache_chunk(int index);
 
 #endif							/* IDGEN_CACHE_H */

@@ -280,7 +280,9 @@ pool_wait_claim(TagPool *pool)
  * pool_take_chunk
  *		Give a backend a chunk of at most size IDs, all above "after" (the
  *		last ID the backend issued).  "consumed" IDs of the backend's
- *		previous chunk are added to the pool's count of issued IDs.
+ *		previous chunk are added to the pool's count of issued IDs when
+ *		the new chunk is handed over (not on error, which leaves the old
+ *		chunk in place).
  */
 void
 pool_take_chunk(int index, uint32 generation, const TagInfo *info,
@@ -292,9 +294,6 @@ pool_take_chunk(int index, uint32 generation, const TagInfo *info,
 		bool		prefetch = false;
 		int			i;
 
-		pool->issued += consumed;
-		consumed = 0;
-
 		for (i = 0; i < pool->nreturned; i++)
 		{
 			IdRange    *r = &pool->returned[i];
@@ -304,6 +303,7 @@ pool_take_chunk(int index, uint32 generation, const TagInfo *info,
 			chunk->lo = r->lo;
 			chunk->hi = Min(r->hi, r->lo + size);
 			r->lo = chunk->hi;
+			pool->issued += consumed;
 			if (RANGE_SIZE(*r) == 0)
 			{
 				pool->nreturned--;
@@ -325,6 +325,7 @@ pool_take_chunk(int index, uint32 generation, const TagInfo *info,
 			chunk->lo = pool->active.lo;
 			chunk->hi = Min(pool->active.hi, pool->active.lo + size);
 			pool->active.lo = chunk->hi;
+			pool->issued += consumed;
 
 			/* 90% of the active region used: claim the next one now */
 			if (RANGE_SIZE(pool->standby) == 0 && !pool->claiming &&
@@ -390,14 +391,15 @@ pool_take_range(int index, uint32 generation, const TagInfo *info,
 
 /*
  * pool_give_back
- *		Return a range a backend no longer needs.  It joins the sorted list
+ *		Return a range a backend no longer needs, and fold the counts of a
+ *		chunk that goes away: IDs issued from it, IDs rewound in it.  It joins the sorted list
  *		of returned ranges, merged with its neighbours; when the list is
  *		full, the smallest range is dropped (those IDs are lost, never
  *		duplicated).  Ranges of a tag whose slot was freed are dropped.
  */
 void
 pool_give_back(int index, uint32 generation, IdRange range,
-			   GiveBackKind kind, int64 consumed)
+			   GiveBackKind kind, int64 issued, int64 rewound)
 {
 	TagPool    *pool = &idgen_shared->pools[index];
 	int			pos;
@@ -408,7 +410,8 @@ pool_give_back(int index, uint32 generation, IdRange range,
 		LWLockRelease(&pool->lock);
 		return;
 	}
-	pool->issued += consumed;
+	pool->issued += issued;
+	pool->reclaimed += rewound;
 	if (RANGE_SIZE(range) <= 0)
 	{
 		LWLockRelease(&pool->lock);

@@ -27,7 +27,7 @@ extern void pool_take_chunk(int index, uint32 generation, const TagInfo *info,
 extern void pool_take_range(int index, uint32 generation,
 							const TagInfo *info, int64 n, IdRange *range);
 extern void pool_give_back(int index, uint32 generation, IdRange range,
-						   GiveBackKind kind, int64 consumed);
+						   GiveBackKind kind, int64 issued, int64 rewound);
 extern void pool_forget(Oid dboid, Oid seqoid);
 extern void pool_release_claim(void);
 

@@ -67,7 +67,10 @@ typedef struct BackendChunk
 	int64		next;			/* next ID to hand out */
 	int64		end;			/* first ID past the chunk */
 	int64		start;			/* where counting of "issued" restarts */
-	int64		xact_first;		/* first ID drawn by the open transaction */
+	int64		rewound;		/* IDs given back by rewinding (reclaim) */
+	int64		xact_drawn;		/* drawn by the open transaction, in closed
+								 * runs (reclaim) */
+	int64		xact_lo;		/* start of its open run in this chunk, or 0 */
 	uint32		generation;		/* pool generation the chunk came from */
 	int32		size;			/* adaptive chunk size */
 } BackendChunk;

@@ -26,19 +26,22 @@ PG_FUNCTION_INFO_V1(idgen_backend_ranges);
 PG_FUNCTION_INFO_V1(idgen_reset_stats);
 
 #define POOL_STATS_COLS		11
-#define BACKEND_RANGES_COLS	6
+#define BACKEND_RANGES_COLS	7
 
 /*
  * live_chunks
  *		Sum, over the backends' chunks of pool slot index and generation,
- *		the IDs issued from them and the IDs still cached in them.
+ *		the IDs issued from them (including those rewound since), the IDs
+ *		rewound, and the IDs still cached in them.
  */
 static void
-live_chunks(int index, uint32 generation, int64 *issued, int64 *cached)
+live_chunks(int index, uint32 generation, int64 *issued, int64 *rewound,
+			int64 *cached)
 {
 	int			b;
 
 	*issued = 0;
+	*rewound = 0;
 	*cached = 0;
 	for (b = 0; b < idgen_shared->nslots; b++)
 	{
@@ -47,7 +50,8 @@ live_chunks(int index, uint32 generation, int64 *issued, int64 *cached)
 
 		if (slot->pid == 0 || c->end == 0 || c->generation != generation)
 			continue;
-		*issued += c->next - c->start;
+		*issued += c->next - c->start + c->rewound;
+		*rewound += c->rewound;
 		*cached += c->end - c->next;
 	}
 }
@@ -73,6 +77,7 @@ idgen_pool_stats(PG_FUNCTION_ARGS)
 		TagPool		copy;
 		int64		remaining;
 		int64		issued;
+		int64		rewound;
 		int64		cached;
 		int			r;
 
@@ -85,11 +90,12 @@ idgen_pool_stats(PG_FUNCTION_ARGS)
 		remaining = RANGE_SIZE(copy.active) + RANGE_SIZE(copy.standby);
 		for (r = 0; r < copy.nreturned; r++)
 			remaining += RANGE_SIZE(copy.returned[r]);
-		live_chunks(i, idgen_shared->generations[i], &issued, &cached);
+		live_chunks(i, idgen_shared->generations[i], &issued, &rewound,
+					&cached);
 
 		values[0] = CStringGetTextDatum(NameStr(copy.tag));
 		values[1] = Int64GetDatum(copy.issued + issued);
-		values[2] = Int64GetDatum(copy.reclaimed);
+		values[2] = Int64GetDatum(copy.reclaimed + rewound);
 		values[3] = Int64GetDatum(copy.returned_ids);
 		values[4] = Int64GetDatum(copy.ranges);
 		values[5] = Int64GetDatum(copy.claims);
@@ -149,6 +155,8 @@ idgen_backend_ranges(PG_FUNCTION_ARGS)
 			values[3] = Int64GetDatum(c.next);
 			values[4] = Int64GetDatum(c.end);
 			values[5] = Int32GetDatum(c.size);
+			values[6] = Int64GetDatum(c.xact_drawn +
+									  (c.xact_lo > 0 ? c.next - c.xact_lo : 0));
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
 								 values, nulls);
 		}
@@ -176,15 +184,18 @@ idgen_reset_stats(PG_FUNCTION_ARGS)
 	{
 		TagPool    *pool = &idgen_shared->pools[i];
 		int64		issued;
+		int64		rewound;
 		int64		cached;
 
 		LWLockAcquire(&pool->lock, LW_EXCLUSIVE);
 		if (pool->dboid == MyDatabaseId && OidIsValid(pool->seqoid) &&
 			(all || strcmp(NameStr(pool->tag), NameStr(name)) == 0))
 		{
-			live_chunks(i, idgen_shared->generations[i], &issued, &cached);
+			live_chunks(i, idgen_shared->generations[i], &issued, &rewound,
+						&cached);
 			pool->issued = -issued;
-			pool->reclaimed = pool->returned_ids = pool->ranges = 0;
+			pool->reclaimed = -rewound;
+			pool->returned_ids = pool->ranges = 0;
 			pool->claims = pool->waits = pool->lost = 0;
 		}
 		LWLockRelease(&pool->lock);

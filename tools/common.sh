@@ -46,12 +46,14 @@ build_install() {
     $SUDO make -C "$REPO" -s PG_CONFIG="$pgc" install >&2
 }
 
-# as_pguser CMD...: run CMD as the unprivileged user that owns servers
+# as_pguser CMD...: run CMD as the unprivileged user that owns servers.
+# CMD does not inherit fd 9, the install lock (tools/test.sh), so that a
+# server it starts cannot keep the lock after the script ends.
 as_pguser() {
     if [ "$(id -u)" = 0 ]; then
-        runuser -u "$PGUSER_OS" -- "$@"
+        runuser -u "$PGUSER_OS" -- "$@" 9>&-
     else
-        "$@"
+        "$@" 9>&-
     fi
 }
 
