@@ -277,6 +277,29 @@ pool_wait_claim(TagPool *pool)
 }
 
 /*
+ * returned_above
+ *		Index of the first returned range that starts above "after"
+ *		(binary search: the list is sorted), or nreturned if none does.
+ */
+static int
+returned_above(TagPool *pool, int64 after)
+{
+	int			lo = 0;
+	int			hi = pool->nreturned;
+
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (pool->returned[mid].lo <= after)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
  * pool_take_chunk
  *		Give a backend a chunk of at most size IDs, all above "after" (the
  *		last ID the backend issued).  "consumed" IDs of the backend's
@@ -294,12 +317,11 @@ pool_take_chunk(int index, uint32 generation, const TagInfo *info,
 		bool		prefetch = false;
 		int			i;
 
-		for (i = 0; i < pool->nreturned; i++)
+		i = returned_above(pool, after);
+		if (i < pool->nreturned)
 		{
 			IdRange    *r = &pool->returned[i];
 
-			if (r->lo <= after)
-				continue;
 			chunk->lo = r->lo;
 			chunk->hi = Min(r->hi, r->lo + size);
 			r->lo = chunk->hi;
@@ -423,9 +445,7 @@ pool_give_back(int index, uint32 generation, IdRange range,
 		pool->reclaimed += RANGE_SIZE(range);
 
 	/* find the insertion point, then merge with the neighbours */
-	for (pos = 0; pos < pool->nreturned; pos++)
-		if (pool->returned[pos].lo > range.lo)
-			break;
+	pos = returned_above(pool, range.lo);
 	if (pos > 0 && pool->returned[pos - 1].hi == range.lo)
 	{
 		pool->returned[pos - 1].hi = range.hi;

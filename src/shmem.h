@@ -25,8 +25,13 @@ typedef struct IdRange
 
 #define RANGE_SIZE(r)	((r).hi - (r).lo)
 
-/* ranges handed back to a pool (exit tails, reclaimed IDs), kept sorted */
-#define POOL_MAX_RETURNED	32
+/*
+ * Ranges handed back to a pool (exit tails, reclaimed IDs), kept sorted.
+ * Reclaimed pieces wait there until a backend that has not passed them
+ * (usually a new connection) takes them, so the list is generous: 16 kB
+ * per tag.
+ */
+#define POOL_MAX_RETURNED	1024
 
 /*
  * TagPool: the shared tier of one tag.  A slot is free when seqoid is

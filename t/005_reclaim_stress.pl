@@ -1,0 +1,78 @@
+# Reclaim under load: 16 clients for 30 seconds insert next_id values under
+# a primary key, rolling back about 30% of savepoints and 20% of
+# transactions.  No duplicate key may ever occur, and at the end every ID
+# up to the high-water mark is either committed or held by the allocator.
+use strict;
+use warnings FATAL => 'all';
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('stress');
+$node->init;
+$node->append_conf(
+	'postgresql.conf', q{
+shared_preload_libraries = 'idgen'
+max_connections = 40
+});
+$node->start;
+$node->safe_psql(
+	'postgres', q{
+	CREATE EXTENSION idgen;
+	SELECT idgen.create_tag('s', region => 5000, chunk_min => 1, chunk_max => 500);
+	CREATE TABLE stress (id bigint PRIMARY KEY);
+});
+
+my $script = $node->basedir . '/stress.sql';
+PostgreSQL::Test::Utils::append_to_file(
+	$script, q{
+\set sp random(1, 100)
+\set tx random(1, 100)
+BEGIN;
+INSERT INTO stress VALUES (next_id('s'));
+SAVEPOINT a;
+INSERT INTO stress SELECT next_id('s') FROM generate_series(1, 3);
+\if :sp <= 30
+ROLLBACK TO SAVEPOINT a;
+\endif
+INSERT INTO stress VALUES (next_id('s'));
+\if :tx <= 20
+ROLLBACK;
+\else
+COMMIT;
+\endif
+});
+
+my ($out, $err) = ('', '');
+my @cmd = (
+	'pgbench', '-n', '-c', '16', '-j', '2', '-T', '30', '-f', $script,
+	'-h', $node->host, '-p', $node->port, 'postgres');
+my $result = IPC::Run::run(\@cmd, '>', \$out, '2>', \$err);
+ok($result, 'pgbench ran without a failed client');
+unlike($err, qr/duplicate key/, 'no duplicate key error');
+my ($transactions) = $out =~ /number of transactions actually processed: (\d+)/;
+cmp_ok($transactions, '>', 0, "pgbench processed $transactions transactions");
+
+# wait until every client backend has exited and handed its chunk back
+$node->poll_query_until('postgres',
+	q{SELECT count(*) = 0 FROM pg_stat_activity
+	   WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()})
+  or die "pgbench backends did not exit";
+
+my $stats = $node->safe_psql(
+	'postgres', q{
+	SELECT (SELECT count(*) FROM stress), high_water_mark, pool_remaining,
+		   cached, lost, reclaimed, issued
+	  FROM idgen.stats WHERE tag = 's'});
+my ($rows, $hwm, $pool, $cached, $lost, $reclaimed, $issued) = split /\|/,
+  $stats;
+note("transactions $transactions, committed IDs $rows, issued $issued, "
+	  . "reclaimed $reclaimed, high-water mark $hwm, held by the pool $pool, "
+	  . "cached $cached, lost $lost");
+cmp_ok($reclaimed, '>', 0, "$reclaimed IDs were reclaimed");
+is($rows + $pool + $cached + $lost, $hwm,
+	'every ID up to the high-water mark is committed or held by the allocator');
+is($lost, 0, 'no ID was lost');
+
+$node->stop;
+done_testing();
