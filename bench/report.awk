@@ -27,10 +27,11 @@ BEGIN {
 $1 == "meta" { M[$2] = $3 }
 $1 == "avail" { A[$2] = $3; NOTE[$2] = $4 }
 $1 == "cost" {
-    net = ($4 - $5) / $6
+    # gross ns of $5 calls, minus $5 rows of the bare series, per ID
+    net = $4 / $5 - $6
     if ($2 == "next_id_range") net /= 100
     COST[$2, $3] = net
-    BASE[$3] = $5 / $6
+    BASE[$3] = $6
     if ($3 > R) R = $3
 }
 $1 == "rt" { TPS[$2, $3, $4] = $5; if ($4 > R) R = $4 }
@@ -127,9 +128,10 @@ END {
     print "## In-server cost per call"
     print ""
     printf "`SELECT count(gen) FROM generate_series(1, %s)` timed inside the server (clock_timestamp around EXECUTE),\n", M["calls"]
-    print "minus `SELECT count(*) FROM generate_series(1, N)` of the same round, divided by N."
+    print "minus `SELECT count(*) FROM generate_series(1, N)` of the same round, divided by N; in each round the fastest of"
+    print "several interleaved repetitions counts (noise only adds time), then the median over rounds."
     print "Instructions: valgrind callgrind on a single-user backend, the same queries at two N, differenced,"
-    print "minus the bare series. next_id_range is per ID (per call / 100)."
+    print "minus the bare series. next_id_range is per ID (per call / 100; N / 100 calls)."
     print ""
     print "| generator | ns per call | × nextval CACHE 1000 | instructions per call | × nextval CACHE 1000 |"
     print "|---|---:|---:|---:|---:|"
@@ -278,6 +280,28 @@ END {
     print ""
     while ((getline l < targets) > 0) print l
     print ""
+
+    # --- compact summary (bench/run.sh --quick prints it) -----------------
+    cf = outdir "/compact.md"
+    cc = has8 ? 8 : CL[nc]
+    printf "idgen vs. the usual generators (%s; pgbench -M prepared -c %s -j %s -T %s; machine %s)\n\n",
+        M["date"], cc, M["jobs"], M["duration"], M["machine"] > cf
+    printf "| generator | ns per call in the server | × nextval CACHE 1000 | pgbench TPS, %s clients | × SELECT 1 |\n", cc > cf
+    printf "|---|---:|---:|---:|---:|\n" > cf
+    for (i = 1; i <= nrt; i++) {
+        w = RTW[i]
+        if (!(w in A)) continue
+        if (A[w] != 1) { printf "| %s | %s | | | |\n", L[w], na(w) > cf; continue }
+        t = median(rounds3(TPS, w, cc))
+        printf "| %s | %s | %s | %s | %s |\n", L[w] (w == "next_id_range" ? " (ns per ID)" : ""),
+            (w == "select1" ? "" : f1(NS[w])), (w == "select1" ? "" : f2(ratios2(COST, w, "nextval1000"))),
+            f0(t), (w == "select1" ? "" : f2(rtratio(w, "select1", cc))) > cf
+    }
+    printf "\n" > cf
+    close(targets)
+    while ((getline l < targets) > 0) if (l !~ /INSERT phase not run/) print l > cf
+    close(targets)
+    close(cf)
 
     # --- chart variables ---------------------------------------------------
     v = outdir "/vars.gp"

@@ -20,7 +20,8 @@
 #
 # Settings (environment): ROUNDS, DURATION (s per pgbench point), CLIENTS
 # ("1 2 8 32 64"), JOBS (pgbench -j), INSERT_CLIENTS, INSERT_DURATION,
-# CALLS (calls per in-server measurement), BIG_ROWS (rows before the
+# CALLS (calls per in-server measurement), COST_REPS (in-server
+# measurements per round, the fastest counts), BIG_ROWS (rows before the
 # large-index INSERT phase; 0 skips it), BIG_SHARED_BUFFERS, INSTR (0 skips
 # the instruction counts).  Results go to bench/results/<time>/ and
 # bench/results/latest.
@@ -49,7 +50,7 @@ case $mode in
         : "${ROUNDS:=1}" "${DURATION:=2}" "${CLIENTS:=8}"
         : "${INSERT_DURATION:=0}" "${CALLS:=200000}" "${BIG_ROWS:=0}" "${INSTR:=0}" ;;
 esac
-: "${JOBS:=2}" "${INSERT_CLIENTS:=8}" "${BIG_SHARED_BUFFERS:=16MB}"
+: "${JOBS:=2}" "${INSERT_CLIENTS:=8}" "${BIG_SHARED_BUFFERS:=16MB}" "${COST_REPS:=3}"
 # instruction counts: calls per query under valgrind (two sizes, differenced)
 INSTR_N1=1000
 INSTR_N2=21000
@@ -177,7 +178,7 @@ fi
 # ---------------------------------------------------------------------------
 # Set-up and detection of the optional generators
 # ---------------------------------------------------------------------------
-psql_q "CREATE EXTENSION IF NOT EXISTS idgen" >/dev/null
+psql_q "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS idgen" >/dev/null
 if ! err=$(psql_f "$work/scripts/setup.sql" 2>&1); then
     echo "$err" >&2
     exit 1
@@ -298,7 +299,7 @@ record meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
 record meta machine "$(nproc) CPUs ($cpu), $ram RAM, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
 record meta kernel "$(uname -sr)"
 record meta pg_version "$(psql_q "SELECT version()")"
-record meta settings "$(psql_q "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name)
+record meta settings "$(psql_q "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name)
     FROM pg_settings WHERE name IN ('shared_buffers', 'max_connections', 'fsync', 'synchronous_commit',
     'wal_level', 'max_wal_size', 'checkpoint_timeout', 'work_mem', 'full_page_writes', 'shared_preload_libraries',
     'huge_pages', 'jit')")"
@@ -316,7 +317,8 @@ n_rt=$(( ${#RT_W[@]} * $(wc -w <<<"$CLIENTS") * ROUNDS ))
 n_ins=$(( ${#INS_W[@]} * ROUNDS ))
 [ "$INSERT_DURATION" -gt 0 ] || n_ins=0
 [ "$BIG_ROWS" -gt 0 ] && [ "$target" = own ] && [ "$n_ins" -gt 0 ] && n_ins=$((n_ins * 2))
-say "$mode run: $ROUNDS round(s); about $(( (n_rt * (DURATION + 1) + n_ins * (INSERT_DURATION + 1)) / 60 + 1 )) min of pgbench"
+est=$(( n_rt * (DURATION + 1) + n_ins * (INSERT_DURATION + 1) ))
+say "$mode run: $ROUNDS round(s); about $([ $est -lt 120 ] && echo "$est s" || echo "$((est / 60 + 1)) min") of pgbench"
 
 # ---------------------------------------------------------------------------
 # 1. In-server cost: ns per call over a bare generate_series
@@ -330,28 +332,39 @@ phase() {
     phase_start=$SECONDS
 }
 phase cost
-say "in-server cost: $CALLS calls per generator, $ROUNDS round(s)"
+say "in-server cost: $CALLS calls per generator, best of $COST_REPS, $ROUNDS round(s)"
 # cost_sql N WORKLOADS...: one timing per workload, bare series included
 cost_sql() {
     local n=$1 w
     shift
     echo "SET work_mem = '512MB'; SET jit = off;"
     for w in "$@"; do
-        printf "SELECT '%s', idgen_bench.time_ns(\$q\$SELECT count(%s) FROM generate_series(1, %d)\$q\$);\n" \
-            "$w" "$(expr_of "$w")" "$n"
+        # next_id_range hands out 100 IDs a call: n / 100 calls, n IDs
+        local calls=$n
+        [ "$w" = next_id_range ] && calls=$(( (n + 99) / 100 ))
+        printf "SELECT '%s', %d, idgen_bench.time_ns(\$q\$SELECT count(%s) FROM generate_series(1, %d)\$q\$);\n" \
+            "$w" "$calls" "$(expr_of "$w")" "$calls"
     done
 }
 cost_sql 1000 series "${COST_W[@]}" > "$work/warmup.sql"
 for ((r = 1; r <= ROUNDS; r++)); do
     mapfile -t order < <(rotate $((r - 1)) "${COST_W[@]}")
-    cost_sql "$CALLS" series "${order[@]}" > "$work/cost.sql"
-    cat "$work/warmup.sql" "$work/cost.sql" > "$work/cost_run.sql"
+    cp "$work/warmup.sql" "$work/cost_run.sql"
+    # each workload COST_REPS times, interleaved; the fastest counts (the
+    # machine's noise only ever adds time)
+    for ((k = 1; k <= COST_REPS; k++)); do
+        cost_sql "$CALLS" series "${order[@]}" >> "$work/cost_run.sql"
+    done
     [ "$(id -u)" = 0 ] && chown "$PGUSER_OS" "$work/cost_run.sql"
-    out=$(as_pguser "$bin/psql" -X -q -A -t -F $'\t' -v ON_ERROR_STOP=1 -f "$work/cost_run.sql" | tail -n +$(( ${#COST_W[@]} + 2 )))
-    base=$(awk -F'\t' '$1 == "series" {print $2}' <<<"$out")
-    while IFS=$'\t' read -r w ns; do
+    out=$(as_pguser "$bin/psql" -X -q -A -t -F $'\t' -v ON_ERROR_STOP=1 -f "$work/cost_run.sql" \
+        | tail -n +$(( ${#COST_W[@]} + 2 )) \
+        | awk -F'\t' '!($1 in m) || $3 + 0 < m[$1] + 0 {m[$1] = $3; c[$1] = $2}
+                      END {for (w in m) printf "%s\t%s\t%s\n", w, c[w], m[w]}')
+    # ns per row of the bare series
+    base=$(awk -F'\t' '$1 == "series" {print $3 / $2}' <<<"$out")
+    while IFS=$'\t' read -r w calls ns; do
         [ "$w" = series ] && continue
-        record cost "$w" "$r" "$ns" "$base" "$CALLS"
+        record cost "$w" "$r" "$ns" "$calls" "$base"
     done <<<"$out"
 done
 
@@ -455,6 +468,7 @@ if [ "$INSTR" = 1 ] && [ "$target" = own ] && command -v valgrind >/dev/null; th
         for w in series "${COST_W[@]}"; do
             e=$(expr_of "$w")
             for n in 10 $INSTR_N1 $INSTR_N2 $INSTR_N1 $INSTR_N2; do
+                [ "$w" = next_id_range ] && n=$(( (n + 99) / 100 ))
                 echo "SELECT count($e) FROM generate_series(1, $n)"
             done
         done
@@ -478,7 +492,10 @@ if [ "$INSTR" = 1 ] && [ "$target" = own ] && command -v valgrind >/dev/null; th
                 # last pair: (N2 - N1) calls, caches warm
                 a=$(sed -n "$((i + 4))p" "$work/callgrind/totals")
                 b=$(sed -n "$((i + 5))p" "$work/callgrind/totals")
-                record instr_raw "$w" "$(awk -v a="$a" -v b="$b" -v d=$((INSTR_N2 - INSTR_N1)) 'BEGIN {printf "%.1f", (b - a) / d}')"
+                d=$((INSTR_N2 - INSTR_N1))
+                [ "$w" = next_id_range ] && d=$(( (INSTR_N2 + 99) / 100 - (INSTR_N1 + 99) / 100 ))
+                # per call (next_id_range: per call of 100 IDs)
+                record instr_raw "$w" "$(awk -v a="$a" -v b="$b" -v d="$d" 'BEGIN {printf "%.1f", (b - a) / d}')"
                 i=$((i + 5))
             done
         else
@@ -501,11 +518,20 @@ if command -v gnuplot >/dev/null; then
     gnuplot -e "dir='$results'" "$REPO/bench/chart.gp" 2> "$results/gnuplot.log" \
         || say "gnuplot failed, see $results/gnuplot.log"
 fi
-ln -sfn "$(basename "$results")" "$REPO/bench/results/latest"
+# latest: the last full (or --fast) run, which --publish and publish.sh use
+if [ "$mode" = quick ]; then
+    ln -sfn "$(basename "$results")" "$REPO/bench/results/latest-quick"
+else
+    ln -sfn "$(basename "$results")" "$REPO/bench/results/latest"
+fi
 if [ "$(id -u)" = 0 ] && [ -n "${SUDO_UID:-}" ]; then
     chown -R "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" "$REPO/bench/results" 2>/dev/null || true
 fi
-cat "$results/results.md"
+if [ "$mode" = quick ]; then
+    cat "$results/compact.md"
+else
+    cat "$results/results.md"
+fi
 say "results in $results"
 if [ "$publish" = 1 ]; then
     bash "$REPO/bench/publish.sh" "$results"
