@@ -48,7 +48,7 @@ splice "$repo/bench/README.md" '<!-- results:begin -->' '<!-- results:end -->' "
 {
     awk -F'\t' '$1 == "meta" {m[$2] = $3}
         END {
-            mach = m["machine"]; sub(/, load average.*/, "", mach)
+            mach = m["machine"]
             pv = m["pg_version"]; sub(/ on .*/, "", pv)
             printf "Measured %s on %s, %s, %s round(s) (`make bench`, %s mode):\n\n", m["date"], mach, pv, m["rounds"], m["mode"]
         }' "$dir/raw.tsv"

@@ -114,6 +114,7 @@ END {
     print "# idgen benchmark results"
     print ""
     printf "- date: %s; mode: %s; server: %s\n", M["date"], M["mode"], (M["target"] == "own" ? "throwaway cluster started by bench/run.sh" : "existing server (PG* variables)")
+    printf "- command: `%s`\n", M["command"]
     printf "- machine: %s; %s\n", M["machine"], M["kernel"]
     printf "- %s\n", M["pg_version"]
     printf "- settings: %s\n", M["settings"]

@@ -39,6 +39,12 @@ for arg in "$@"; do
     esac
 done
 
+# the command as given, with the settings that came from the environment
+command_line="bash bench/run.sh${*:+ $*}"
+for v in NO_BUILD INSTR BIG_SHARED_BUFFERS BIG_ROWS COST_REPS CALLS INSERT_DURATION INSERT_CLIENTS JOBS CLIENTS DURATION ROUNDS; do
+    [ -n "${!v:-}" ] && command_line="$v=\"${!v}\" $command_line"
+done
+
 case $mode in
     full)
         : "${ROUNDS:=3}" "${DURATION:=4}" "${CLIENTS:=1 2 8 32 64}"
@@ -156,12 +162,10 @@ if [ "$target" = own ]; then
     preload=idgen
     extra_conf=
     # pgEdge snowflake, when installed, needs preloading and a node number
-    if [ -f "$(dirname "$(dirname "$bin")")/lib/snowflake.so" ] \
-        || [ -f "$("$bin/pg_config" --pkglibdir)/snowflake.so" ]; then
-        if [ -f "$("$bin/pg_config" --sharedir)/extension/snowflake.control" ]; then
-            preload="idgen,snowflake"
-            extra_conf="snowflake.node = 1"
-        fi
+    if [ -f "$("$bin/pg_config" --pkglibdir)/snowflake.so" ] \
+        && [ -f "$("$bin/pg_config" --sharedir)/extension/snowflake.control" ]; then
+        preload="idgen,snowflake"
+        extra_conf="snowflake.node = 1"
     fi
     say "starting a throwaway cluster in $work on port $port"
     as_pguser "$bin/initdb" -D "$data" -A trust --no-sync >/dev/null
@@ -294,6 +298,7 @@ rotate() {
 cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 ram=$(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
 record meta mode "$mode"
+record meta command "$command_line"
 record meta target "$target"
 record meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
 record meta machine "$(nproc) CPUs ($cpu), $ram RAM, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
