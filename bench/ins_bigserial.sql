@@ -1,0 +1,1 @@
+INSERT INTO idgen_bench.ins_bigserial (n) VALUES (1);

@@ -1,0 +1,1 @@
+INSERT INTO idgen_bench.ins_pgedge (n) VALUES (1);

@@ -1,0 +1,1 @@
+INSERT INTO idgen_bench.ins_uuidv7 (n) VALUES (1);

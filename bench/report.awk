@@ -1,0 +1,325 @@
+# Turns bench/run.sh's raw.tsv into the results tables (markdown, on
+# stdout), the targets table (outdir/targets.md) and the chart's data
+# (outdir/*.dat, outdir/vars.gp).  Plain POSIX awk (mawk has no asort).
+#
+# Medians are over rounds; a ratio is the median over rounds of the ratio
+# within each round, so that both sides of it ran minutes apart at most.
+
+BEGIN {
+    FS = "\t"
+    nrt = split("select1 nextval1 nextval1000 uuid next_id next_id_range snowflake hybrid pgedge uuidv7", RTW, " ")
+    ncost = split("nextval1 nextval1000 uuid next_id next_id_range snowflake hybrid pgedge uuidv7", COSTW, " ")
+    nins = split("bigserial nextval1000 uuid next_id snowflake hybrid pgedge uuidv7", INSW, " ")
+    L["select1"] = "SELECT 1"
+    L["nextval1"] = "nextval CACHE 1"
+    L["nextval1000"] = "nextval CACHE 1000"
+    L["uuid"] = "gen_random_uuid()"
+    L["next_id"] = "next_id(t)"
+    L["next_id_range"] = "next_id_range(t, 100)"
+    L["snowflake"] = "snowflake_id()"
+    L["hybrid"] = "hybrid_id(h)"
+    L["pgedge"] = "pgEdge snowflake.nextval()"
+    L["uuidv7"] = "pg_uuidv7 uuid_generate_v7()"
+    L["bigserial"] = "bigserial"
+    R = 0
+}
+
+$1 == "meta" { M[$2] = $3 }
+$1 == "avail" { A[$2] = $3; NOTE[$2] = $4 }
+$1 == "cost" {
+    # gross ns of $5 calls, minus $5 rows of the bare series, per ID
+    net = $4 / $5 - $6
+    if ($2 == "next_id_range") net /= 100
+    COST[$2, $3] = net
+    BASE[$3] = $6
+    if ($3 > R) R = $3
+}
+$1 == "rt" { TPS[$2, $3, $4] = $5; if ($4 > R) R = $4 }
+$1 == "ins" {
+    ITPS[$2, $3, $4] = $5
+    if ($6 > 0) IWAL[$2, $3, $4] = $7 / $6
+    HASINS[$2] = 1
+    if ($4 > R) R = $4
+}
+$1 == "size" { ISIZE[$2, $3] = $4; IROWS[$2, $3] = $5 }
+$1 == "instr_raw" { IRAW[$2] = $3; HASINSTR = 1 }
+
+function num(v) { return v != "" && v != "NaN" && v ~ /^-?[0-9.]+([eE][-+]?[0-9]+)?$/ }
+
+# median of the numbers in the space-separated list s ("" if none)
+function median(s,    a, b, n, m, i, j, t) {
+    n = split(s, a, " ")
+    m = 0
+    for (i = 1; i <= n; i++)
+        if (num(a[i])) b[++m] = a[i] + 0
+    if (m == 0) return ""
+    for (i = 2; i <= m; i++) {
+        t = b[i]
+        for (j = i - 1; j >= 1 && b[j] > t; j--) b[j + 1] = b[j]
+        b[j + 1] = t
+    }
+    return (m % 2) ? b[(m + 1) / 2] : (b[m / 2] + b[m / 2 + 1]) / 2
+}
+
+# per-round lists of an array indexed [k, r] or [k1, k2, r]
+function rounds2(arr, k,    r, s) { s = ""; for (r = 1; r <= R; r++) if ((k, r) in arr) s = s " " arr[k, r]; return s }
+function rounds3(arr, k1, k2,    r, s) { s = ""; for (r = 1; r <= R; r++) if ((k1, k2, r) in arr) s = s " " arr[k1, k2, r]; return s }
+function ratios2(arr, a, b,    r, s) {
+    s = ""
+    for (r = 1; r <= R; r++)
+        if (((a, r) in arr) && ((b, r) in arr) && num(arr[a, r]) && num(arr[b, r]) && arr[b, r] != 0)
+            s = s " " arr[a, r] / arr[b, r]
+    return median(s)
+}
+function ratios3(arr, k, a, b,    r, s) {
+    s = ""
+    for (r = 1; r <= R; r++)
+        if (((k, a, r) in arr) && ((k, b, r) in arr) && num(arr[k, a, r]) && num(arr[k, b, r]) && arr[k, b, r] != 0)
+            s = s " " arr[k, a, r] / arr[k, b, r]
+    return median(s)
+}
+# round-trip ratio at c clients: TPS[a, c, r] / TPS[b, c, r]
+function rtratio(a, b, c,    r, s) {
+    s = ""
+    for (r = 1; r <= R; r++)
+        if (((a, c, r) in TPS) && ((b, c, r) in TPS) && num(TPS[a, c, r]) && num(TPS[b, c, r]) && TPS[b, c, r] != 0)
+            s = s " " TPS[a, c, r] / TPS[b, c, r]
+    return median(s)
+}
+
+function f0(v) { return num(v) ? sprintf("%.0f", v) : "–" }
+function f1(v) { return num(v) ? sprintf("%.1f", v) : "–" }
+function f2(v) { return num(v) ? sprintf("%.2f", v) : "–" }
+function mb(v) { return num(v) ? sprintf("%.1f MB", v / 1048576) : "–" }
+function d0(v) { return v == "" ? "0" : v }
+function na(w) { return "not available: " NOTE[w] }
+
+# target LABEL VALUE OP LIMIT WHY: one row of the targets table; WHY says
+# why there is no value
+function target(label, v, op, limit, why, extra,    met) {
+    if (!num(v)) { met = "n/a (" why ")"; v = "–" }
+    else {
+        met = (op == "<=" ? v <= limit : v >= limit) ? "**met**" : "**not met**"
+        v = sprintf("%.2f×", v)
+    }
+    printf "| %s | %s%s | %s |\n", label, v, extra, met >> targets
+}
+
+END {
+    targets = outdir "/targets.md"
+    printf "" > targets
+    nc = split(M["clients"], CL, " ")
+    ic = M["insert_clients"]
+
+    print "# idgen benchmark results"
+    print ""
+    printf "- date: %s; mode: %s; server: %s\n", M["date"], M["mode"], (M["target"] == "own" ? "throwaway cluster started by bench/run.sh" : "existing server (PG* variables)")
+    printf "- command: `%s`\n", M["command"]
+    printf "- machine: %s; %s\n", M["machine"], M["kernel"]
+    printf "- %s\n", M["pg_version"]
+    printf "- settings: %s\n", M["settings"]
+    if (M["seconds_total"] != "")
+        printf "- run time: %s s in all (in-server cost %s s, round trip %s s, INSERT %s s and %s s, instructions %s s)\n",
+            M["seconds_total"], d0(M["seconds_cost"]), d0(M["seconds_round_trip"]), d0(M["seconds_insert_small"]),
+            d0(M["seconds_insert_large"]), d0(M["seconds_instructions"])
+    printf "- %s round(s), interleaved (each round starts with the next workload); medians over rounds, ratios = median of the per-round ratios\n", M["rounds"]
+    print ""
+
+    # --- in-server cost --------------------------------------------------
+    print "## In-server cost per call"
+    print ""
+    printf "`SELECT count(gen) FROM generate_series(1, %s)` timed inside the server (clock_timestamp around EXECUTE),\n", M["calls"]
+    print "minus `SELECT count(*) FROM generate_series(1, N)` of the same round, divided by N; in each round the fastest of"
+    print "several interleaved repetitions counts (noise only adds time), then the median over rounds."
+    print "Instructions: valgrind callgrind on a single-user backend, the same queries at two N, differenced,"
+    print "minus the bare series. next_id_range is per ID (per call / 100; N / 100 calls)."
+    print ""
+    print "| generator | ns per call | × nextval CACHE 1000 | instructions per call | × nextval CACHE 1000 |"
+    print "|---|---:|---:|---:|---:|"
+    bs = median(rounds_base())
+    for (i = 1; i <= ncost; i++) {
+        w = COSTW[i]
+        INS[w] = ""
+        if ((w in IRAW) && ("series" in IRAW)) {
+            INS[w] = IRAW[w] - IRAW["series"]
+            if (w == "next_id_range") INS[w] /= 100
+        }
+    }
+    ib = IRAW["series"]
+    printf "| bare generate_series row (subtracted) | %s | | %s | |\n", f1(bs), f0(ib)
+    for (i = 1; i <= ncost; i++) {
+        w = COSTW[i]
+        if (A[w] != 1) {
+            if (w in A) printf "| %s | %s | | | |\n", L[w], na(w)
+            continue
+        }
+        ns = median(rounds2(COST, w))
+        NS[w] = ns
+        rat = ratios2(COST, w, "nextval1000")
+        ins = INS[w]
+        irat = (num(ins) && num(INS["nextval1000"]) && INS["nextval1000"] != 0) ? ins / INS["nextval1000"] : ""
+        printf "| %s | %s | %s | %s | %s |\n", L[w] (w == "next_id_range" ? ", per ID" : ""), f1(ns), f2(rat), f0(ins), f2(irat)
+        printf "\"%s\" %s %s\n", L[w] (w == "next_id_range" ? " per ID" : ""), (num(ns) ? ns : "NaN"), (num(ins) ? ins : "NaN") > (outdir "/cost.dat")
+    }
+    if (!HASINSTR) print "\nInstruction counts: " (M["instr_skipped"] != "" ? "skipped (" M["instr_skipped"] ")" : "not measured in this run") "."
+    print ""
+
+    # --- round trip --------------------------------------------------------
+    print "## Round trip: pgbench"
+    print ""
+    printf "`pgbench -n -M prepared -f bench/rt_<workload>.sql -c C -j %s -T %s`, one call per transaction:\n", M["jobs"], M["duration"]
+    print "median transactions per second (ratio to `SELECT 1` of the same round and client count)."
+    print ""
+    line = "| workload |"; sep = "|---|"
+    for (j = 1; j <= nc; j++) { line = line " " CL[j] " client" (CL[j] == 1 ? "" : "s") " |"; sep = sep "---:|" }
+    print line; print sep
+    hdr = "clients"
+    for (i = 1; i <= nrt; i++) {
+        w = RTW[i]
+        if (!(w in A)) continue
+        if (A[w] != 1) { printf "| %s | %s |\n", L[w], na(w); continue }
+        line = "| " L[w] (w == "next_id_range" ? " (calls; ×100 IDs)" : "") " |"
+        for (j = 1; j <= nc; j++) {
+            c = CL[j]
+            t = median(rounds3(TPS, w, c))
+            MT[w, c] = t
+            cell = f0(t)
+            if (w != "select1") cell = cell " (" f2(rtratio(w, "select1", c)) ")"
+            if (w == "next_id_range" && num(t)) cell = cell " = " sprintf("%.2fM IDs/s", t * 100 / 1e6)
+            line = line " " cell " |"
+        }
+        print line
+        hdr = hdr " \"" L[w] (w == "next_id_range" ? " calls" : "") "\""
+        RTCOL[++nrtc] = w
+    }
+    print hdr > (outdir "/rt.dat")
+    for (j = 1; j <= nc; j++) {
+        c = CL[j]; line = c
+        for (k = 1; k <= nrtc; k++) line = line " " (num(MT[RTCOL[k], c]) ? MT[RTCOL[k], c] / 1000 : "NaN")
+        print line > (outdir "/rt.dat")
+    }
+    print ""
+
+    # --- INSERT ------------------------------------------------------------
+    nph = 0
+    if (HASINS["small"]) PH[++nph] = "small"
+    if (HASINS["large"]) PH[++nph] = "large"
+    PHT["small"] = "index fits in shared_buffers"
+    PHT["large"] = sprintf("index ≫ shared_buffers (%s, %s rows loaded first)", M["big_shared_buffers"], M["big_rows"])
+    if (nph > 0) {
+        print "## Single-row INSERT"
+        print ""
+        printf "`pgbench -n -M prepared -f bench/ins_<generator>.sql -c %s -j %s -T %s`: `INSERT INTO idgen_bench.ins_<generator> (n) VALUES (1)`,\n", ic, M["jobs"], M["insert_duration"]
+        print "the table's primary key defaulting to the generator (uuid for the UUID ones, bigint otherwise); a CHECKPOINT before"
+        print "each run, so that each pays its full-page writes; WAL from pg_current_wal_lsn() differences; index size at the end."
+        print ""
+    }
+    for (p = 1; p <= nph; p++) {
+        ph = PH[p]
+        printf "### %s\n\n", PHT[ph]
+        print "| generator | TPS | × bigserial | WAL bytes per row | index size | rows | index bytes per row | × bigserial |"
+        print "|---|---:|---:|---:|---:|---:|---:|---:|"
+        bbr = (num(ISIZE[ph, "bigserial"]) && IROWS[ph, "bigserial"] > 0) ? ISIZE[ph, "bigserial"] / IROWS[ph, "bigserial"] : ""
+        for (i = 1; i <= nins; i++) {
+            w = INSW[i]
+            if (!(w in A)) continue
+            if (A[w] != 1) { printf "| %s | %s | | | | | | |\n", L[w], na(w); continue }
+            t = median(rounds3(ITPS, ph, w))
+            wal = median(rounds3(IWAL, ph, w))
+            br = (IROWS[ph, w] > 0) ? ISIZE[ph, w] / IROWS[ph, w] : ""
+            IT[ph, w] = t; IWM[ph, w] = wal; IBR[ph, w] = br
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", L[w], f0(t), f2(ratios3(ITPS, ph, w, "bigserial")),
+                f0(wal), mb(ISIZE[ph, w]), IROWS[ph, w], f1(br), (num(br) && num(bbr) ? f2(br / bbr) : "–")
+        }
+        print ""
+    }
+    if (nph > 0) {
+        for (i = 1; i <= nins; i++) {
+            w = INSW[i]
+            if (A[w] != 1) continue
+            printf "\"%s\" %s %s %s %s\n", L[w], (num(IT["small", w]) ? IT["small", w] : "NaN"),
+                (num(IT["large", w]) ? IT["large", w] : "NaN"), (num(IWM["small", w]) ? IWM["small", w] : "NaN"),
+                (num(IWM["large", w]) ? IWM["large", w] : "NaN") > (outdir "/ins.dat")
+        }
+    }
+    if (M["big_skipped"] != "") print "Large-index INSERT phase skipped: " M["big_skipped"] ".\n"
+
+    # --- targets -----------------------------------------------------------
+    printf "| target (BRIEF.md) | measured | |\n|---|---:|---|\n" >> targets
+    target("in-server cost: `next_id` ≤ 0.5 × `nextval` CACHE 1000", ratios2(COST, "next_id", "nextval1000"), "<=", 0.5,
+        "not measured", (num(INS["next_id"]) && num(INS["nextval1000"]) && INS["nextval1000"] ? sprintf(" (instructions %.2f×)", INS["next_id"] / INS["nextval1000"]) : ""))
+    target("in-server cost: `snowflake_id` ≤ 1.0 × `nextval` CACHE 1000", ratios2(COST, "snowflake", "nextval1000"), "<=", 1.0,
+        (A["snowflake"] == 1 ? "not measured" : "snowflake_id not available"),
+        (num(INS["snowflake"]) && num(INS["nextval1000"]) && INS["nextval1000"] ? sprintf(" (instructions %.2f×)", INS["snowflake"] / INS["nextval1000"]) : ""))
+    has8 = 0
+    for (j = 1; j <= nc; j++) if (CL[j] == 8) has8 = 1
+    why8 = has8 ? "not measured" : "8 clients not in CLIENTS"
+    target("pgbench 8 clients: `next_id` ≥ 0.97 × `SELECT 1`", has8 ? rtratio("next_id", "select1", 8) : "", ">=", 0.97, why8)
+    target("pgbench 8 clients: `next_id` ≥ 1.4 × `nextval` CACHE 1", has8 ? rtratio("next_id", "nextval1", 8) : "", ">=", 1.4, why8)
+    target("pgbench 8 clients: `snowflake_id` ≥ 0.97 × `SELECT 1`", has8 ? rtratio("snowflake", "select1", 8) : "", ">=", 0.97,
+        (A["snowflake"] == 1 ? why8 : "snowflake_id not available"))
+    if (A["pgedge"] == 1)
+        target("pgbench 8 clients: `snowflake_id` ≥ pgEdge snowflake", has8 ? rtratio("snowflake", "pgedge", 8) : "", ">=", 1.0,
+            (A["snowflake"] == 1 ? why8 : "snowflake_id not available"))
+    # flat from 1 to 64 clients: the lowest ratio to SELECT 1 over all client counts
+    lo = ""
+    for (j = 1; j <= nc; j++) { v = rtratio("next_id", "select1", CL[j]); if (num(v) && (lo == "" || v < lo)) lo = v }
+    if (nc > 1)
+        target("clients " CL[1] "→" CL[nc] " flat: `next_id` ≥ 0.97 × `SELECT 1` at every client count (lowest shown)", lo, ">=", 0.97, "not measured")
+    target("INSERT, " ic " clients: `next_id` TPS ≥ bigserial", ratios3(ITPS, "small", "next_id", "bigserial"), ">=", 1.0,
+        "INSERT phase not run")
+    target("INSERT: `next_id` index size = bigserial's (bytes per row, ≤ 1.02×)",
+        (num(IBR["small", "next_id"]) && IBR["small", "bigserial"] > 0) ? IBR["small", "next_id"] / IBR["small", "bigserial"] : "", "<=", 1.02,
+        "INSERT phase not run")
+    if (HASINS["large"]) {
+        target("INSERT, index ≫ shared_buffers: `next_id` TPS ≥ bigserial", ratios3(ITPS, "large", "next_id", "bigserial"), ">=", 1.0, "not run")
+        target("INSERT, index ≫ shared_buffers: `next_id` far ahead of UUIDv4 (≥ 1.5× TPS)", ratios3(ITPS, "large", "next_id", "uuid"), ">=", 1.5, "not run")
+    }
+    close(targets)
+
+    print "## Targets"
+    print ""
+    while ((getline l < targets) > 0) print l
+    print ""
+
+    # --- compact summary (bench/run.sh --quick prints it) -----------------
+    cf = outdir "/compact.md"
+    cc = has8 ? 8 : CL[nc]
+    printf "idgen vs. the usual generators (%s; pgbench -M prepared -c %s -j %s -T %s; machine %s)\n\n",
+        M["date"], cc, M["jobs"], M["duration"], M["machine"] > cf
+    printf "| generator | ns per call in the server | × nextval CACHE 1000 | pgbench TPS, %s clients | × SELECT 1 |\n", cc > cf
+    printf "|---|---:|---:|---:|---:|\n" > cf
+    for (i = 1; i <= nrt; i++) {
+        w = RTW[i]
+        if (!(w in A)) continue
+        if (A[w] != 1) { printf "| %s | %s | | | |\n", L[w], na(w) > cf; continue }
+        t = median(rounds3(TPS, w, cc))
+        printf "| %s | %s | %s | %s | %s |\n", L[w] (w == "next_id_range" ? " (ns per ID)" : ""),
+            (w == "select1" ? "" : f1(NS[w])), (w == "select1" ? "" : f2(ratios2(COST, w, "nextval1000"))),
+            f0(t), (w == "select1" ? "" : f2(rtratio(w, "select1", cc))) > cf
+    }
+    printf "\n" > cf
+    close(targets)
+    while ((getline l < targets) > 0) if (l !~ /INSERT phase not run/) print l > cf
+    close(targets)
+    close(cf)
+
+    # --- chart variables ---------------------------------------------------
+    v = outdir "/vars.gp"
+    printf "nrt = %d\n", nrtc > v
+    printf "has_cost = %d\n", (ncost > 0 && A["nextval1"] == 1) > v
+    printf "has_instr = %d\n", HASINSTR + 0 > v
+    printf "has_ins = %d\n", (nph > 0) > v
+    printf "has_large = %d\n", HASINS["large"] + 0 > v
+    printf "duration = \"%s\"\n", M["duration"] > v
+    printf "jobs = \"%s\"\n", M["jobs"] > v
+    printf "ic = \"%s\"\n", ic > v
+    printf "big_sb = \"%s\"\n", M["big_shared_buffers"] > v
+    printf "calls = \"%s\"\n", M["calls"] > v
+    pv = M["pg_version"]; sub(/ on .*/, "", pv)
+    gsub(/"/, "", M["machine"])
+    mach = M["machine"]; sub(/, load average.*/, "", mach)
+    printf "subtitle = \"%s, %s, %s round(s), %s\"\n", pv, mach, M["rounds"], M["date"] > v
+}
+
+function rounds_base(    r, s) { s = ""; for (r = 1; r <= R; r++) if (r in BASE) s = s " " BASE[r]; return s }

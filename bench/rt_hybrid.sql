@@ -1,0 +1,1 @@
+SELECT hybrid_id('idgen_bench_h');

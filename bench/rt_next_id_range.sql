@@ -1,0 +1,1 @@
+SELECT next_id_range('idgen_bench', 100);

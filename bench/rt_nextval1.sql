@@ -1,0 +1,1 @@
+SELECT nextval('idgen_bench.seq_cache1');

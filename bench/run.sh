@@ -1,0 +1,543 @@
+#!/usr/bin/env bash
+# make bench: measure idgen's generators side by side with their baselines
+# (SELECT 1, nextval, gen_random_uuid) in one run, interleaved, in rounds,
+# and report medians, ratios and whether each target of the brief is met.
+#
+#   bash bench/run.sh            full run (about 12 minutes on 2 cores)
+#   bash bench/run.sh --fast     a smoke test of every phase, for development
+#   bash bench/run.sh --quick    the compact comparison that `make demo` ends
+#                                with (under 30 s): in-server cost and pgbench
+#                                at 8 clients, no INSERT phases
+#   bash bench/run.sh --publish  also copy the chart and tables into
+#                                bench/README.md and README.md
+#
+# Without PGHOST/PGPORT it installs what is missing, builds and installs
+# idgen, and starts a throwaway cluster (data in tmp_check/bench, as in
+# `make demo`), stopped again on exit.  With PGHOST or PGPORT set it uses
+# that server instead (idgen installed and preloaded there) and skips what
+# needs a restart or the data directory: the INSERT phase with a small
+# shared_buffers and the instruction counts.
+#
+# Settings (environment): ROUNDS, DURATION (s per pgbench point), CLIENTS
+# ("1 2 8 32 64"), JOBS (pgbench -j), INSERT_CLIENTS, INSERT_DURATION,
+# CALLS (calls per in-server measurement), COST_REPS (in-server
+# measurements per round, the fastest counts), BIG_ROWS (rows before the
+# large-index INSERT phase; 0 skips it), BIG_SHARED_BUFFERS, INSTR (0 skips
+# the instruction counts).  Results go to bench/results/<time>/ and
+# bench/results/latest.
+source "$(dirname "${BASH_SOURCE[0]}")/../tools/common.sh"
+
+mode=full
+publish=0
+for arg in "$@"; do
+    case $arg in
+        --quick) mode=quick ;;
+        --fast) mode=fast ;;
+        --publish) publish=1 ;;
+        -h|--help) sed -n '2,/^source/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "bench/run.sh: unknown argument \"$arg\" (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+# the command as given, with the settings that came from the environment
+command_line="bash bench/run.sh${*:+ $*}"
+for v in NO_BUILD INSTR BIG_SHARED_BUFFERS BIG_ROWS COST_REPS CALLS INSERT_DURATION INSERT_CLIENTS JOBS CLIENTS DURATION ROUNDS; do
+    [ -n "${!v:-}" ] && command_line="$v=\"${!v}\" $command_line"
+done
+
+case $mode in
+    full)
+        : "${ROUNDS:=3}" "${DURATION:=4}" "${CLIENTS:=1 2 8 32 64}"
+        : "${INSERT_DURATION:=5}" "${CALLS:=1000000}" "${BIG_ROWS:=2000000}" "${INSTR:=1}" ;;
+    fast)
+        : "${ROUNDS:=1}" "${DURATION:=1}" "${CLIENTS:=1 8}"
+        : "${INSERT_DURATION:=1}" "${CALLS:=100000}" "${BIG_ROWS:=100000}" "${INSTR:=1}" ;;
+    quick)
+        : "${ROUNDS:=1}" "${DURATION:=2}" "${CLIENTS:=8}"
+        : "${INSERT_DURATION:=0}" "${CALLS:=200000}" "${BIG_ROWS:=0}" "${INSTR:=0}" ;;
+esac
+: "${JOBS:=2}" "${INSERT_CLIENTS:=8}" "${BIG_SHARED_BUFFERS:=16MB}" "${COST_REPS:=3}"
+# instruction counts: calls per query under valgrind (two sizes, differenced)
+INSTR_N1=1000
+INSTR_N2=21000
+
+if [ -n "${PGHOST:-}" ] || [ -n "${PGPORT:-}" ]; then
+    target=existing
+else
+    target=own
+fi
+
+bin=$(pg_bindir)
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+results="$REPO/bench/results/$stamp"
+[ "$mode" = quick ] && results="$REPO/bench/results/quick-$stamp"
+mkdir -p "$results"
+raw="$results/raw.tsv"
+: > "$raw"
+
+# record FIELDS...: one tab-separated line of raw results
+record() { (IFS=$'\t'; echo "$*") >> "$raw"; }
+
+# ---------------------------------------------------------------------------
+# The server
+# ---------------------------------------------------------------------------
+data=
+created_exts=()
+server_up=0
+
+cleanup() {
+    local status=$?
+    set +e
+    if [ "$target" = existing ] && [ "$server_up" = 1 ]; then
+        psql_q "DROP SCHEMA IF EXISTS idgen_bench CASCADE" >/dev/null 2>&1
+        psql_q "SELECT idgen.drop_tag(t, if_exists => true) FROM unnest(ARRAY['idgen_bench',
+                'idgen_bench_h', 'idgen_bench_ins', 'idgen_bench_ins_h']) AS t" >/dev/null 2>&1
+        local e
+        for e in "${created_exts[@]}"; do
+            psql_q "DROP EXTENSION IF EXISTS $e" >/dev/null 2>&1
+        done
+    fi
+    if [ -n "$data" ] && [ -f "$data/postmaster.pid" ]; then
+        as_pguser "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1
+    fi
+    exit $status
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ "$target" = own ] && [ "${NO_BUILD:-0}" != 1 ]; then
+    ensure_packages
+    # the extension installs server-wide: one build-and-run at a time (the
+    # lock of tools/test.sh); not taken against an existing server, whose
+    # caller (make demo) may hold it already, nor with NO_BUILD=1 (bench the
+    # idgen installed now, at the risk of a concurrent reinstall)
+    exec 9>/tmp/idgen-install.lock
+    flock 9
+    build_install
+fi
+if [ "$target" = own ]; then
+    work=$(make_workdir bench)
+else
+    work=$(make_workdir "bench-$mode")
+fi
+mkdir -p "$work/scripts"
+cp "$REPO"/bench/*.sql "$work/scripts/"
+[ "$(id -u)" = 0 ] && chown -R "$PGUSER_OS" "$work"
+
+# psql_q SQL: run SQL, print unaligned tuples
+psql_q() { as_pguser "$bin/psql" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
+# psql_f FILE: run a script
+psql_f() { as_pguser "$bin/psql" -X -q -A -t -v ON_ERROR_STOP=1 -f "$1"; }
+
+# write_conf SHARED_BUFFERS: the settings of the throwaway cluster
+write_conf() {
+    cat > "$work/bench.conf" <<CONF
+port = $port
+listen_addresses = ''
+unix_socket_directories = '$work'
+shared_preload_libraries = '$preload'
+shared_buffers = $1
+max_connections = 100
+max_wal_size = 8GB
+checkpoint_timeout = 30min
+$extra_conf
+CONF
+    [ "$(id -u)" = 0 ] && chown "$PGUSER_OS" "$work/bench.conf"
+    return 0
+}
+
+start_server() {
+    # the server must not inherit the lock: it would hold it if left running
+    as_pguser "$bin/pg_ctl" -D "$data" -l "$work/server.log" -w start >/dev/null 9>&-
+    server_up=1
+}
+stop_server() {
+    as_pguser "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+    server_up=0
+}
+
+if [ "$target" = own ]; then
+    port=$(free_port)
+    data="$work/data"
+    preload=idgen
+    extra_conf=
+    # pgEdge snowflake, when installed, needs preloading and a node number
+    if [ -f "$("$bin/pg_config" --pkglibdir)/snowflake.so" ] \
+        && [ -f "$("$bin/pg_config" --sharedir)/extension/snowflake.control" ]; then
+        preload="idgen,snowflake"
+        extra_conf="snowflake.node = 1"
+    fi
+    say "starting a throwaway cluster in $work on port $port"
+    as_pguser "$bin/initdb" -D "$data" -A trust --no-sync >/dev/null
+    write_conf 128MB
+    echo "include '$work/bench.conf'" >> "$data/postgresql.conf"
+    start_server
+    export PGHOST="$work" PGPORT="$port" PGDATABASE=postgres
+    unset PGUSER PGOPTIONS
+else
+    say "using the server at ${PGHOST:-(default host)}:${PGPORT:-(default port)}"
+    server_up=1
+fi
+
+# ---------------------------------------------------------------------------
+# Set-up and detection of the optional generators
+# ---------------------------------------------------------------------------
+psql_q "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS idgen" >/dev/null
+if ! err=$(psql_f "$work/scripts/setup.sql" 2>&1); then
+    echo "$err" >&2
+    exit 1
+fi
+if ! err=$(psql_q "SELECT next_id('idgen_bench')" 2>&1 >/dev/null); then
+    echo "$err" >&2
+    echo "bench/run.sh: next_id() does not work on this server (is idgen in shared_preload_libraries?)" >&2
+    exit 1
+fi
+
+# available W [NOTE]: mark workload W available
+declare -A avail note
+available() { avail[$1]=1; record avail "$1" 1 "${2:-}"; }
+# absent W REASON: mark W not available and say why
+absent() { avail[$1]=0; note[$1]=$2; record avail "$1" 0 "$2"; say "$1: not available ($2)"; }
+
+for w in select1 nextval1 nextval1000 uuid next_id next_id_range bigserial; do
+    available "$w"
+done
+
+# first_error TEXT: the first ERROR line of psql's output, without prefix
+first_error() { grep -m1 -E 'ERROR' <<<"$1" | sed -e 's/^.*ERROR: *//' -e 's/\t/ /g'; }
+
+if [ "$(psql_q "SELECT to_regprocedure('snowflake_id()') IS NOT NULL")" = t ]; then
+    if err=$(psql_q "SELECT snowflake_id()" 2>&1); then
+        psql_q "CREATE TABLE idgen_bench.ins_snowflake (id bigint PRIMARY KEY DEFAULT snowflake_id(), n int)
+                WITH (autovacuum_enabled = off)"
+        available snowflake
+    else
+        absent snowflake "snowflake_id() fails: $(first_error "$err")"
+    fi
+else
+    absent snowflake "no function snowflake_id() in this build"
+fi
+
+if [ "$(psql_q "SELECT to_regprocedure('hybrid_id(text)') IS NOT NULL")" = t ]; then
+    if err=$(psql_q "SELECT idgen.create_tag('idgen_bench_h', kind => 'hybrid');
+                     SELECT idgen.create_tag('idgen_bench_ins_h', kind => 'hybrid');
+                     SELECT hybrid_id('idgen_bench_h');" 2>&1); then
+        psql_q "CREATE TABLE idgen_bench.ins_hybrid (id bigint PRIMARY KEY DEFAULT hybrid_id('idgen_bench_ins_h'), n int)
+                WITH (autovacuum_enabled = off)"
+        available hybrid
+    else
+        absent hybrid "hybrid_id() fails: $(first_error "$err")"
+    fi
+else
+    absent hybrid "no function hybrid_id(text) in this build"
+fi
+
+# other ID extensions, used when installed, never required
+# optional_ext W EXTENSION CALL COLTYPE
+optional_ext() {
+    local w=$1 ext=$2 call=$3 type=$4 state err
+    state=$(psql_q "SELECT CASE WHEN EXISTS (SELECT FROM pg_extension WHERE extname = '$ext') THEN 'created'
+                               WHEN EXISTS (SELECT FROM pg_available_extensions WHERE name = '$ext') THEN 'available'
+                               ELSE 'absent' END")
+    if [ "$state" = absent ]; then
+        absent "$w" "extension $ext not installed"
+        return 0
+    fi
+    if [ "$state" = available ]; then
+        if ! err=$(psql_q "CREATE EXTENSION $ext" 2>&1); then
+            absent "$w" "CREATE EXTENSION $ext fails: $(first_error "$err")"
+            return 0
+        fi
+        created_exts+=("$ext")
+    fi
+    if ! err=$(psql_q "SELECT $call" 2>&1); then
+        absent "$w" "$call fails: $(first_error "$err")"
+        return 0
+    fi
+    psql_q "CREATE TABLE idgen_bench.ins_$w (id $type PRIMARY KEY DEFAULT $call, n int)
+            WITH (autovacuum_enabled = off)"
+    available "$w" "$ext $(psql_q "SELECT extversion FROM pg_extension WHERE extname = '$ext'")"
+}
+optional_ext pgedge snowflake "snowflake.nextval()" bigint
+optional_ext uuidv7 pg_uuidv7 "uuid_generate_v7()" uuid
+
+# the workloads of each phase, among the available ones
+pick() { local w; for w in "$@"; do [ "${avail[$w]}" = 1 ] && echo "$w"; done; return 0; }
+mapfile -t RT_W < <(pick select1 nextval1 nextval1000 uuid next_id next_id_range snowflake hybrid pgedge uuidv7)
+mapfile -t COST_W < <(pick nextval1 nextval1000 uuid next_id next_id_range snowflake hybrid pgedge uuidv7)
+mapfile -t INS_W < <(pick bigserial nextval1000 uuid next_id snowflake hybrid pgedge uuidv7)
+
+# expr W: the SQL expression of a generator, for the in-server phase
+expr_of() {
+    case $1 in
+        series) echo "*" ;;
+        nextval1) echo "nextval('idgen_bench.seq_cache1')" ;;
+        nextval1000) echo "nextval('idgen_bench.seq_cache1000')" ;;
+        uuid) echo "gen_random_uuid()" ;;
+        next_id) echo "next_id('idgen_bench')" ;;
+        next_id_range) echo "next_id_range('idgen_bench', 100)" ;;
+        snowflake) echo "snowflake_id()" ;;
+        hybrid) echo "hybrid_id('idgen_bench_h')" ;;
+        pgedge) echo "snowflake.nextval()" ;;
+        uuidv7) echo "uuid_generate_v7()" ;;
+    esac
+}
+
+# rotate R WORDS...: WORDS rotated left by R, one a line (interleaving: each
+# round starts with a different workload)
+rotate() {
+    local r=$1
+    shift
+    local a=("$@") n=$# i
+    for ((i = 0; i < n; i++)); do echo "${a[$(((i + r) % n))]}"; done
+}
+
+# ---------------------------------------------------------------------------
+# Machine and settings
+# ---------------------------------------------------------------------------
+cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+ram=$(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+record meta mode "$mode"
+record meta command "$command_line"
+record meta target "$target"
+record meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+record meta machine "$(nproc) CPUs ($cpu), $ram RAM, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+record meta kernel "$(uname -sr)"
+record meta pg_version "$(psql_q "SELECT version()")"
+record meta settings "$(psql_q "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name)
+    FROM pg_settings WHERE name IN ('shared_buffers', 'max_connections', 'fsync', 'synchronous_commit',
+    'wal_level', 'max_wal_size', 'checkpoint_timeout', 'work_mem', 'full_page_writes', 'shared_preload_libraries',
+    'huge_pages', 'jit')")"
+record meta rounds "$ROUNDS"
+record meta duration "$DURATION"
+record meta clients "$CLIENTS"
+record meta jobs "$JOBS"
+record meta insert_clients "$INSERT_CLIENTS"
+record meta insert_duration "$INSERT_DURATION"
+record meta calls "$CALLS"
+record meta big_rows "$BIG_ROWS"
+record meta big_shared_buffers "$BIG_SHARED_BUFFERS"
+
+n_rt=$(( ${#RT_W[@]} * $(wc -w <<<"$CLIENTS") * ROUNDS ))
+n_ins=$(( ${#INS_W[@]} * ROUNDS ))
+[ "$INSERT_DURATION" -gt 0 ] || n_ins=0
+[ "$BIG_ROWS" -gt 0 ] && [ "$target" = own ] && [ "$n_ins" -gt 0 ] && n_ins=$((n_ins * 2))
+est=$(( n_rt * (DURATION + 1) + n_ins * (INSERT_DURATION + 1) ))
+say "$mode run: $ROUNDS round(s); about $([ $est -lt 120 ] && echo "$est s" || echo "$((est / 60 + 1)) min") of pgbench"
+
+# ---------------------------------------------------------------------------
+# 1. In-server cost: ns per call over a bare generate_series
+# ---------------------------------------------------------------------------
+# phase NAME: record how long the previous phase took, start timing NAME
+phase_name=
+phase_start=$SECONDS
+phase() {
+    [ -n "$phase_name" ] && record meta "seconds_$phase_name" $((SECONDS - phase_start))
+    phase_name=$1
+    phase_start=$SECONDS
+}
+phase cost
+say "in-server cost: $CALLS calls per generator, best of $COST_REPS, $ROUNDS round(s)"
+# cost_sql N WORKLOADS...: one timing per workload, bare series included
+cost_sql() {
+    local n=$1 w
+    shift
+    echo "SET work_mem = '512MB'; SET jit = off;"
+    for w in "$@"; do
+        # next_id_range hands out 100 IDs a call: n / 100 calls, n IDs
+        local calls=$n
+        [ "$w" = next_id_range ] && calls=$(( (n + 99) / 100 ))
+        printf "SELECT '%s', %d, idgen_bench.time_ns(\$q\$SELECT count(%s) FROM generate_series(1, %d)\$q\$);\n" \
+            "$w" "$calls" "$(expr_of "$w")" "$calls"
+    done
+}
+cost_sql 1000 series "${COST_W[@]}" > "$work/warmup.sql"
+for ((r = 1; r <= ROUNDS; r++)); do
+    mapfile -t order < <(rotate $((r - 1)) "${COST_W[@]}")
+    cp "$work/warmup.sql" "$work/cost_run.sql"
+    # each workload COST_REPS times, interleaved; the fastest counts (the
+    # machine's noise only ever adds time)
+    for ((k = 1; k <= COST_REPS; k++)); do
+        cost_sql "$CALLS" series "${order[@]}" >> "$work/cost_run.sql"
+    done
+    [ "$(id -u)" = 0 ] && chown "$PGUSER_OS" "$work/cost_run.sql"
+    out=$(as_pguser "$bin/psql" -X -q -A -t -F $'\t' -v ON_ERROR_STOP=1 -f "$work/cost_run.sql" \
+        | tail -n +$(( ${#COST_W[@]} + 2 )) \
+        | awk -F'\t' '!($1 in m) || $3 + 0 < m[$1] + 0 {m[$1] = $3; c[$1] = $2}
+                      END {for (w in m) printf "%s\t%s\t%s\n", w, c[w], m[w]}')
+    # ns per row of the bare series
+    base=$(awk -F'\t' '$1 == "series" {print $3 / $2}' <<<"$out")
+    while IFS=$'\t' read -r w calls ns; do
+        [ "$w" = series ] && continue
+        record cost "$w" "$r" "$ns" "$calls" "$base"
+    done <<<"$out"
+done
+
+# ---------------------------------------------------------------------------
+# 2. Round trip: pgbench -n -M prepared, one call per transaction
+# ---------------------------------------------------------------------------
+# pgbench_run SCRIPT CLIENTS SECONDS: prints "tps transactions", or
+# "NaN 0" when pgbench failed
+pgbench_run() {
+    local j=$JOBS out
+    [ "$2" -lt "$j" ] && j=$2
+    if ! out=$(as_pguser "$bin/pgbench" -n -M prepared -f "$work/scripts/$1.sql" -c "$2" -j "$j" -T "$3" 2>&1); then
+        echo "pgbench $1 -c $2 failed:" >&2
+        tail -n 5 <<<"$out" >&2
+        echo "NaN 0"
+        return 0
+    fi
+    awk '/^number of transactions actually processed:/ {n = $NF; sub(/\/.*/, "", n)}
+         /^tps = / {t = $3}
+         END {print (t == "" ? "NaN" : t), (n == "" ? 0 : n)}' <<<"$out"
+}
+
+phase round_trip
+for ((r = 1; r <= ROUNDS; r++)); do
+    for c in $CLIENTS; do
+        say "round trip: round $r/$ROUNDS, $c client(s)"
+        mapfile -t order < <(rotate $((r - 1)) "${RT_W[@]}")
+        for w in "${order[@]}"; do
+            read -r tps _ < <(pgbench_run "rt_$w" "$c" "$DURATION")
+            record rt "$w" "$c" "$r" "$tps"
+        done
+    done
+done
+
+# ---------------------------------------------------------------------------
+# 3. Single-row INSERT into a table whose key defaults to each generator
+# ---------------------------------------------------------------------------
+can_checkpoint=1
+if ! psql_q "CHECKPOINT" >/dev/null 2>&1; then
+    can_checkpoint=0
+    say "CHECKPOINT not allowed here: WAL per row is measured without a checkpoint before each run"
+fi
+
+# insert_phase PHASE: ROUNDS rounds of every INSERT workload, then sizes
+insert_phase() {
+    local phase=$1 r w lsn0 lsn1 tps txns wal
+    for ((r = 1; r <= ROUNDS; r++)); do
+        say "INSERT ($phase): round $r/$ROUNDS, $INSERT_CLIENTS clients"
+        mapfile -t order < <(rotate $((r - 1)) "${INS_W[@]}")
+        for w in "${order[@]}"; do
+            # a checkpoint first, so that every run pays its full-page writes
+            [ "$can_checkpoint" = 1 ] && psql_q "CHECKPOINT" >/dev/null
+            lsn0=$(psql_q "SELECT pg_current_wal_lsn()")
+            read -r tps txns < <(pgbench_run "ins_$w" "$INSERT_CLIENTS" "$INSERT_DURATION")
+            wal=$(psql_q "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0')")
+            record ins "$phase" "$w" "$r" "$tps" "$txns" "$wal"
+        done
+    done
+    for w in "${INS_W[@]}"; do
+        record size "$phase" "$w" $(psql_q "SELECT pg_relation_size('idgen_bench.ins_${w}_pkey'),
+                                                   (SELECT count(*) FROM idgen_bench.ins_$w)" | tr '|' ' ')
+    done
+}
+
+if [ "$INSERT_DURATION" -gt 0 ]; then
+    phase insert_small
+    insert_phase small
+    if [ "$BIG_ROWS" -gt 0 ] && [ "$target" = own ]; then
+        phase insert_large
+        say "INSERT (large index): loading $BIG_ROWS rows per table"
+        for w in "${INS_W[@]}"; do
+            psql_q "INSERT INTO idgen_bench.ins_$w (n)
+                    SELECT 1 FROM generate_series(1, $BIG_ROWS - (SELECT count(*) FROM idgen_bench.ins_$w))"
+        done
+        psql_q "CHECKPOINT" >/dev/null
+        say "restarting with shared_buffers = $BIG_SHARED_BUFFERS"
+        stop_server
+        write_conf "$BIG_SHARED_BUFFERS"
+        start_server
+        record meta big_settings "$(psql_q "SELECT 'shared_buffers=' || current_setting('shared_buffers')")"
+        insert_phase large
+    elif [ "$BIG_ROWS" -gt 0 ]; then
+        record meta big_skipped "needs the throwaway cluster (restart with a small shared_buffers)"
+    fi
+fi
+
+# ---------------------------------------------------------------------------
+# 4. Instructions per call (valgrind callgrind, single-user backend)
+# ---------------------------------------------------------------------------
+# perf stat would be cheaper, but hardware counters are often missing in
+# VMs; callgrind counts instructions exactly, whatever the machine's load.
+if [ "$INSTR" = 1 ] && [ "$target" = own ] && command -v valgrind >/dev/null; then
+    phase instructions
+    say "instructions per call: callgrind on a single-user backend"
+    stop_server
+    write_conf 128MB
+    q="$work/instr.sql"
+    {
+        echo "SET work_mem = '512MB'"
+        echo "SET jit = off"
+        for w in series "${COST_W[@]}"; do
+            e=$(expr_of "$w")
+            for n in 10 $INSTR_N1 $INSTR_N2 $INSTR_N1 $INSTR_N2; do
+                [ "$w" = next_id_range ] && n=$(( (n + 99) / 100 ))
+                echo "SELECT count($e) FROM generate_series(1, $n)"
+            done
+        done
+    } > "$q"
+    [ "$(id -u)" = 0 ] && chown "$PGUSER_OS" "$q"
+    mkdir -p "$work/callgrind"
+    [ "$(id -u)" = 0 ] && chown "$PGUSER_OS" "$work/callgrind"
+    # one profile dump after each query's PortalRun
+    if as_pguser valgrind --tool=callgrind --dump-after=PortalRun \
+        --callgrind-out-file="$work/callgrind/out" \
+        "$bin/postgres" --single -D "$data" postgres < "$q" > "$work/callgrind/stdout" 2> "$work/callgrind/stderr"
+    then
+        nq=$(wc -l < "$q")
+        # totals of dumps 1..nq, in order
+        for ((i = 1; i <= nq; i++)); do
+            awk '/^(totals|summary):/ {print $2; exit}' "$work/callgrind/out.$i" 2>/dev/null || echo NaN
+        done > "$work/callgrind/totals"
+        if [ "$(grep -c . "$work/callgrind/totals")" = "$nq" ] && ! grep -q ERROR "$work/callgrind/stdout"; then
+            i=2 # a workload's queries are lines i+1 .. i+5 (after two SETs)
+            for w in series "${COST_W[@]}"; do
+                # last pair: (N2 - N1) calls, caches warm
+                a=$(sed -n "$((i + 4))p" "$work/callgrind/totals")
+                b=$(sed -n "$((i + 5))p" "$work/callgrind/totals")
+                d=$((INSTR_N2 - INSTR_N1))
+                [ "$w" = next_id_range ] && d=$(( (INSTR_N2 + 99) / 100 - (INSTR_N1 + 99) / 100 ))
+                # per call (next_id_range: per call of 100 IDs)
+                record instr_raw "$w" "$(awk -v a="$a" -v b="$b" -v d="$d" 'BEGIN {printf "%.1f", (b - a) / d}')"
+                i=$((i + 5))
+            done
+        else
+            say "callgrind: unexpected output, no instruction counts (see $work/callgrind)"
+        fi
+    else
+        say "callgrind failed, no instruction counts (see $work/callgrind/stderr)"
+    fi
+elif [ "$INSTR" = 1 ]; then
+    record meta instr_skipped "$([ "$target" = own ] && echo "valgrind not installed" || echo "needs the throwaway cluster")"
+fi
+
+# ---------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------
+phase report
+record meta seconds_total "$SECONDS"
+awk -f "$REPO/bench/report.awk" -v outdir="$results" "$raw" > "$results/results.md"
+if command -v gnuplot >/dev/null; then
+    gnuplot -e "dir='$results'" "$REPO/bench/chart.gp" 2> "$results/gnuplot.log" \
+        || say "gnuplot failed, see $results/gnuplot.log"
+fi
+# latest: the last full (or --fast) run, which --publish and publish.sh use
+if [ "$mode" = quick ]; then
+    ln -sfn "$(basename "$results")" "$REPO/bench/results/latest-quick"
+else
+    ln -sfn "$(basename "$results")" "$REPO/bench/results/latest"
+fi
+if [ "$(id -u)" = 0 ] && [ -n "${SUDO_UID:-}" ]; then
+    chown -R "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" "$REPO/bench/results" 2>/dev/null || true
+fi
+if [ "$mode" = quick ]; then
+    cat "$results/compact.md"
+else
+    cat "$results/results.md"
+fi
+say "results in $results"
+if [ "$publish" = 1 ]; then
+    bash "$REPO/bench/publish.sh" "$results"
+fi
