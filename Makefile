@@ -13,6 +13,10 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies: rebuild every object when a header
+# changes, or objects disagree on the layout of shared memory.
+$(OBJS): $(wildcard src/*.h)
+
 # The test, demo and benchmark drivers install what is missing, build,
 # install, and start throwaway clusters as an unprivileged user.
 .PHONY: test demo bench

@@ -33,6 +33,8 @@
 /* pool whose "claiming" flag this backend set, or -1 */
 static int	claiming_index = -1;
 
+static void returned_insert(TagPool *pool, IdRange range);
+
 /*
  * pool_reset
  *		Empty a pool slot for a new tag.  Caller holds both locks.
@@ -300,6 +302,63 @@ returned_above(TagPool *pool, int64 after)
 }
 
 /*
+ * pool_cut
+ *		Cut up to size IDs (exactly size if exact) from the front of the
+ *		active region, moving to the standby when the active region is used
+ *		up.  Returns false if the pool cannot serve the request.  Sets
+ *		*prefetch (and the "claiming" flag) when the caller must claim the
+ *		next region now.  Caller holds the pool lock.
+ */
+static bool
+pool_cut(TagPool *pool, int64 size, bool exact, IdRange *cut, bool *prefetch)
+{
+	if (RANGE_SIZE(pool->active) == 0 && RANGE_SIZE(pool->standby) > 0)
+	{
+		pool->active = pool->standby;
+		pool->active_base = pool->standby.lo;
+		pool->standby.lo = pool->standby.hi = 0;
+	}
+	if (RANGE_SIZE(pool->active) == 0 ||
+		(exact && RANGE_SIZE(pool->active) < size))
+		return false;
+
+	cut->lo = pool->active.lo;
+	cut->hi = Min(pool->active.hi, pool->active.lo + size);
+	pool->active.lo = cut->hi;
+
+	/* 90% of the active region used: claim the next one now */
+	*prefetch = (RANGE_SIZE(pool->standby) == 0 && !pool->claiming &&
+				 (pool->active.lo - pool->active_base) * 10 >=
+				 (pool->active.hi - pool->active_base) * 9);
+	if (*prefetch)
+		pool->claiming = true;
+	return true;
+}
+
+/*
+ * pool_wait_or_claim
+ *		The pool cannot serve a request: wait for the claim under way, or
+ *		make one.  Called with the pool lock held; releases it.
+ */
+static void
+pool_wait_or_claim(TagPool *pool, int index, uint32 generation,
+				   const TagInfo *info)
+{
+	pool->waits++;
+	if (pool->claiming)
+	{
+		LWLockRelease(&pool->lock);
+		pool_wait_claim(pool);
+	}
+	else
+	{
+		pool->claiming = true;
+		LWLockRelease(&pool->lock);
+		pool_claim(index, generation, info, false);
+	}
+}
+
+/*
  * pool_take_chunk
  *		Give a backend a chunk of at most size IDs, all above "after" (the
  *		last ID the backend issued).  "consumed" IDs of the backend's
@@ -314,7 +373,7 @@ pool_take_chunk(int index, uint32 generation, const TagInfo *info,
 	for (;;)
 	{
 		TagPool    *pool = pool_lock(index, generation, info);
-		bool		prefetch = false;
+		bool		prefetch;
 		int			i;
 
 		i = returned_above(pool, after);
@@ -335,117 +394,74 @@ pool_take_chunk(int index, uint32 generation, const TagInfo *info,
 			return;
 		}
 
-		if (RANGE_SIZE(pool->active) == 0 && RANGE_SIZE(pool->standby) > 0)
+		if (pool_cut(pool, size, false, chunk, &prefetch))
 		{
-			pool->active = pool->standby;
-			pool->active_base = pool->standby.lo;
-			pool->standby.lo = pool->standby.hi = 0;
-		}
-
-		if (RANGE_SIZE(pool->active) > 0)
-		{
-			chunk->lo = pool->active.lo;
-			chunk->hi = Min(pool->active.hi, pool->active.lo + size);
-			pool->active.lo = chunk->hi;
 			pool->issued += consumed;
-
-			/* 90% of the active region used: claim the next one now */
-			if (RANGE_SIZE(pool->standby) == 0 && !pool->claiming &&
-				(pool->active.lo - pool->active_base) * 10 >=
-				(pool->active.hi - pool->active_base) * 9)
-			{
-				pool->claiming = true;
-				prefetch = true;
-			}
 			LWLockRelease(&pool->lock);
-
 			if (prefetch)
 				pool_claim(index, generation, info, true);
 			return;
 		}
-
-		/* the pool is empty: wait for the claim under way, or make one */
-		pool->waits++;
-		if (pool->claiming)
-		{
-			LWLockRelease(&pool->lock);
-			pool_wait_claim(pool);
-		}
-		else
-		{
-			pool->claiming = true;
-			LWLockRelease(&pool->lock);
-			pool_claim(index, generation, info, false);
-		}
+		pool_wait_or_claim(pool, index, generation, info);
 	}
 }
 
 /*
  * pool_take_range
- *		Give next_id_range n contiguous IDs: from the active region when it
- *		has enough, else from a claim of exactly n IDs made for the caller.
+ *		Give next_id_range n contiguous IDs.  Up to a region's worth come
+ *		from the active region like chunks (what is left of a region too
+ *		short for the request joins the returned ranges, for chunks); a
+ *		larger request gets a claim of exactly n IDs of its own.
  */
 void
 pool_take_range(int index, uint32 generation, const TagInfo *info,
 				int64 n, IdRange *range)
 {
-	TagPool    *pool = pool_lock(index, generation, info);
-	bool		claimed = false;
+	TagPool    *pool;
 
-	if (RANGE_SIZE(pool->active) < n)
+	if (n > info->region)
 	{
-		LWLockRelease(&pool->lock);
 		tag_claim(info, n, true, false, range);
 		pool = pool_lock(index, generation, info);
-		claimed = true;
-	}
-	else
-	{
-		range->lo = pool->active.lo;
-		range->hi = range->lo + n;
-		pool->active.lo = range->hi;
-	}
-	pool->ranges += n;
-	if (claimed)
+		pool->ranges += n;
 		pool->claims++;
-	LWLockRelease(&pool->lock);
+		LWLockRelease(&pool->lock);
+		return;
+	}
+
+	for (;;)
+	{
+		bool		prefetch;
+
+		pool = pool_lock(index, generation, info);
+		if (pool_cut(pool, n, true, range, &prefetch))
+		{
+			pool->ranges += n;
+			LWLockRelease(&pool->lock);
+			if (prefetch)
+				pool_claim(index, generation, info, true);
+			return;
+		}
+		if (RANGE_SIZE(pool->active) > 0)
+		{
+			returned_insert(pool, pool->active);
+			pool->active.lo = pool->active.hi;
+		}
+		pool_wait_or_claim(pool, index, generation, info);
+	}
 }
 
 /*
- * pool_give_back
- *		Return a range a backend no longer needs, and fold the counts of a
- *		chunk that goes away: IDs issued from it, IDs rewound in it.  It joins the sorted list
- *		of returned ranges, merged with its neighbours; when the list is
- *		full, the smallest range is dropped (those IDs are lost, never
- *		duplicated).  Ranges of a tag whose slot was freed are dropped.
+ * returned_insert
+ *		Add a range to the sorted list of returned ranges, merged with its
+ *		neighbours; when the list is full, the smallest range is dropped
+ *		(those IDs are lost, never duplicated).  Caller holds the pool lock.
  */
-void
-pool_give_back(int index, uint32 generation, IdRange range,
-			   GiveBackKind kind, int64 issued, int64 rewound)
+static void
+returned_insert(TagPool *pool, IdRange range)
 {
-	TagPool    *pool = &idgen_shared->pools[index];
-	int			pos;
+	int			pos = returned_above(pool, range.lo);
 
-	LWLockAcquire(&pool->lock, LW_EXCLUSIVE);
-	if (idgen_shared->generations[index] != generation)
-	{
-		LWLockRelease(&pool->lock);
-		return;
-	}
-	pool->issued += issued;
-	pool->reclaimed += rewound;
-	if (RANGE_SIZE(range) <= 0)
-	{
-		LWLockRelease(&pool->lock);
-		return;
-	}
-	if (kind == GIVE_BACK_EXIT)
-		pool->returned_ids += RANGE_SIZE(range);
-	else
-		pool->reclaimed += RANGE_SIZE(range);
-
-	/* find the insertion point, then merge with the neighbours */
-	pos = returned_above(pool, range.lo);
 	if (pos > 0 && pool->returned[pos - 1].hi == range.lo)
 	{
 		pool->returned[pos - 1].hi = range.hi;
@@ -456,37 +472,65 @@ pool_give_back(int index, uint32 generation, IdRange range,
 			memmove(&pool->returned[pos], &pool->returned[pos + 1],
 					(pool->nreturned - pos) * sizeof(IdRange));
 		}
+		return;
 	}
-	else if (pos < pool->nreturned && pool->returned[pos].lo == range.hi)
-		pool->returned[pos].lo = range.lo;
-	else
+	if (pos < pool->nreturned && pool->returned[pos].lo == range.hi)
 	{
-		if (pool->nreturned == POOL_MAX_RETURNED)
-		{
-			int			smallest = 0;
-			int			i;
+		pool->returned[pos].lo = range.lo;
+		return;
+	}
+	if (pool->nreturned == POOL_MAX_RETURNED)
+	{
+		int			smallest = 0;
+		int			i;
 
-			for (i = 1; i < pool->nreturned; i++)
-				if (RANGE_SIZE(pool->returned[i]) <
-					RANGE_SIZE(pool->returned[smallest]))
-					smallest = i;
-			if (RANGE_SIZE(range) <= RANGE_SIZE(pool->returned[smallest]))
-			{
-				pool->lost += RANGE_SIZE(range);
-				LWLockRelease(&pool->lock);
-				return;
-			}
-			pool->lost += RANGE_SIZE(pool->returned[smallest]);
-			pool->nreturned--;
-			memmove(&pool->returned[smallest], &pool->returned[smallest + 1],
-					(pool->nreturned - smallest) * sizeof(IdRange));
-			if (smallest < pos)
-				pos--;
+		for (i = 1; i < pool->nreturned; i++)
+			if (RANGE_SIZE(pool->returned[i]) <
+				RANGE_SIZE(pool->returned[smallest]))
+				smallest = i;
+		if (RANGE_SIZE(range) <= RANGE_SIZE(pool->returned[smallest]))
+		{
+			pool->lost += RANGE_SIZE(range);
+			return;
 		}
-		memmove(&pool->returned[pos + 1], &pool->returned[pos],
-				(pool->nreturned - pos) * sizeof(IdRange));
-		pool->returned[pos] = range;
-		pool->nreturned++;
+		pool->lost += RANGE_SIZE(pool->returned[smallest]);
+		pool->nreturned--;
+		memmove(&pool->returned[smallest], &pool->returned[smallest + 1],
+				(pool->nreturned - smallest) * sizeof(IdRange));
+		if (smallest < pos)
+			pos--;
+	}
+	memmove(&pool->returned[pos + 1], &pool->returned[pos],
+			(pool->nreturned - pos) * sizeof(IdRange));
+	pool->returned[pos] = range;
+	pool->nreturned++;
+}
+
+/*
+ * pool_give_back
+ *		Return a range a backend no longer needs, and fold the counts of a
+ *		chunk that goes away: IDs issued from it, IDs rewound in it.  Ranges
+ *		of a tag whose slot was freed are dropped.
+ */
+void
+pool_give_back(int index, uint32 generation, IdRange range,
+			   GiveBackKind kind, int64 issued, int64 rewound)
+{
+	TagPool    *pool = &idgen_shared->pools[index];
+
+	LWLockAcquire(&pool->lock, LW_EXCLUSIVE);
+	if (idgen_shared->generations[index] == generation)
+	{
+		pool->issued += issued;
+		pool->reclaimed += rewound;
+		if (RANGE_SIZE(range) > 0)
+		{
+			if (kind == GIVE_BACK_EXIT)
+				pool->returned_ids += RANGE_SIZE(range);
+			else
+				pool->reclaimed += RANGE_SIZE(range);
+			returned_insert(pool, range);
+		}
 	}
 	LWLockRelease(&pool->lock);
 }
