@@ -812,7 +812,7 @@ clock_went_back(SnowflakeDb *db, int64 seen, int64 wall)
 	ereport(WARNING,
 			(errmsg("system clock went back by at least %lld ms",
 					(long long) ((seen - wall) * layout.unit_ms)),
-			 errdetail("snowflake_id() continues from its last logical time, at most \"idgen.max_clock_ahead\" ahead of the clock."),
+			 errdetail("snowflake_id() continues from its last logical time, so its IDs keep increasing."),
 			 errhint("Check the time synchronisation of this server.")));
 }
 
