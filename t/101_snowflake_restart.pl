@@ -108,5 +108,17 @@ $node->poll_query_until('postgres',
 cmp_ok($min, '>', $max,
 	'with the lead allowed again, IDs come, and still increase');
 
+# without its lease sequence, snowflake_id() cannot resume after a restart
+$node->safe_psql('postgres', q{
+	ALTER EXTENSION idgen DROP SEQUENCE idgen.snowflake_lease_end;
+	DROP SEQUENCE idgen.snowflake_lease_end;
+});
+$node->restart;
+($ret, $stdout, $stderr) = $node->psql('postgres', 'SELECT snowflake_id()');
+like(
+	$stderr,
+	qr/ERROR:  sequence "idgen.snowflake_lease_end" does not exist\nHINT:  Drop and create the extension idgen again in this database\./,
+	'a missing lease sequence is reported, with the fix');
+
 $node->stop;
 done_testing();

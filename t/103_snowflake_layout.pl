@@ -131,6 +131,12 @@ is( $node->safe_psql('postgres', q{
 		  FROM ids, idgen.snowflake_parse(ids.id) p}),
 	't',
 	'a custom 20-bit layout issues distinct IDs below 2^20');
+($ret, $stdout, $stderr) =
+  $node->psql('postgres', 'SELECT idgen.snowflake_parse(1048576)');
+like(
+	$stderr,
+	qr/ERROR:  1048576 is not a snowflake ID\nDETAIL:  Snowflake IDs of this layout lie between 0 and 1048575\./,
+	'decoding a number beyond the layout fails');
 ($ret, $stdout, $stderr) = $node->psql('postgres',
 	"\\set VERBOSITY verbose\nSELECT count(snowflake_id()) FROM generate_series(1, 1000000)");
 isnt($ret, 0, 'a burst past the end of the time field fails');
