@@ -276,3 +276,30 @@ LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 CREATE VIEW idgen.backend_ranges AS
     SELECT * FROM idgen.backend_ranges();
 GRANT SELECT ON idgen.backend_ranges TO PUBLIC;
+
+-- Snowflake IDs
+--
+-- The durable time lease of snowflake_id(): the Unix time in milliseconds
+-- at which the last leased tick starts.  No ID is issued beyond it; after a
+-- restart IDs resume above it.  Kept by pg_dump, so that a restored
+-- database also continues above every ID it holds.
+CREATE SEQUENCE idgen.snowflake_lease_end AS bigint MINVALUE 0 START 0 NO CYCLE CACHE 1;
+COMMENT ON SEQUENCE idgen.snowflake_lease_end IS 'durable time lease of snowflake_id(); never set it yourself';
+SELECT pg_catalog.pg_extension_config_dump('idgen.snowflake_lease_end', '');
+
+CREATE FUNCTION snowflake_id()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'idgen_snowflake_id'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- IMMUTABLE: the layout is fixed while the server runs (see snowflake.c).
+CREATE FUNCTION idgen.snowflake_parse(id bigint, OUT ts timestamptz,
+                                      OUT node integer, OUT seq integer)
+RETURNS record
+AS 'MODULE_PATHNAME', 'idgen_snowflake_parse'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION idgen.snowflake_min_id(ts timestamptz)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'idgen_snowflake_min_id'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

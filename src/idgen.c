@@ -22,6 +22,7 @@
 
 #include "idgen.h"
 #include "shmem.h"
+#include "snowflake.h"
 
 PG_MODULE_MAGIC;
 
@@ -43,6 +44,7 @@ idgen_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	tag_shmem_request();
+	snowflake_shmem_request();
 }
 
 /*
@@ -57,6 +59,7 @@ idgen_shmem_startup(void)
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	tag_shmem_startup();
+	snowflake_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -80,6 +83,8 @@ _PG_init(void)
 							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);
+
+	snowflake_define_settings();
 
 	MarkGUCPrefixReserved("idgen");
 

@@ -1,0 +1,165 @@
+# snowflake layouts: a bad layout, epoch or node id stops the server at
+# start with a clear message; the Sonyflake preset and custom layouts work;
+# the errors for an exhausted time field, too many databases, and a
+# library that was not preloaded.
+use strict;
+use warnings FATAL => 'all';
+use POSIX qw(strftime);
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('snowflake_layout');
+$node->init;
+$node->append_conf('postgresql.conf',
+	"shared_preload_libraries = 'idgen'\ninclude_if_exists = 'snowflake.conf'");
+
+# write the snowflake settings of the next start
+sub layout
+{
+	my ($settings) = @_;
+	open my $fh, '>', $node->data_dir . '/snowflake.conf' or die $!;
+	print $fh $settings;
+	close $fh;
+}
+
+my @bad = (
+	[
+		"idgen.node_id = 1024\n",
+		qr/FATAL:  invalid value for parameter "idgen.node_id": 1024\n.*DETAIL:  The snowflake layout has 10 node bits, so node IDs range from 0 to 1023\./s,
+		'a node id too large for the layout'
+	],
+	[
+		"idgen.node_id = -1\n",
+		qr/FATAL:  invalid value for parameter "idgen.node_id": "-1"/,
+		'a negative node id'
+	],
+	[
+		"idgen.snowflake_layout = 'twitter'\n",
+		qr/FATAL:  invalid value for parameter "idgen.snowflake_layout": "twitter"/,
+		'an unknown layout'
+	],
+	[
+		"idgen.snowflake_time_bits = 40\n",
+		qr/FATAL:  invalid snowflake layout\n.*DETAIL:  "idgen.snowflake_time_bits" is set, but "idgen.snowflake_layout" is "snowflake"\./s,
+		'a bit width with a preset'
+	],
+	[
+		"idgen.snowflake_layout = custom\nidgen.snowflake_seq_bits = 14\n",
+		qr/FATAL:  invalid snowflake layout\n.*DETAIL:  The time, node and sequence fields have 41 \+ 10 \+ 14 = 65 bits, but at most 63 fit in a bigint\./s,
+		'fields wider than a bigint'
+	],
+	[
+		"idgen.snowflake_layout = custom\nidgen.snowflake_time_unit = 0\n",
+		qr/FATAL:  invalid value for parameter "idgen.snowflake_time_unit": "0"/,
+		'a zero time unit'
+	],
+	[
+		"idgen.epoch = 'the beginning'\n",
+		qr/FATAL:  invalid value for parameter "idgen.epoch": "the beginning"/,
+		'an epoch that is not a timestamp'
+	],
+	[
+		"idgen.epoch = '2999-01-01 00:00:00+00'\n",
+		qr/FATAL:  invalid value for parameter "idgen.epoch": "2999-01-01 00:00:00\+00"\n.*DETAIL:  The epoch lies in the future\./s,
+		'an epoch in the future'
+	],
+	[
+		"idgen.snowflake_layout = custom\nidgen.snowflake_time_bits = 30\n",
+		qr/FATAL:  invalid snowflake layout\n.*DETAIL:  The 30-bit time field of 1 ms ticks since 2025-01-01 00:00:00\+00 ran out at /s,
+		'a time field that already ran out'
+	],
+	[
+		"idgen.snowflake_layout = custom\nidgen.snowflake_time_bits = 55\nidgen.snowflake_node_bits = 0\nidgen.snowflake_seq_bits = 0\n",
+		qr/FATAL:  invalid snowflake layout\n.*DETAIL:  A 55-bit time field of 1 ms ticks outlasts the range of timestamp with time zone\./s,
+		'a time field beyond the timestamp range'
+	]);
+
+foreach my $case (@bad)
+{
+	my ($settings, $message, $name) = @$case;
+	layout($settings);
+	my $offset = -s $node->logfile // 0;
+	ok(!$node->start(fail_ok => 1), "the server refuses to start with $name");
+	like(slurp_file($node->logfile, $offset), $message, "the log explains $name");
+}
+
+# the Sonyflake preset: 10 ms ticks, 16-bit node, 8-bit sequence
+layout("idgen.snowflake_layout = sonyflake\nidgen.node_id = 40000\nidgen.snowflake_max_databases = 1\n");
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION idgen');
+is( $node->safe_psql('postgres', q{
+		SELECT string_agg(setting, ' ' ORDER BY name) FROM pg_settings
+		 WHERE name IN ('idgen.snowflake_time_unit', 'idgen.snowflake_time_bits',
+		                'idgen.snowflake_node_bits', 'idgen.snowflake_seq_bits')}),
+	'16 8 39 10',
+	'the Sonyflake preset shows its bit widths and time unit');
+is( $node->safe_psql('postgres', q{
+		WITH ids AS (SELECT n, snowflake_id() AS id FROM generate_series(1, 5000) n)
+		SELECT count(DISTINCT id) = 5000
+		   AND bool_and(p.node = 40000 AND p.seq < 256
+		                AND extract(milliseconds FROM p.ts)::numeric % 10 = 0)
+		   AND bool_and(idgen.snowflake_min_id(p.ts) = id & ~((1::bigint << 24) - 1))
+		  FROM ids, idgen.snowflake_parse(ids.id) p}),
+	't',
+	'Sonyflake IDs: node 40000, 8-bit sequence, 10 ms ticks, min_id round trip');
+
+# only one database may use snowflake_id() with snowflake_max_databases = 1
+$node->safe_psql('postgres', 'CREATE DATABASE other');
+$node->safe_psql('other', 'CREATE EXTENSION idgen');
+my ($ret, $stdout, $stderr) = $node->psql('other', 'SELECT snowflake_id()');
+isnt($ret, 0, 'a database past idgen.snowflake_max_databases fails');
+like(
+	$stderr,
+	qr/ERROR:  too many databases use snowflake_id\(\)\n.*HINT:  Increase "idgen.snowflake_max_databases" and restart the server\./s,
+	'the error names the limit and the fix');
+$node->stop;
+
+# a custom layout whose time field runs out in ten minutes: 20-bit time
+# (about 17 minutes of ms), no node or sequence bits, so every ID borrows
+# a tick and a burst reaches the end of the field
+my $epoch = strftime('%Y-%m-%d %H:%M:%S+00', gmtime(time() - 448));
+layout(
+	"idgen.snowflake_layout = custom\nidgen.snowflake_time_bits = 20\n"
+	  . "idgen.snowflake_node_bits = 0\nidgen.snowflake_seq_bits = 0\n"
+	  . "idgen.epoch = '$epoch'\nidgen.max_clock_ahead = '1h'\nidgen.snowflake_lease = '1h'\n");
+$node->start;
+is( $node->safe_psql('postgres', q{
+		WITH ids AS (SELECT n, snowflake_id() AS id FROM generate_series(1, 1000) n)
+		SELECT count(DISTINCT id) = 1000 AND max(id) < 1048576
+		   AND bool_and(p.node = 0 AND p.seq = 0)
+		  FROM ids, idgen.snowflake_parse(ids.id) p}),
+	't',
+	'a custom 20-bit layout issues distinct IDs below 2^20');
+($ret, $stdout, $stderr) =
+  $node->psql('postgres', 'SELECT idgen.snowflake_parse(1048576)');
+like(
+	$stderr,
+	qr/ERROR:  1048576 is not a snowflake ID\nDETAIL:  Snowflake IDs of this layout lie between 0 and 1048575\./,
+	'decoding a number beyond the layout fails');
+($ret, $stdout, $stderr) = $node->psql('postgres',
+	"\\set VERBOSITY verbose\nSELECT count(snowflake_id()) FROM generate_series(1, 1000000)");
+isnt($ret, 0, 'a burst past the end of the time field fails');
+like(
+	$stderr,
+	qr/ERROR:  2200H: the time field of snowflake IDs is exhausted\nDETAIL:  The 20-bit time field ran out at /,
+	'the exhausted time field error, with SQLSTATE 2200H');
+$node->stop;
+
+# without shared_preload_libraries, every snowflake function says so
+my $plain = PostgreSQL::Test::Cluster->new('snowflake_not_preloaded');
+$plain->init;
+$plain->start;
+$plain->safe_psql('postgres', 'CREATE EXTENSION idgen');
+foreach my $call ('snowflake_id()', 'idgen.snowflake_parse(1)',
+	"idgen.snowflake_min_id('2026-01-01')")
+{
+	($ret, $stdout, $stderr) = $plain->psql('postgres', "SELECT $call");
+	like(
+		$stderr,
+		qr/ERROR:  idgen must be loaded via "shared_preload_libraries"/,
+		"SELECT $call names the missing preload");
+}
+$plain->stop;
+
+done_testing();
