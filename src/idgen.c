@@ -20,6 +20,7 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
+#include "hybrid.h"
 #include "idgen.h"
 #include "shmem.h"
 
@@ -43,6 +44,7 @@ idgen_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	tag_shmem_request();
+	hybrid_shmem_request();
 }
 
 /*
@@ -57,6 +59,7 @@ idgen_shmem_startup(void)
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	tag_shmem_startup();
+	hybrid_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 }
 
