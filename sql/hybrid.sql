@@ -94,5 +94,7 @@ SELECT slabs_claimed, slabs_abandoned FROM idgen.hybrid_stats WHERE tag = 'event
 
 SELECT * FROM idgen.hybrid_stats ORDER BY tag;
 
+-- drop_tag frees the tags' shared slots, which DROP EXTENSION would not
+SELECT count(idgen.drop_tag(tag)) AS dropped FROM idgen.tags;
 SET client_min_messages = warning;
 DROP EXTENSION idgen CASCADE;
