@@ -263,7 +263,6 @@ hybrid_exit(int code, Datum arg)
 
 		if (st->cur.slab != 0)
 			hybrid_give_back(i, st->generation, &st->cur);
-		st->cur.slab = 0;
 	}
 }
 
