@@ -52,7 +52,8 @@ LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 -- Raise an error unless the options of a tag are consistent.
 CREATE FUNCTION idgen.check_tag_options(tag text, start bigint, maxvalue bigint,
                                         region bigint, chunk_min integer,
-                                        chunk_max integer)
+                                        chunk_max integer,
+                                        kind text DEFAULT 'segment')
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -67,6 +68,13 @@ BEGIN
         RAISE EXCEPTION 'invalid maxvalue % for tag "%"', coalesce(maxvalue::text, 'NULL'), tag
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = format('maxvalue must lie between start (%s) and 9223372036854775806.', start);
+    END IF;
+    -- a hybrid tag numbers slabs, the top 32 bits of its IDs below the sign bit
+    IF kind = 'hybrid' AND maxvalue > 2147483647 THEN
+        RAISE EXCEPTION 'invalid maxvalue % for hybrid tag "%"', maxvalue, tag
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Slab numbers of a hybrid tag fill the 31 bits below the sign bit of its IDs.',
+                  HINT = format('maxvalue must lie between start (%s) and 2147483647.', start);
     END IF;
     IF region IS NULL OR region < 1 THEN
         RAISE EXCEPTION 'invalid region % for tag "%"', coalesce(region::text, 'NULL'), tag
@@ -110,13 +118,13 @@ BEGIN
         RAISE EXCEPTION 'reclaim cannot be null'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    -- hybrid tags number slabs, which have 32 bits
-    maxvalue := coalesce(maxvalue, CASE kind WHEN 'hybrid' THEN 4294967295
+    -- hybrid tags number slabs, which have 31 bits (IDs stay positive)
+    maxvalue := coalesce(maxvalue, CASE kind WHEN 'hybrid' THEN 2147483647
                                              ELSE 9223372036854775806 END);
     -- default chunk bounds shrink to fit a small region
     chunk_max := coalesce(chunk_max, least(10000, region));
     chunk_min := coalesce(chunk_min, least(10, chunk_max));
-    PERFORM idgen.check_tag_options(tag, start, maxvalue, region, chunk_min, chunk_max);
+    PERFORM idgen.check_tag_options(tag, start, maxvalue, region, chunk_min, chunk_max, kind);
 
     LOCK TABLE idgen.tags IN SHARE ROW EXCLUSIVE MODE;
     IF EXISTS (SELECT FROM idgen.tags t WHERE t.tag = create_tag.tag) THEN
@@ -179,7 +187,8 @@ BEGIN
                                     coalesce(maxvalue, cur_max),
                                     coalesce(region, t.region),
                                     coalesce(chunk_min, t.chunk_min),
-                                    coalesce(chunk_max, t.chunk_max));
+                                    coalesce(chunk_max, t.chunk_max),
+                                    t.kind);
     IF maxvalue IS NOT NULL AND hwm IS NOT NULL AND maxvalue < hwm THEN
         RAISE EXCEPTION 'maxvalue % of tag "%" is below its high-water mark %', maxvalue, tag, hwm
             USING ERRCODE = 'invalid_parameter_value',
@@ -303,3 +312,43 @@ CREATE FUNCTION idgen.snowflake_min_id(ts timestamptz)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'idgen_snowflake_min_id'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+--
+-- Hybrid IDs
+--
+-- hybrid_id(tag): slab | seconds since the slab was claimed | sequence, for
+-- tags of kind 'hybrid'; hybrid_parse decodes such an ID.
+CREATE FUNCTION hybrid_id(tag text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'idgen_hybrid_id'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION idgen.hybrid_parse(id bigint,
+                                   OUT slab bigint, OUT seconds integer,
+                                   OUT seq integer)
+RETURNS record
+AS 'MODULE_PATHNAME', 'idgen_hybrid_parse'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION idgen.hybrid_stats(
+    OUT tag text, OUT slabs_claimed bigint, OUT slabs_continued bigint,
+    OUT slabs_returned bigint, OUT slabs_abandoned bigint,
+    OUT slabs_pooled integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'idgen_hybrid_stats'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW idgen.hybrid_stats AS
+    SELECT t.tag,
+           coalesce(s.slabs_claimed, 0) AS slabs_claimed,
+           coalesce(s.slabs_continued, 0) AS slabs_continued,
+           coalesce(s.slabs_returned, 0) AS slabs_returned,
+           coalesce(s.slabs_abandoned, 0) AS slabs_abandoned,
+           coalesce(s.slabs_pooled, 0) AS slabs_pooled,
+           q.last_value AS last_slab
+      FROM idgen.tags t
+      LEFT JOIN idgen.hybrid_stats() s ON s.tag = t.tag
+      LEFT JOIN pg_catalog.pg_sequences q
+             ON q.schemaname = 'idgen_seq' AND q.sequencename = t.tag
+     WHERE t.kind = 'hybrid';
+GRANT SELECT ON idgen.hybrid_stats TO PUBLIC;

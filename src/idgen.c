@@ -20,6 +20,7 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
+#include "hybrid.h"
 #include "idgen.h"
 #include "shmem.h"
 #include "snowflake.h"
@@ -45,6 +46,7 @@ idgen_shmem_request(void)
 		prev_shmem_request_hook();
 	tag_shmem_request();
 	snowflake_shmem_request();
+	hybrid_shmem_request();
 }
 
 /*
@@ -60,6 +62,7 @@ idgen_shmem_startup(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	tag_shmem_startup();
 	snowflake_shmem_startup();
+	hybrid_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 }
 

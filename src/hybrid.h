@@ -1,0 +1,25 @@
+/*-------------------------------------------------------------------------
+ *
+ * hybrid.h
+ *	  Hybrid IDs: slab | seconds since the slab was claimed | sequence.
+ *
+ * The locking protocol is described at the top of hybrid.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef IDGEN_HYBRID_H
+#define IDGEN_HYBRID_H
+
+#include "postgres.h"
+
+/* field widths of a hybrid ID; the sign bit stays 0 */
+#define HYBRID_SECONDS_BITS	16
+#define HYBRID_SEQ_BITS		16
+#define HYBRID_MAX_SLAB		INT64CONST(2147483647)
+#define HYBRID_MAX_SECONDS	((1 << HYBRID_SECONDS_BITS) - 1)
+#define HYBRID_MAX_SEQ		((1 << HYBRID_SEQ_BITS) - 1)
+
+extern void hybrid_shmem_request(void);
+extern void hybrid_shmem_startup(void);
+
+#endif							/* IDGEN_HYBRID_H */
