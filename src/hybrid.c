@@ -65,6 +65,7 @@
 #include "cache.h"
 #include "hybrid.h"
 #include "idgen.h"
+#include "pool.h"
 #include "shmem.h"
 #include "tag.h"
 
@@ -281,20 +282,6 @@ hybrid_init(void)
 }
 
 /*
- * hybrid_dropped
- *		Raise the error for a tag dropped while this backend used it.
- */
-static void
-hybrid_dropped(const LocalTag *lt)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("tag \"%s\" was dropped by another session",
-					NameStr(lt->info.name)),
-			 errhint("Retry the transaction.")));
-}
-
-/*
  * hybrid_abandon
  *		Give up the slab in use for good: its seconds or its sequence for
  *		the current second have run out.
@@ -306,7 +293,7 @@ hybrid_abandon(const LocalTag *lt, HybridState *st)
 
 	st->cur.slab = 0;
 	if (hp == NULL)
-		hybrid_dropped(lt);
+		pool_dropped_error(&lt->info);
 	hp->abandoned++;
 	hybrid_unlock(lt->pool);
 }
@@ -333,7 +320,7 @@ hybrid_take_slab(const LocalTag *lt, HybridState *st)
 
 	hp = hybrid_lock(lt->pool, lt->generation);
 	if (hp == NULL)
-		hybrid_dropped(lt);
+		pool_dropped_error(&lt->info);
 	list = hybrid_list(lt->pool);
 	for (i = 0; i < hp->nreturned; i++)
 	{
@@ -468,20 +455,13 @@ idgen_hybrid_stats(PG_FUNCTION_ARGS)
 
 	for (i = 0; i < hybrid_shared->max_tags; i++)
 	{
-		TagPool    *pool = &idgen_shared->pools[i];
 		Datum		values[HYBRID_STATS_COLS];
 		bool		nulls[HYBRID_STATS_COLS] = {0};
 		NameData	tag;
 		uint32		generation;
-		bool		ours;
 		HybridPool	copy;
 
-		LWLockAcquire(&pool->lock, LW_SHARED);
-		ours = pool->dboid == MyDatabaseId && OidIsValid(pool->seqoid);
-		tag = pool->tag;
-		generation = pool->generation;
-		LWLockRelease(&pool->lock);
-		if (!ours)
+		if (!pool_describe(i, &tag, &generation))
 			continue;
 
 		LWLockAcquire(&hybrid_locks[i].lock, LW_SHARED);

@@ -171,6 +171,39 @@ pool_forget(Oid dboid, Oid seqoid)
 }
 
 /*
+ * pool_describe
+ *		If pool slot index belongs to a tag of this database, return true
+ *		with the tag's name and the slot's generation.
+ */
+bool
+pool_describe(int index, NameData *tag, uint32 *generation)
+{
+	TagPool    *pool = &idgen_shared->pools[index];
+	bool		ours;
+
+	LWLockAcquire(&pool->lock, LW_SHARED);
+	ours = pool->dboid == MyDatabaseId && OidIsValid(pool->seqoid);
+	*tag = pool->tag;
+	*generation = idgen_shared->generations[index];
+	LWLockRelease(&pool->lock);
+	return ours;
+}
+
+/*
+ * pool_dropped_error
+ *		Raise the error for a tag dropped while this backend used it.
+ */
+void
+pool_dropped_error(const TagInfo *info)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("tag \"%s\" was dropped by another session",
+					NameStr(info->name)),
+			 errhint("Retry the transaction.")));
+}
+
+/*
  * pool_lock
  *		Lock a pool and check that it still belongs to the caller's tag.
  */
@@ -183,11 +216,7 @@ pool_lock(int index, uint32 generation, const TagInfo *info)
 	if (idgen_shared->generations[index] != generation)
 	{
 		LWLockRelease(&pool->lock);
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("tag \"%s\" was dropped by another session",
-						NameStr(info->name)),
-				 errhint("Retry the transaction.")));
+		pool_dropped_error(info);
 	}
 	return pool;
 }

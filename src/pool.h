@@ -29,6 +29,8 @@ extern void pool_take_range(int index, uint32 generation,
 extern void pool_give_back(int index, uint32 generation, IdRange range,
 						   GiveBackKind kind, int64 issued, int64 rewound);
 extern void pool_forget(Oid dboid, Oid seqoid);
+extern bool pool_describe(int index, NameData *tag, uint32 *generation);
+extern void pool_dropped_error(const TagInfo *info) pg_attribute_noreturn();
 extern void pool_release_claim(void);
 
 #endif							/* IDGEN_POOL_H */

@@ -18,6 +18,7 @@
 #include "utils/builtins.h"
 
 #include "idgen.h"
+#include "pool.h"
 #include "shmem.h"
 #include "tag.h"
 
@@ -125,18 +126,11 @@ idgen_backend_ranges(PG_FUNCTION_ARGS)
 
 	for (i = 0; i < idgen_shared->max_tags; i++)
 	{
-		TagPool    *pool = &idgen_shared->pools[i];
 		NameData	tag;
 		uint32		generation;
-		bool		ours;
 		int			b;
 
-		LWLockAcquire(&pool->lock, LW_SHARED);
-		ours = pool->dboid == MyDatabaseId && OidIsValid(pool->seqoid);
-		tag = pool->tag;
-		generation = idgen_shared->generations[i];
-		LWLockRelease(&pool->lock);
-		if (!ours)
+		if (!pool_describe(i, &tag, &generation))
 			continue;
 
 		for (b = 0; b < idgen_shared->nslots; b++)
