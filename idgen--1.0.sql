@@ -139,8 +139,9 @@ BEGIN
                   HINT = 'Increase "idgen.max_tags" and restart the server, or drop unused tags.';
     END IF;
 
+    -- MINVALUE below start, so that a tag may hold a single ID
     EXECUTE format('CREATE SEQUENCE idgen_seq.%I AS bigint MINVALUE %s START %s MAXVALUE %s NO CYCLE CACHE 1',
-                   tag, start, start, maxvalue);
+                   tag, start - 1, start, maxvalue);
     INSERT INTO idgen.tags (tag, kind, region, chunk_min, chunk_max, reclaim)
         VALUES (tag, kind, region, chunk_min, chunk_max, reclaim);
 END
@@ -206,7 +207,7 @@ BEGIN
     IF start IS NOT NULL THEN
         -- move the high-water mark up; IDs below it stay unused
         EXECUTE format('ALTER SEQUENCE %s MINVALUE %s START %s RESTART %s',
-                       seq, least(start, cur_start), start, start);
+                       seq, least(start, cur_start) - 1, start, start);
     END IF;
     UPDATE idgen.tags x
        SET region = coalesce(alter_tag.region, x.region),

@@ -43,6 +43,11 @@ SELECT next_id_range('small', 11);
 SELECT next_id('small');
 SELECT high_water_mark FROM idgen.stats WHERE tag = 'small';
 
+-- a tag may hold a single ID
+SELECT idgen.create_tag('one', start => 5, maxvalue => 5);
+SELECT next_id('one');
+SELECT next_id('one');
+
 -- any name of 1 to 63 bytes, quoted everywhere
 SELECT idgen.create_tag('we"ird ''name; DROP TABLE x');
 SELECT next_id('we"ird ''name; DROP TABLE x');

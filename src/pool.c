@@ -172,21 +172,24 @@ pool_forget(Oid dboid, Oid seqoid)
 
 /*
  * pool_describe
- *		If pool slot index belongs to a tag of this database, return true
- *		with the tag's name and the slot's generation.
+ *		If pool slot index belongs to a live tag of this database, return
+ *		true with the tag's name and the slot's generation.  Slots of tags
+ *		dropped other than by drop_tag (see pool_evict_dropped) are not
+ *		live.
  */
 bool
 pool_describe(int index, NameData *tag, uint32 *generation)
 {
 	TagPool    *pool = &idgen_shared->pools[index];
-	bool		ours;
+	Oid			seqoid;
 
 	LWLockAcquire(&pool->lock, LW_SHARED);
-	ours = pool->dboid == MyDatabaseId && OidIsValid(pool->seqoid);
+	seqoid = pool->dboid == MyDatabaseId ? pool->seqoid : InvalidOid;
 	*tag = pool->tag;
 	*generation = idgen_shared->generations[index];
 	LWLockRelease(&pool->lock);
-	return ours;
+	return OidIsValid(seqoid) &&
+		SearchSysCacheExists1(RELOID, ObjectIdGetDatum(seqoid));
 }
 
 /*

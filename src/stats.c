@@ -76,25 +76,26 @@ idgen_pool_stats(PG_FUNCTION_ARGS)
 		Datum		values[POOL_STATS_COLS];
 		bool		nulls[POOL_STATS_COLS] = {0};
 		TagPool		copy;
+		NameData	tag;
+		uint32		generation;
 		int64		remaining;
 		int64		issued;
 		int64		rewound;
 		int64		cached;
 		int			r;
 
+		if (!pool_describe(i, &tag, &generation))
+			continue;
 		LWLockAcquire(&pool->lock, LW_SHARED);
 		memcpy(&copy, pool, sizeof(TagPool));
 		LWLockRelease(&pool->lock);
-		if (copy.dboid != MyDatabaseId || !OidIsValid(copy.seqoid))
-			continue;
 
 		remaining = RANGE_SIZE(copy.active) + RANGE_SIZE(copy.standby);
 		for (r = 0; r < copy.nreturned; r++)
 			remaining += RANGE_SIZE(copy.returned[r]);
-		live_chunks(i, idgen_shared->generations[i], &issued, &rewound,
-					&cached);
+		live_chunks(i, generation, &issued, &rewound, &cached);
 
-		values[0] = CStringGetTextDatum(NameStr(copy.tag));
+		values[0] = CStringGetTextDatum(NameStr(tag));
 		values[1] = Int64GetDatum(copy.issued + issued);
 		values[2] = Int64GetDatum(copy.reclaimed + rewound);
 		values[3] = Int64GetDatum(copy.returned_ids);

@@ -1,7 +1,7 @@
 # snowflake layouts: a bad layout, epoch or node id stops the server at
 # start with a clear message; the Sonyflake preset and custom layouts work;
-# the errors for an exhausted time field, too many databases, and a
-# library that was not preloaded.
+# the errors for an exhausted time field and too many databases (the error
+# for a library that was not preloaded is in t/001_not_preloaded.pl).
 use strict;
 use warnings FATAL => 'all';
 use POSIX qw(strftime);
@@ -145,21 +145,5 @@ like(
 	qr/ERROR:  2200H: the time field of snowflake IDs is exhausted\nDETAIL:  The 20-bit time field ran out at /,
 	'the exhausted time field error, with SQLSTATE 2200H');
 $node->stop;
-
-# without shared_preload_libraries, every snowflake function says so
-my $plain = PostgreSQL::Test::Cluster->new('snowflake_not_preloaded');
-$plain->init;
-$plain->start;
-$plain->safe_psql('postgres', 'CREATE EXTENSION idgen');
-foreach my $call ('snowflake_id()', 'idgen.snowflake_parse(1)',
-	"idgen.snowflake_min_id('2026-01-01')")
-{
-	($ret, $stdout, $stderr) = $plain->psql('postgres', "SELECT $call");
-	like(
-		$stderr,
-		qr/ERROR:  idgen must be loaded via "shared_preload_libraries"/,
-		"SELECT $call names the missing preload");
-}
-$plain->stop;
 
 done_testing();

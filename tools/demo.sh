@@ -52,4 +52,7 @@ psql_demo <<'SQL'
 SELECT count(*) AS rows, count(DISTINCT id) AS distinct_ids, max(id) AS max_id FROM orders;
 SELECT tag, issued, returned, claims, waits, pool_remaining, cached, high_water_mark FROM idgen.stats;
 SQL
+say "next_id against PostgreSQL's own generators, measured on this cluster now"
+bash "$REPO/bench/run.sh" --quick
+
 say "stopping the cluster"
