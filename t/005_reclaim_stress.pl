@@ -62,13 +62,15 @@ $node->poll_query_until('postgres',
 my $stats = $node->safe_psql(
 	'postgres', q{
 	SELECT (SELECT count(*) FROM stress), high_water_mark, pool_remaining,
-		   cached, lost, reclaimed, issued
+		   cached, lost, reclaimed, issued,
+		   (SELECT xact_rollback FROM pg_stat_database
+			 WHERE datname = current_database())
 	  FROM idgen.stats WHERE tag = 's'});
-my ($rows, $hwm, $pool, $cached, $lost, $reclaimed, $issued) = split /\|/,
-  $stats;
-note("transactions $transactions, committed IDs $rows, issued $issued, "
-	  . "reclaimed $reclaimed, high-water mark $hwm, held by the pool $pool, "
-	  . "cached $cached, lost $lost");
+my ($rows, $hwm, $pool, $cached, $lost, $reclaimed, $issued, $rollbacks) =
+  split /\|/, $stats;
+note("transactions $transactions (rolled back $rollbacks), committed IDs "
+	  . "$rows, issued $issued, reclaimed $reclaimed, high-water mark $hwm, "
+	  . "held by the pool $pool, cached $cached, lost $lost");
 cmp_ok($reclaimed, '>', 0, "$reclaimed IDs were reclaimed");
 is($rows + $pool + $cached + $lost, $hwm,
 	'every ID up to the high-water mark is committed or held by the allocator');
