@@ -106,14 +106,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if [ "$target" = own ] && [ "${NO_BUILD:-0}" != 1 ]; then
-    ensure_packages
-    # the extension installs server-wide: one build-and-run at a time (the
-    # lock of tools/test.sh); not taken against an existing server, whose
-    # caller (make demo) may hold it already, nor with NO_BUILD=1 (bench the
-    # idgen installed now, at the risk of a concurrent reinstall)
-    exec 9>/tmp/idgen-install.lock
-    flock 9
-    build_install
+    # not against an existing server, whose caller (make demo) may hold
+    # the install lock already, nor with NO_BUILD=1 (bench the idgen
+    # installed now, at the risk of a concurrent reinstall)
+    prepare
 fi
 if [ "$target" = own ]; then
     work=$(make_workdir bench)

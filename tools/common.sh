@@ -46,6 +46,16 @@ build_install() {
     $SUDO make -C "$REPO" -s PG_CONFIG="$pgc" install >&2
 }
 
+# prepare: install what is missing, then build and install idgen holding
+# the install lock (fd 9) until the calling script ends.  The extension
+# installs server-wide, so builds and the runs that use them take turns.
+prepare() {
+    ensure_packages
+    exec 9>/tmp/idgen-install.lock
+    flock 9
+    build_install
+}
+
 # as_pguser CMD...: run CMD as the unprivileged user that owns servers.
 # CMD does not inherit fd 9, the install lock (tools/test.sh), so that a
 # server it starts cannot keep the lock after the script ends.

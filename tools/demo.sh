@@ -4,10 +4,7 @@
 # the cluster again (also on failure).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-ensure_packages
-exec 9>/tmp/idgen-install.lock
-flock 9
-build_install
+prepare
 
 work=$(make_workdir demo)
 port=$(free_port)

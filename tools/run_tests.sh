@@ -25,31 +25,28 @@ count_regress() {
     failed=$((failed + bad))
 }
 
-regress_tests=$(cd sql && ls *.sql 2>/dev/null | sed 's/\.sql$//' | sort)
-if [ -n "$regress_tests" ]; then
-    echo "== pg_regress"
-    "$pgxs/src/test/regress/pg_regress" \
-        --temp-instance="$work/regress-instance" \
+# run_suite NAME DRIVER DBNAME TESTS...: run pg_regress or
+# pg_isolation_regress on a temporary instance and count the verdicts
+run_suite() {
+    local name=$1 driver=$2 dbname=$3
+    shift 3
+    [ $# -gt 0 ] || return 0
+    echo "== $name"
+    "$driver" \
+        --temp-instance="$work/$name-instance" \
         --temp-config="$work/tools/test.conf" \
-        --inputdir="$work" --outputdir="$work/regress" \
-        --bindir="$bindir" --dbname=contrib_regression \
-        $regress_tests 2>&1 | tee "$work/regress.log"
-    count_regress "$work/regress.log" "${PIPESTATUS[0]}"
-    [ -f "$work/regress/regression.diffs" ] && cat "$work/regress/regression.diffs"
-fi
+        --inputdir="$work" --outputdir="$work/$name" \
+        --bindir="$bindir" --dbname="$dbname" \
+        "$@" 2>&1 | tee "$work/$name.log"
+    count_regress "$work/$name.log" "${PIPESTATUS[0]}"
+    [ -f "$work/$name/regression.diffs" ] && cat "$work/$name/regression.diffs"
+    return 0
+}
 
-iso_tests=$(cd specs && ls *.spec 2>/dev/null | sed 's/\.spec$//' | sort)
-if [ -n "$iso_tests" ]; then
-    echo "== isolation"
-    "$pgxs/src/test/isolation/pg_isolation_regress" \
-        --temp-instance="$work/isolation-instance" \
-        --temp-config="$work/tools/test.conf" \
-        --inputdir="$work" --outputdir="$work/isolation" \
-        --bindir="$bindir" --dbname=isolation_regression \
-        $iso_tests 2>&1 | tee "$work/isolation.log"
-    count_regress "$work/isolation.log" "${PIPESTATUS[0]}"
-    [ -f "$work/isolation/regression.diffs" ] && cat "$work/isolation/regression.diffs"
-fi
+run_suite regress "$pgxs/src/test/regress/pg_regress" contrib_regression \
+    $(cd sql && ls *.sql 2>/dev/null | sed 's/\.sql$//' | sort)
+run_suite isolation "$pgxs/src/test/isolation/pg_isolation_regress" isolation_regression \
+    $(cd specs && ls *.spec 2>/dev/null | sed 's/\.spec$//' | sort)
 
 echo "== TAP"
 export PG_REGRESS="$pgxs/src/test/regress/pg_regress"

@@ -5,11 +5,7 @@
 # anything failed.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-ensure_packages
-# the extension installs server-wide: one build-and-test at a time
-exec 9>/tmp/idgen-install.lock
-flock 9
-build_install
+prepare
 work=$(make_workdir test)
 stage_sources "$work"
 set +e
