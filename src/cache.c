@@ -141,7 +141,6 @@ cache_init(void)
 	/* a previous owner of the slot always cleared it; be sure anyway */
 	my_slot = shmem_my_slot();
 	memset(my_slot->chunks, 0, sizeof(BackendChunk) * idgen_shared->max_tags);
-	my_slot->dboid = MyDatabaseId;
 	my_slot->pid = MyProcPid;
 	before_shmem_exit(cache_exit, (Datum) 0);
 }

@@ -27,8 +27,8 @@
  *	  without a lock for monitoring only; 8-byte aligned loads are atomic
  *	  on every platform PostgreSQL supports with 64-bit ints, so a reader
  *	  sees each field whole, though possibly stale.
- *	- BackendSlot->pid and dboid are written by the owner at first use and
- *	  cleared at exit; readers treat them like the chunks.
+ *	- BackendSlot->pid is written by the owner at first use and cleared at
+ *	  exit; readers treat it like the chunks.
  *
  *-------------------------------------------------------------------------
  */

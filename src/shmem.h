@@ -83,7 +83,6 @@ typedef struct BackendChunk
 typedef struct BackendSlot
 {
 	pid_t		pid;			/* 0 when the slot is unused */
-	Oid			dboid;
 	BackendChunk chunks[FLEXIBLE_ARRAY_MEMBER];	/* idgen_max_tags of them */
 } BackendSlot;
 

@@ -59,6 +59,7 @@
 
 #include <time.h>
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "datatype/timestamp.h"
 #include "fmgr.h"
@@ -921,7 +922,8 @@ Datum
 idgen_snowflake_id(PG_FUNCTION_ARGS)
 {
 	/* the lease cannot be persisted in a read-only transaction */
-	PreventCommandIfReadOnly("snowflake_id()");
+	if (unlikely(XactReadOnly))
+		PreventCommandIfReadOnly("snowflake_id()");
 	if (unlikely(my_db == NULL))
 		attach();
 	PG_RETURN_INT64(next_id(my_db));

@@ -163,7 +163,8 @@ undo_record(DrawRecord *r)
 
 /*
  * forget_all
- *		The transaction ended: drop every record.
+ *		The transaction committed or was prepared: its IDs stay drawn;
+ *		drop every record.
  */
 static void
 forget_all(void)
@@ -210,7 +211,6 @@ reclaim_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			undo_since(InvalidSubTransactionId);
-			forget_all();
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
@@ -268,5 +268,4 @@ void
 reclaim_at_exit(void)
 {
 	undo_since(InvalidSubTransactionId);
-	forget_all();
 }
