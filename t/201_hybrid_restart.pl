@@ -1,7 +1,7 @@
 # Hybrid slabs across backend exit, restart, immediate shutdown and drop:
 # a returned slab is continued by the next backend strictly above its last
 # ID; after a restart or crash new slabs lie above every old one; a dropped
-# tag's returned slabs are never used again; a hot standby refuses.
+# tag's returned slabs are never used again.  (Standbys: t/003_standby.pl.)
 use strict;
 use warnings FATAL => 'all';
 use PostgreSQL::Test::Cluster;
@@ -9,7 +9,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('hybrid_restart');
-$node->init(allows_streaming => 1);
+$node->init;
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'idgen'");
 $node->start;
 $node->safe_psql('postgres',
@@ -85,20 +85,6 @@ is(slab_of($new_tag[0]), 1, 'the recreated tag claims its own slab 1');
 is($new_tag[0], 1 << 32, '... from its first ID, not continuing the old slab');
 wait_returned(1);
 is(stats(), '1|0|1|1', 'the pool holds only the new tag\'s slab');
-
-# a hot standby refuses, as nextval does
-$node->backup('b');
-my $standby = PostgreSQL::Test::Cluster->new('hybrid_standby');
-$standby->init_from_backup($node, 'b', has_streaming => 1);
-$standby->start;
-my ($ret, $stdout, $stderr) =
-  $standby->psql('postgres', "SELECT hybrid_id('h')");
-isnt($ret, 0, 'hybrid_id fails on a hot standby');
-like(
-	$stderr,
-	qr/cannot execute hybrid_id\(\) in a read-only transaction/,
-	'... with the error nextval gives');
-$standby->stop;
 
 $node->stop;
 done_testing();
