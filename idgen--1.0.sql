@@ -13,14 +13,30 @@ GRANT USAGE ON SCHEMA idgen_seq TO PUBLIC;
 CREATE TABLE idgen.tags (
     tag         text PRIMARY KEY,
     kind        text NOT NULL DEFAULT 'segment',
-    region      bigint NOT NULL,
+    start       bigint NOT NULL DEFAULT 1,
+    maxvalue    bigint NOT NULL,
+    region      bigint NOT NULL DEFAULT 100000,
     chunk_min   integer NOT NULL,
     chunk_max   integer NOT NULL,
     reclaim     boolean NOT NULL DEFAULT true
 );
-COMMENT ON TABLE idgen.tags IS 'one row per idgen tag; start and maxvalue live in the tag''s sequence';
+COMMENT ON TABLE idgen.tags IS 'one row per idgen tag; the high-water mark is the sequence idgen_seq.<tag>';
 SELECT pg_catalog.pg_extension_config_dump('idgen.tags', '');
 GRANT SELECT ON idgen.tags TO PUBLIC;
+
+-- Every write to idgen.tags, through the functions below or directly, is
+-- checked and carried out by this trigger (see tag.c): INSERT creates the
+-- tag's sequence, UPDATE needs ownership of the tag and moves its mark,
+-- DELETE drops the sequence, TRUNCATE is refused.
+CREATE FUNCTION idgen.tags_guard()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'idgen_tags_guard'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION idgen.tags_guard() FROM PUBLIC;
+CREATE TRIGGER tags_guard BEFORE INSERT OR UPDATE OR DELETE ON idgen.tags
+    FOR EACH ROW EXECUTE FUNCTION idgen.tags_guard();
+CREATE TRIGGER tags_no_truncate BEFORE TRUNCATE ON idgen.tags
+    FOR EACH STATEMENT EXECUTE FUNCTION idgen.tags_guard();
 
 --
 -- ID generators, in the extension's schema so that DEFAULT next_id('t')
@@ -37,57 +53,24 @@ AS 'MODULE_PATHNAME', 'idgen_next_id_range'
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 
 --
--- Tag management
+-- Tag management: thin wrappers around idgen.tags, whose trigger does the
+-- checking.  They run as the caller.
 --
 CREATE FUNCTION idgen.check_tag_name(tag text)
 RETURNS void
 AS 'MODULE_PATHNAME', 'idgen_check_tag_name'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
-CREATE FUNCTION idgen.tag_changed(tag text, dropping boolean)
-RETURNS void
-AS 'MODULE_PATHNAME', 'idgen_tag_changed'
-LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
-
--- Raise an error unless the options of a tag are consistent.
-CREATE FUNCTION idgen.check_tag_options(tag text, start bigint, maxvalue bigint,
-                                        region bigint, chunk_min integer,
-                                        chunk_max integer,
-                                        kind text DEFAULT 'segment')
+-- Raise the error for a tag that does not exist.
+CREATE FUNCTION idgen.tag_not_found(tag text)
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF start IS NULL OR start < 1 THEN
-        RAISE EXCEPTION 'invalid start % for tag "%"', coalesce(start::text, 'NULL'), tag
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'start must be at least 1.';
-    END IF;
-    IF maxvalue IS NULL OR maxvalue < start OR maxvalue > 9223372036854775806 THEN
-        RAISE EXCEPTION 'invalid maxvalue % for tag "%"', coalesce(maxvalue::text, 'NULL'), tag
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = format('maxvalue must lie between start (%s) and 9223372036854775806.', start);
-    END IF;
-    -- a hybrid tag numbers slabs, the top 32 bits of its IDs below the sign bit
-    IF kind = 'hybrid' AND maxvalue > 2147483647 THEN
-        RAISE EXCEPTION 'invalid maxvalue % for hybrid tag "%"', maxvalue, tag
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'Slab numbers of a hybrid tag fill the 31 bits below the sign bit of its IDs.',
-                  HINT = format('maxvalue must lie between start (%s) and 2147483647.', start);
-    END IF;
-    IF region IS NULL OR region < 1 THEN
-        RAISE EXCEPTION 'invalid region % for tag "%"', coalesce(region::text, 'NULL'), tag
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'region must be at least 1.';
-    END IF;
-    IF chunk_min IS NULL OR chunk_max IS NULL OR chunk_min < 1
-       OR chunk_min > chunk_max OR chunk_max > region THEN
-        RAISE EXCEPTION 'invalid chunk bounds [%, %] for tag "%"',
-                coalesce(chunk_min::text, 'NULL'), coalesce(chunk_max::text, 'NULL'), tag
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = format('Chunk bounds must satisfy 1 <= chunk_min <= chunk_max <= region (%s).', region);
-    END IF;
+    RAISE EXCEPTION 'tag "%" does not exist', tag
+        USING ERRCODE = 'undefined_object',
+              HINT = 'Create it with idgen.create_tag().';
 END
 $$;
 
@@ -109,14 +92,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM idgen.check_tag_name(tag);
-    IF kind IS NULL OR kind NOT IN ('segment', 'hybrid') THEN
-        RAISE EXCEPTION 'invalid tag kind "%"', coalesce(kind, 'NULL')
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Valid kinds are "segment" and "hybrid".';
-    END IF;
-    IF reclaim IS NULL THEN
-        RAISE EXCEPTION 'reclaim cannot be null'
-            USING ERRCODE = 'null_value_not_allowed';
+    IF EXISTS (SELECT FROM idgen.tags t WHERE t.tag OPERATOR(pg_catalog.=) create_tag.tag) THEN
+        RAISE EXCEPTION 'tag "%" already exists', tag
+            USING ERRCODE = 'duplicate_object';
     END IF;
     -- hybrid tags number slabs, which have 31 bits (IDs stay positive)
     maxvalue := coalesce(maxvalue, CASE kind WHEN 'hybrid' THEN 2147483647
@@ -124,32 +102,15 @@ BEGIN
     -- default chunk bounds shrink to fit a small region
     chunk_max := coalesce(chunk_max, least(10000, region));
     chunk_min := coalesce(chunk_min, least(10, chunk_max));
-    PERFORM idgen.check_tag_options(tag, start, maxvalue, region, chunk_min, chunk_max, kind);
-
-    LOCK TABLE idgen.tags IN SHARE ROW EXCLUSIVE MODE;
-    IF EXISTS (SELECT FROM idgen.tags t WHERE t.tag = create_tag.tag) THEN
-        RAISE EXCEPTION 'tag "%" already exists', tag
-            USING ERRCODE = 'duplicate_object';
-    END IF;
-    IF (SELECT count(*) FROM idgen.tags) >= current_setting('idgen.max_tags', true)::integer THEN
-        RAISE EXCEPTION 'too many idgen tags'
-            USING ERRCODE = 'configuration_limit_exceeded',
-                  DETAIL = format('This database already has %s tags, the limit set by "idgen.max_tags".',
-                                  current_setting('idgen.max_tags')),
-                  HINT = 'Increase "idgen.max_tags" and restart the server, or drop unused tags.';
-    END IF;
-
-    -- MINVALUE below start, so that a tag may hold a single ID
-    EXECUTE format('CREATE SEQUENCE idgen_seq.%I AS bigint MINVALUE %s START %s MAXVALUE %s NO CYCLE CACHE 1',
-                   tag, start - 1, start, maxvalue);
-    INSERT INTO idgen.tags (tag, kind, region, chunk_min, chunk_max, reclaim)
-        VALUES (tag, kind, region, chunk_min, chunk_max, reclaim);
+    INSERT INTO idgen.tags (tag, kind, start, maxvalue, region, chunk_min, chunk_max, reclaim)
+        VALUES (tag, kind, start, maxvalue, region, chunk_min, chunk_max, reclaim);
 END
 $$;
 
 -- Change a tag's options; NULL leaves an option as it is.  Needs ownership
--- of the tag and UPDATE on idgen.tags.  maxvalue cannot go below an ID
--- that was already claimed; start only moves the high-water mark up.
+-- of the tag and UPDATE on idgen.tags.  start can only be raised: every ID
+-- issued after the change commits is at least start.  maxvalue cannot go
+-- below an ID that was already claimed.
 CREATE FUNCTION idgen.alter_tag(tag text,
                                 start bigint DEFAULT NULL,
                                 maxvalue bigint DEFAULT NULL,
@@ -161,65 +122,25 @@ RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    t idgen.tags;
-    seq regclass;
-    cur_start bigint;
-    cur_max bigint;
-    hwm bigint;
 BEGIN
     PERFORM idgen.check_tag_name(tag);
-    SELECT * INTO t FROM idgen.tags x WHERE x.tag = alter_tag.tag FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'tag "%" does not exist', tag
-            USING ERRCODE = 'undefined_object',
-                  HINT = 'Create it with idgen.create_tag().';
-    END IF;
-    -- checks ownership and sends the invalidation, delivered at commit
-    PERFORM idgen.tag_changed(tag, false);
-
-    seq := format('idgen_seq.%I', tag)::regclass;
-    SELECT s.seqstart, s.seqmax INTO cur_start, cur_max
-        FROM pg_sequence s WHERE s.seqrelid = seq;
-    EXECUTE format('SELECT CASE WHEN is_called THEN last_value END FROM %s', seq)
-        INTO hwm;
-
-    PERFORM idgen.check_tag_options(tag, coalesce(start, cur_start),
-                                    coalesce(maxvalue, cur_max),
-                                    coalesce(region, t.region),
-                                    coalesce(chunk_min, t.chunk_min),
-                                    coalesce(chunk_max, t.chunk_max),
-                                    t.kind);
-    IF maxvalue IS NOT NULL AND hwm IS NOT NULL AND maxvalue < hwm THEN
-        RAISE EXCEPTION 'maxvalue % of tag "%" is below its high-water mark %', maxvalue, tag, hwm
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'IDs up to the high-water mark may already have been issued.';
-    END IF;
-    IF start IS NOT NULL AND hwm IS NOT NULL AND start <= hwm THEN
-        RAISE EXCEPTION 'start % of tag "%" is not above its high-water mark %', start, tag, hwm
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'IDs up to the high-water mark may already have been issued.';
-    END IF;
-
-    IF maxvalue IS NOT NULL THEN
-        EXECUTE format('ALTER SEQUENCE %s MAXVALUE %s', seq, maxvalue);
-    END IF;
-    IF start IS NOT NULL THEN
-        -- move the high-water mark up; IDs below it stay unused
-        EXECUTE format('ALTER SEQUENCE %s MINVALUE %s START %s RESTART %s',
-                       seq, least(start, cur_start) - 1, start, start);
-    END IF;
     UPDATE idgen.tags x
-       SET region = coalesce(alter_tag.region, x.region),
+       SET start = coalesce(alter_tag.start, x.start),
+           maxvalue = coalesce(alter_tag.maxvalue, x.maxvalue),
+           region = coalesce(alter_tag.region, x.region),
            chunk_min = coalesce(alter_tag.chunk_min, x.chunk_min),
            chunk_max = coalesce(alter_tag.chunk_max, x.chunk_max),
            reclaim = coalesce(alter_tag.reclaim, x.reclaim)
-     WHERE x.tag = alter_tag.tag;
+     WHERE x.tag OPERATOR(pg_catalog.=) alter_tag.tag;
+    IF NOT FOUND THEN
+        PERFORM idgen.tag_not_found(tag);
+    END IF;
 END
 $$;
 
--- Drop a tag.  Needs ownership of the tag and DELETE on idgen.tags.  IDs
--- cached for the tag anywhere in the server are never handed out again.
+-- Drop a tag and its sequence.  Needs ownership of the tag and DELETE on
+-- idgen.tags.  IDs cached for the tag anywhere in the server are never
+-- handed out once the drop has committed.
 CREATE FUNCTION idgen.drop_tag(tag text, if_exists boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -227,17 +148,14 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM idgen.check_tag_name(tag);
-    IF NOT EXISTS (SELECT FROM idgen.tags x WHERE x.tag = drop_tag.tag) THEN
+    DELETE FROM idgen.tags x WHERE x.tag OPERATOR(pg_catalog.=) drop_tag.tag;
+    IF NOT FOUND THEN
         IF coalesce(if_exists, false) THEN
             RAISE NOTICE 'tag "%" does not exist, skipping', tag;
             RETURN;
         END IF;
-        RAISE EXCEPTION 'tag "%" does not exist', tag
-            USING ERRCODE = 'undefined_object';
+        PERFORM idgen.tag_not_found(tag);
     END IF;
-    PERFORM idgen.tag_changed(tag, true);
-    DELETE FROM idgen.tags x WHERE x.tag = drop_tag.tag;
-    EXECUTE format('DROP SEQUENCE idgen_seq.%I', tag);
 END
 $$;
 
@@ -252,6 +170,14 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'idgen_pool_stats'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
+-- Whether the current role may see the counters and caches of the tag
+-- whose sequence is seq: it may use the tag or read the sequence, or has
+-- the privileges of pg_read_all_stats.
+CREATE FUNCTION idgen.tag_visible(seq oid)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'idgen_tag_visible'
+LANGUAGE C STRICT STABLE PARALLEL SAFE;
+
 CREATE VIEW idgen.stats AS
     SELECT t.tag, t.kind,
            coalesce(s.issued, 0) AS issued,
@@ -265,9 +191,12 @@ CREATE VIEW idgen.stats AS
            coalesce(s.cached, 0) AS cached,
            q.last_value AS high_water_mark
       FROM idgen.tags t
+      JOIN pg_catalog.pg_class c
+        ON c.relname = t.tag AND c.relnamespace = 'idgen_seq'::pg_catalog.regnamespace
       LEFT JOIN idgen.pool_stats() s ON s.tag = t.tag
       LEFT JOIN pg_catalog.pg_sequences q
-             ON q.schemaname = 'idgen_seq' AND q.sequencename = t.tag;
+             ON q.schemaname = 'idgen_seq' AND q.sequencename = t.tag
+     WHERE idgen.tag_visible(c.oid);
 GRANT SELECT ON idgen.stats TO PUBLIC;
 
 CREATE FUNCTION idgen.reset_stats(tag text DEFAULT NULL)
@@ -348,8 +277,10 @@ CREATE VIEW idgen.hybrid_stats AS
            coalesce(s.slabs_pooled, 0) AS slabs_pooled,
            q.last_value AS last_slab
       FROM idgen.tags t
+      JOIN pg_catalog.pg_class c
+        ON c.relname = t.tag AND c.relnamespace = 'idgen_seq'::pg_catalog.regnamespace
       LEFT JOIN idgen.hybrid_stats() s ON s.tag = t.tag
       LEFT JOIN pg_catalog.pg_sequences q
              ON q.schemaname = 'idgen_seq' AND q.sequencename = t.tag
-     WHERE t.kind = 'hybrid';
+     WHERE t.kind = 'hybrid' AND idgen.tag_visible(c.oid);
 GRANT SELECT ON idgen.hybrid_stats TO PUBLIC;

@@ -36,7 +36,9 @@ SELECT next_id_range('t', -5);
 -- maxvalue cannot drop below IDs already claimed, start cannot go back
 SELECT next_id('t');
 SELECT idgen.alter_tag('t', maxvalue => 5);
-SELECT idgen.alter_tag('t', start => 2);
+SELECT idgen.alter_tag('t', start => 0);
+SELECT idgen.alter_tag('t', start => 10);
+SELECT idgen.alter_tag('t', start => 9);
 
 -- read-only transactions, as nextval
 BEGIN READ ONLY;
@@ -70,5 +72,5 @@ DROP ROLE idgen_reader;
 DROP OWNED BY idgen_user;
 DROP ROLE idgen_user;
 
-SET client_min_messages = warning;
+SET client_min_messages = error;
 DROP EXTENSION idgen CASCADE;

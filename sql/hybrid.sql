@@ -3,9 +3,7 @@ CREATE EXTENSION idgen;
 \set SHOW_CONTEXT never
 
 SELECT idgen.create_tag('events', kind => 'hybrid');
-SELECT t.tag, t.kind, s.seqstart, s.seqmax
-  FROM idgen.tags t
-  JOIN pg_sequence s ON s.seqrelid = format('idgen_seq.%I', t.tag)::regclass;
+SELECT tag, kind, start, maxvalue FROM idgen.tags;
 
 -- the first ID: slab 1, claimed just now, sequence 0
 SELECT hybrid_id('events') AS id \gset
@@ -96,5 +94,5 @@ SELECT * FROM idgen.hybrid_stats ORDER BY tag;
 
 -- drop_tag frees the tags' shared slots, which DROP EXTENSION would not
 SELECT count(idgen.drop_tag(tag)) AS dropped FROM idgen.tags;
-SET client_min_messages = warning;
+SET client_min_messages = error;
 DROP EXTENSION idgen CASCADE;

@@ -1,5 +1,5 @@
--- reclaim: IDs drawn by aborted transactions and rolled-back savepoints
--- are issued again; prepared transactions and next_id_range keep theirs
+-- reclaim: IDs drawn by aborted transactions are issued again; rolled-back
+-- savepoints, prepared transactions and next_id_range keep theirs
 CREATE EXTENSION idgen;
 \set SHOW_CONTEXT never
 SELECT idgen.create_tag('r', region => 100, chunk_min => 5, chunk_max => 5);
@@ -19,7 +19,8 @@ SELECT 1 / 0;
 ROLLBACK;
 SELECT next_id('r') AS reissued_after_error;
 
--- ROLLBACK TO SAVEPOINT gives back exactly what was drawn since
+-- a rolled-back savepoint's IDs may live on (a result set, a variable, a
+-- cursor): they come back only if the whole transaction aborts
 CREATE TABLE kept (id bigint);
 BEGIN;
 INSERT INTO kept VALUES (next_id('r'));
@@ -37,16 +38,76 @@ COMMIT;
 SELECT id FROM kept ORDER BY id;
 SELECT next_id('r') AS after_savepoints;
 
--- a released savepoint belongs to its parent: rolled back with it
+-- ... and they do come back when it aborts, released or rolled back
 BEGIN;
 SELECT next_id('r') AS in_parent;
 SAVEPOINT s;
 SELECT next_id('r') AS released;
 RELEASE SAVEPOINT s;
+SAVEPOINT t;
+SELECT next_id('r') AS rolled_back;
+ROLLBACK TO SAVEPOINT t;
 ROLLBACK;
 SELECT next_id('r') AS back_to_in_parent;
 
--- PL/pgSQL exception blocks are subtransactions
+-- RETURN QUERY keeps the rows of a block that failed afterwards: those
+-- IDs reach the INSERT and must not be issued again
+CREATE TABLE rq (id bigint PRIMARY KEY);
+CREATE FUNCTION ids() RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        RETURN QUERY SELECT next_id('r') FROM generate_series(1, 3);
+        PERFORM 1 / 0;
+    EXCEPTION WHEN division_by_zero THEN NULL;
+    END;
+    RETURN QUERY SELECT next_id('r') FROM generate_series(1, 3);
+END
+$$;
+INSERT INTO rq SELECT * FROM ids();
+INSERT INTO rq SELECT * FROM ids();
+SELECT count(*) AS six_distinct_twice FROM rq;
+
+-- a cursor that sorted (buffered) its IDs in a block that failed: the
+-- rows fetched after the failure are inserted
+DO $$
+DECLARE
+    c CURSOR FOR SELECT next_id('r') AS id FROM generate_series(1, 4) ORDER BY 1;
+    v bigint;
+BEGIN
+    OPEN c;
+    BEGIN
+        FETCH c INTO v;
+        INSERT INTO rq VALUES (v);
+        RAISE EXCEPTION 'undo';
+    EXCEPTION WHEN raise_exception THEN
+        NULL;
+    END;
+    INSERT INTO rq SELECT next_id('r') FROM generate_series(1, 4);
+    LOOP
+        FETCH c INTO v;
+        EXIT WHEN NOT FOUND;
+        INSERT INTO rq VALUES (v);
+    END LOOP;
+END
+$$;
+SELECT count(*) AS twelve_plus_seven FROM rq;
+
+-- a procedure that rolls back its own transaction keeps its variables:
+-- their IDs are not issued again
+CREATE PROCEDURE keep_across_rollback() LANGUAGE plpgsql AS $$
+DECLARE
+    x bigint;
+BEGIN
+    x := next_id('r');
+    ROLLBACK;
+    INSERT INTO rq VALUES (x), (next_id('r'));
+    COMMIT;
+END
+$$;
+CALL keep_across_rollback();
+SELECT count(*) AS nineteen_plus_two FROM rq;
+
+-- PL/pgSQL exception blocks are subtransactions: the same rule
 DO $$
 DECLARE
     kept_id bigint;
@@ -71,7 +132,17 @@ SELECT array_agg(next_id('r')) AS drawn FROM generate_series(1, 8);
 ROLLBACK;
 SELECT chunk_start, next_id, chunk_end FROM idgen.backend_ranges;
 SELECT reclaimed, pool_remaining FROM idgen.stats;
+SELECT pg_backend_pid() AS old_pid \gset
 \c
+-- wait until the old backend has exited (and handed its tail back)
+CREATE FUNCTION wait_exit(old_pid integer) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    WHILE EXISTS (SELECT FROM pg_stat_activity WHERE pid = old_pid) LOOP
+        PERFORM pg_sleep(0.01);
+    END LOOP;
+END
+$$;
+SELECT wait_exit(:old_pid);
 SELECT array_agg(next_id('r')) AS new_backend FROM generate_series(1, 6);
 
 -- a prepared transaction keeps its IDs, even when rolled back later
@@ -101,6 +172,8 @@ SELECT next_id('off') AS reissued;
 
 SELECT tag, reclaimed FROM idgen.stats ORDER BY tag;
 
-SET client_min_messages = warning;
-DROP TABLE kept;
+SET client_min_messages = error;
+DROP TABLE kept, rq;
+DROP FUNCTION ids(), wait_exit(integer);
+DROP PROCEDURE keep_across_rollback();
 DROP EXTENSION idgen CASCADE;

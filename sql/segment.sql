@@ -70,5 +70,5 @@ SELECT next_id('small');
 SELECT idgen.drop_tag('small');
 SELECT idgen.drop_tag('small', if_exists => true);
 
-SET client_min_messages = warning;
+SET client_min_messages = error;
 DROP EXTENSION idgen CASCADE;

@@ -90,5 +90,5 @@ SELECT count(*) AS lease_kept_by_pg_dump FROM pg_extension
  WHERE extname = 'idgen' AND extconfig @> ARRAY['idgen.snowflake_lease_end'::regclass::oid];
 
 DROP TABLE events;
-SET client_min_messages = warning;
+SET client_min_messages = error;
 DROP EXTENSION idgen CASCADE;

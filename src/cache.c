@@ -4,34 +4,45 @@
  *	  The backend tier: next_id() and next_id_range(), served from this
  *	  backend's chunks in shared memory.
  *
- * Each backend owns one BackendChunk [next, end) per tag slot, inside its
- * own BackendSlot.  next_id() finds the tag's LocalTag (memoised per call
- * site in fn_extra, so a constant tag name costs one memcmp), then bumps
- * chunk->next: no lock, no atomic read-modify-write, no syscall, no
- * catalog access.  An empty chunk is refilled from the tag's pool; the
- * chunk size doubles (up to the tag's chunk_max) when the previous chunk
- * lasted under a second, and halves (down to chunk_min) when it lasted
- * over ten seconds.
+ * Memory: one BackendSlot per possible backend (MaxBackends), each padded
+ * to a cache line so that no two backends write the same line, holding one
+ * BackendChunk [next, end) per tag slot.
  *
+ * next_id() finds the tag's LocalTag (memoised per call site in fn_extra,
+ * so a constant tag name costs one memcmp), then bumps chunk->next: no
+ * lock, no atomic read-modify-write, no syscall, no catalog access.  An
+ * empty chunk is refilled from the tag's pool; the chunk size doubles (up
+ * to the tag's chunk_max) when the previous chunk lasted under a second,
+ * and halves (down to chunk_min) when it lasted over ten seconds.
+ *
+ * What the fast path checks, and why:
+ *	- the slot's generation (slot.c), read atomically: once a tag is
+ *	  dropped or its start raised, no cached ID of it is handed out;
+ *	- the transaction stamp (reclaim.c): the first use of a tag in each
+ *	  transaction checks the role's privilege on the tag again, so that a
+ *	  revoked privilege or role membership takes effect at the latest at
+ *	  the next transaction, and opens reclaim's record of the run;
+ *	- the current role, against the one checked (SET ROLE, SECURITY
+ *	  DEFINER functions).
  * Catalog changes reach a backend through relcache invalidation of the
  * tag's sequence (drop_tag drops it; alter_tag and GRANT/REVOKE invalidate
  * it): the callback only marks LocalTags invalid and bumps local_epoch, so
  * no pointer held by a caller dangles; the next use re-reads the catalog.
- * Invalidations arrive at the latest at the start of the next transaction.
- * drop_tag does not wait for that: it frees the tag's pool slot at once,
- * and every next_id() compares the slot's generation (a shared read of a
- * line that is written only when a slot is freed) with the one it attached
- * to, so no backend hands out a dropped tag's cached IDs after drop_tag
- * ran.
  *
  * At backend exit (before_shmem_exit, while shared memory is still
  * attached) every unused tail goes back to its pool.
  *
- * The IDs each transaction draws are recorded by xact.c (reclaim), which
- * may rewind a chunk when a transaction aborts.
- *
- * Locking: see shmem.c.  This file writes only its own BackendSlot, without
- * a lock; pools are touched only through pool.c.
+ * Locking protocol:
+ *	- A BackendChunk is written only by the backend owning the slot,
+ *	  without any lock: this is the fast path.  Other backends read it
+ *	  without a lock, for monitoring only, and may see a picture a moment
+ *	  stale.  Its fields are 8-byte aligned; on platforms with
+ *	  PG_HAVE_8BYTE_SINGLE_COPY_ATOMICITY (all 64-bit ones) each is read
+ *	  whole, elsewhere a monitoring row may show a torn value.  Nothing but
+ *	  monitoring ever reads another backend's chunk.
+ *	- BackendSlot->pid is written by the owner at first use and cleared at
+ *	  exit; readers treat it like the chunks.
+ *	- Pools are touched only through pool.c, slots only through slot.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,6 +51,7 @@
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
+#include "storage/shmem.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -49,12 +61,21 @@
 #include "utils/typcache.h"
 
 #include "cache.h"
+#include "compat.h"
 #include "idgen.h"
 #include "pool.h"
-#include "xact.h"
+#include "reclaim.h"
+#include "slot.h"
 
 PG_FUNCTION_INFO_V1(idgen_next_id);
 PG_FUNCTION_INFO_V1(idgen_next_id_range);
+
+/* one backend's chunks, one per tag slot */
+typedef struct BackendSlot
+{
+	pid_t		pid;			/* 0 when the slot is unused */
+	BackendChunk chunks[FLEXIBLE_ARRAY_MEMBER];	/* idgen_max_tags of them */
+} BackendSlot;
 
 /* per call site memo of the last tag name and its LocalTag */
 typedef struct CallMemo
@@ -65,9 +86,90 @@ typedef struct CallMemo
 	LocalTag   *lt;
 } CallMemo;
 
+static char *backend_slots = NULL;
 static HTAB *local_tags = NULL;
 static uint64 local_epoch = 1;
 static BackendSlot *my_slot = NULL;
+
+/*
+ * backend_slot_size
+ *		Bytes of one backend slot, rounded up to a cache line.
+ */
+static Size
+backend_slot_size(void)
+{
+	Size		size;
+
+	size = add_size(offsetof(BackendSlot, chunks),
+					mul_size(sizeof(BackendChunk), idgen_max_tags));
+	return TYPEALIGN(PG_CACHE_LINE_SIZE, size);
+}
+
+/*
+ * cache_shmem_size
+ *		Bytes of every backend's slot, plus alignment padding.
+ */
+static Size
+cache_shmem_size(void)
+{
+	return add_size(mul_size(backend_slot_size(), MaxBackends),
+					PG_CACHE_LINE_SIZE);
+}
+
+/*
+ * cache_shmem_request
+ *		Ask for the backend slots' memory; called from the
+ *		shmem_request_hook.
+ */
+void
+cache_shmem_request(void)
+{
+	RequestAddinShmemSpace(cache_shmem_size());
+}
+
+/*
+ * cache_shmem_startup
+ *		Attach to (and, the first time, initialise) the backend slots.
+ *		Called with AddinShmemInitLock held.
+ */
+void
+cache_shmem_startup(void)
+{
+	bool		found;
+	char	   *base;
+
+	base = ShmemInitStruct("idgen chunks", cache_shmem_size(), &found);
+	if (!found)
+		memset(base, 0, cache_shmem_size());
+	backend_slots = (char *) TYPEALIGN(PG_CACHE_LINE_SIZE, base);
+}
+
+/*
+ * backend_slot
+ *		The slot of backend number index (0-based).
+ */
+static BackendSlot *
+backend_slot(int index)
+{
+	return (BackendSlot *) (backend_slots +
+							(Size) index * backend_slot_size());
+}
+
+/*
+ * cache_read_chunk
+ *		Copy backend number "backend"'s chunk of tag slot index, for the
+ *		monitoring views; false when the backend holds none.  Lock-free,
+ *		see the locking protocol above.
+ */
+bool
+cache_read_chunk(int backend, int index, pid_t *pid, BackendChunk *chunk)
+{
+	BackendSlot *slot = backend_slot(backend);
+
+	*pid = slot->pid;
+	*chunk = slot->chunks[index];
+	return *pid != 0 && chunk->end != 0;
+}
 
 /*
  * cache_inval_callback
@@ -103,7 +205,7 @@ cache_exit(int code, Datum arg)
 	pool_release_claim();
 	/* an open transaction can only abort now: reclaim before handing back */
 	reclaim_at_exit();
-	for (i = 0; i < idgen_shared->max_tags; i++)
+	for (i = 0; i < idgen_max_tags; i++)
 	{
 		BackendChunk *c = &my_slot->chunks[i];
 		IdRange		tail;
@@ -128,8 +230,11 @@ static void
 cache_init(void)
 {
 	HASHCTL		ctl;
+	int			index = idgen_proc_index();
 
 	idgen_check_preloaded();
+	if (index < 0 || index >= MaxBackends)
+		elog(ERROR, "idgen: backend number %d out of range", index);
 
 	ctl.keysize = NAMEDATALEN;
 	ctl.entrysize = sizeof(LocalTag);
@@ -139,49 +244,66 @@ cache_init(void)
 	reclaim_register();
 
 	/* a previous owner of the slot always cleared it; be sure anyway */
-	my_slot = shmem_my_slot();
-	memset(my_slot->chunks, 0, sizeof(BackendChunk) * idgen_shared->max_tags);
+	my_slot = backend_slot(index);
+	memset(my_slot->chunks, 0, sizeof(BackendChunk) * idgen_max_tags);
 	my_slot->pid = MyProcPid;
 	before_shmem_exit(cache_exit, (Datum) 0);
 }
 
 /*
- * cache_attach
- *		(Re)build a LocalTag from the catalog and attach it to its pool and
- *		to our chunk for that pool.
+ * cache_check_usage
+ *		Check the current role's right to use the tag, and remember for
+ *		which role and transaction it was checked.
  */
 static void
-cache_attach(LocalTag *lt, const NameData *name)
+cache_check_usage(LocalTag *lt)
+{
+	tag_check_usage(&lt->info);
+	lt->checked_user = GetUserId();
+	lt->checked_stamp = reclaim_stamp;
+}
+
+/*
+ * cache_reattach
+ *		(Re)build a LocalTag from the catalog and attach it to its slot and
+ *		to our chunk for that slot.  Raises an error if the tag is gone, or
+ *		is not of the kind the calling function needs.
+ */
+void
+cache_reattach(LocalTag *lt, TagKind kind, const char *function)
 {
 	HASH_SEQ_STATUS status;
 	LocalTag   *other;
 	BackendChunk *c;
+	SubTransactionId created;
 	int			index;
 	uint32		generation;
 
-	tag_lookup(name, &lt->info);
-	tag_check_usage(&lt->info);
-	lt->checked_user = GetUserId();
+	lt->valid = false;
+	created = tag_lookup(&lt->name, &lt->info);
+	if (lt->info.kind != kind)
+		tag_wrong_kind(&lt->info, function);
+	cache_check_usage(lt);
 
-	index = pool_attach(&lt->info, &generation);
+	index = slot_attach(lt->info.seqoid, &lt->name, created, &generation);
 	c = &my_slot->chunks[index];
 	if (c->generation != generation || c->end == 0)
 	{
-		/* the chunk belonged to a freed slot: its IDs are never used */
+		/* the chunk belonged to an older generation: never use its IDs */
 		memset(c, 0, sizeof(BackendChunk));
+		c->generation = generation;
 		lt->open_record = -1;
 		lt->xact_stamp = 0;
-		c->generation = generation;
 		lt->refilled_at = 0;
 
 		hash_seq_init(&status, local_tags);
 		while ((other = hash_seq_search(&status)) != NULL)
-			if (other != lt && other->pool == index)
+			if (other != lt && other->slot == index)
 				other->valid = false;
 	}
 	c->size = Min(Max(c->size, lt->info.chunk_min), lt->info.chunk_max);
 
-	lt->pool = index;
+	lt->slot = index;
 	lt->generation = generation;
 	lt->chunk = c;
 	lt->valid = true;
@@ -212,12 +334,11 @@ cache_lookup(FunctionCallInfo fcinfo, text *tag, TagKind kind,
 		lt->open_record = -1;
 		lt->xact_stamp = 0;
 	}
-	else if (lt->valid &&
-			 idgen_shared->generations[lt->pool] != lt->generation)
+	else if (lt->valid && slot_generation(lt->slot) != lt->generation)
 		lt->valid = false;
 	if (!lt->valid)
-		cache_attach(lt, &name);
-	if (lt->info.kind != kind)
+		cache_reattach(lt, kind, function);
+	else if (lt->info.kind != kind)
 		tag_wrong_kind(&lt->info, function);
 
 	if (memo == NULL)
@@ -233,9 +354,9 @@ cache_lookup(FunctionCallInfo fcinfo, text *tag, TagKind kind,
 /*
  * cache_get
  *		The LocalTag for the tag named by argument 0, checked to be of the
- *		given kind and usable by the current role.  The fast path checks
- *		the call site's memo and the generation of the tag's pool slot,
- *		which drop_tag bumps at once in every backend's view.
+ *		given kind and usable by the current role in this transaction.  The
+ *		fast path checks the call site's memo and the generation of the
+ *		tag's slot.
  */
 LocalTag *
 cache_get(FunctionCallInfo fcinfo, TagKind kind, const char *function)
@@ -248,23 +369,20 @@ cache_get(FunctionCallInfo fcinfo, TagKind kind, const char *function)
 	if (likely(memo != NULL && memo->epoch == local_epoch &&
 			   memo->len == len &&
 			   memcmp(memo->name, VARDATA_ANY(tag), len) == 0 &&
-			   idgen_shared->generations[memo->lt->pool] ==
-			   memo->lt->generation))
+			   slot_generation(memo->lt->slot) == memo->lt->generation))
 		lt = memo->lt;
 	else
 		lt = cache_lookup(fcinfo, tag, kind, function);
 
-	if (unlikely(lt->checked_user != GetUserId()))
-	{
-		tag_check_usage(&lt->info);
-		lt->checked_user = GetUserId();
-	}
+	if (unlikely(lt->checked_stamp != reclaim_stamp ||
+				 lt->checked_user != GetUserId()))
+		cache_check_usage(lt);
 	return lt;
 }
 
 /*
  * cache_chunk
- *		This backend's chunk for pool slot index.
+ *		This backend's chunk for slot index.
  */
 BackendChunk *
 cache_chunk(int index)
@@ -277,13 +395,12 @@ cache_chunk(int index)
  *		Replace an exhausted chunk with a new one from the pool, adapting
  *		its size to how fast the last one was used.
  */
-void
+static void
 cache_refill(LocalTag *lt)
 {
 	BackendChunk *c = lt->chunk;
 	TimestampTz now = GetCurrentTimestamp();
 	int64		size = c->size;
-	int64		consumed = c->next - c->start;
 	IdRange		chunk;
 
 	if (lt->refilled_at != 0)
@@ -293,11 +410,18 @@ cache_refill(LocalTag *lt)
 		else if (now - lt->refilled_at > 10 * USECS_PER_SEC)
 			size /= 2;
 	}
-	size = Min(Max(size, lt->info.chunk_min), lt->info.chunk_max);
 
 	reclaim_chunk_ends(lt);
-	pool_take_chunk(lt->pool, lt->generation, &lt->info, size,
-					c->next - 1, consumed, &chunk);
+	for (;;)
+	{
+		size = Min(Max(size, lt->info.chunk_min), lt->info.chunk_max);
+		if (pool_take_chunk(lt->slot, lt->generation, &lt->info, size,
+							c->next - 1, c->next - c->start, &chunk))
+			break;
+		/* the tag was dropped or reset meanwhile: look it up again */
+		cache_reattach(lt, TAG_SEGMENT, "next_id");
+		c = lt->chunk;
+	}
 
 	c->start = chunk.lo;
 	c->next = chunk.lo;
@@ -323,7 +447,10 @@ idgen_next_id(PG_FUNCTION_ARGS)
 	lt = cache_get(fcinfo, TAG_SEGMENT, "next_id");
 	c = lt->chunk;
 	if (unlikely(c->next >= c->end))
+	{
 		cache_refill(lt);
+		c = lt->chunk;
+	}
 	if (unlikely(lt->xact_stamp != reclaim_stamp))
 		reclaim_note(lt);
 	id = c->next;
@@ -350,11 +477,11 @@ idgen_next_id_range(PG_FUNCTION_ARGS)
 	if (n <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("number of IDs must be positive, not %lld",
-						(long long) n)));
+				 errmsg("number of IDs must be positive, not " INT64_FORMAT, n)));
 
 	lt = cache_get(fcinfo, TAG_SEGMENT, "next_id_range");
-	pool_take_range(lt->pool, lt->generation, &lt->info, n, &range);
+	while (!pool_take_range(lt->slot, lt->generation, &lt->info, n, &range))
+		cache_reattach(lt, TAG_SEGMENT, "next_id_range");
 
 	typcache = lookup_type_cache(INT8RANGEOID, TYPECACHE_RANGE_INFO);
 	lower.val = Int64GetDatum(range.lo);

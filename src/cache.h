@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * cache.h
- *	  The backend tier: this backend's chunks, and its local map from tag
- *	  names to them.
+ *	  The backend tier: this backend's chunks in shared memory, and its
+ *	  local map from tag names to them.
+ *
+ * The locking protocol is described at the top of cache.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -12,8 +14,26 @@
 #include "postgres.h"
 
 #include "fmgr.h"
-#include "shmem.h"
+
 #include "tag.h"
+
+/*
+ * BackendChunk: the backend tier, one per backend and tag slot.  Only the
+ * owning backend writes it, without a lock; other backends read it for
+ * the monitoring views (see cache.c).
+ */
+typedef struct BackendChunk
+{
+	int64		next;			/* next ID to hand out */
+	int64		end;			/* first ID past the chunk */
+	int64		start;			/* where counting of "issued" restarts */
+	int64		rewound;		/* IDs given back by rewinding (reclaim) */
+	int64		xact_drawn;		/* drawn by the open transaction, in closed
+								 * runs (reclaim) */
+	int64		xact_lo;		/* start of its open run in this chunk, or 0 */
+	uint32		generation;		/* slot generation the chunk came from */
+	int32		size;			/* adaptive chunk size */
+} BackendChunk;
 
 /* what this backend knows of one tag */
 typedef struct LocalTag
@@ -21,8 +41,9 @@ typedef struct LocalTag
 	NameData	name;			/* hash key */
 	bool		valid;			/* false once invalidated; rebuilt on use */
 	Oid			checked_user;	/* role whose privileges were checked */
+	uint64		checked_stamp;	/* reclaim_stamp of that check */
 	TagInfo		info;
-	int			pool;			/* index of the tag's pool slot */
+	int			slot;			/* index of the tag's slot */
 	uint32		generation;		/* of that slot when attached */
 	BackendChunk *chunk;		/* ours, in shared memory */
 	TimestampTz refilled_at;	/* when the chunk was last refilled */
@@ -30,9 +51,15 @@ typedef struct LocalTag
 	int			open_record;	/* reclaim's record of the open run, or -1 */
 } LocalTag;
 
+extern void cache_shmem_request(void);
+extern void cache_shmem_startup(void);
+
 extern LocalTag *cache_get(FunctionCallInfo fcinfo, TagKind kind,
 						   const char *function);
-extern void cache_refill(LocalTag *lt);
+extern void cache_reattach(LocalTag *lt, TagKind kind,
+						   const char *function);
 extern BackendChunk *cache_chunk(int index);
+extern bool cache_read_chunk(int backend, int index, pid_t *pid,
+							 BackendChunk *chunk);
 
 #endif							/* IDGEN_CACHE_H */

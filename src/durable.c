@@ -3,12 +3,16 @@
  * durable.c
  *	  Durable high-water marks kept in sequences.
  *
- * A high-water mark is moved forward with setval(), which is WAL-logged
- * and non-transactional: an abort does not move it back.  durable_advance
- * then flushes that WAL, and waits for synchronous standbys when they are
+ * A mark is the sequence's last_value, whatever its is_called flag: idgen
+ * creates its sequences with last_value one below the first number they
+ * cover.  It is moved forward with setval(), which is WAL-logged and not
+ * transactional: an abort does not move it back.  durable_advance then
+ * flushes that WAL, and waits for synchronous standbys when they are
  * configured, before returning, so that whatever the new mark covers may
  * be used at once: no crash, restart or promotion can bring back a lower
- * mark.
+ * mark.  idgen never rewrites a sequence once created (ALTER SEQUENCE would
+ * give it a new relation file, which a rollback would throw away together
+ * with every move made in the same transaction).
  *
  * Sequences are read and set as their owner: callers check the user's own
  * right first (USAGE, as for nextval), while setval needs UPDATE, which
@@ -16,8 +20,10 @@
  *
  * Read-modify-write cycles on one sequence are serialised by durable_lock,
  * a ShareUpdateExclusiveLock on it: it conflicts with itself and with
- * ALTER/DROP SEQUENCE, not with readers.  It is released by durable_unlock
- * as soon as the mark has moved, not at the end of the transaction.
+ * ALTER/DROP SEQUENCE, not with readers, nor with the RowExclusiveLock that
+ * setval leaves until the end of the transaction.  It is released by
+ * durable_unlock as soon as the mark has moved, or held to the end of the
+ * transaction by a caller that never calls durable_unlock.
  *
  * No shared memory is touched here.
  *
@@ -25,10 +31,10 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_class.h"
-#include "catalog/pg_sequence.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -36,22 +42,45 @@
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "compat.h"
 #include "durable.h"
 
 /*
  * durable_lock
  *		Lock a sequence for a read-modify-write; false if it was dropped.
+ *		Refuses a sequence that the current transaction gave a new relation
+ *		file (ALTER SEQUENCE ... RESTART and the like): a move of its mark
+ *		would not survive a rollback.
  */
 bool
 durable_lock(Oid seqoid)
 {
+	Relation	rel;
+	bool		rewritten;
+
 	LockRelationOid(seqoid, ShareUpdateExclusiveLock);
-	if (SearchSysCacheExists1(SEQRELID, ObjectIdGetDatum(seqoid)))
-		return true;
-	UnlockRelationOid(seqoid, ShareUpdateExclusiveLock);
-	return false;
+	rel = try_relation_open(seqoid, NoLock);
+	if (rel == NULL || rel->rd_rel->relkind != RELKIND_SEQUENCE)
+	{
+		if (rel != NULL)
+			relation_close(rel, NoLock);
+		UnlockRelationOid(seqoid, ShareUpdateExclusiveLock);
+		return false;
+	}
+	rewritten = rel->rd_createSubid == InvalidSubTransactionId &&
+		idgen_rel_new_file_subid(rel) != InvalidSubTransactionId;
+	relation_close(rel, NoLock);
+	if (rewritten)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot move the high-water mark in sequence \"%s\"",
+						get_rel_name(seqoid)),
+				 errdetail("The current transaction altered the sequence, so a rollback would undo the move."),
+				 errhint("Commit the ALTER SEQUENCE first.")));
+	return true;
 }
 
 /*
@@ -89,45 +118,35 @@ as_owner(Oid relid, Oid *save_userid, int *save_sec_context)
 
 /*
  * durable_read
- *		Read a sequence's bounds and current value.
+ *		A sequence's mark: its last_value.
  */
-void
-durable_read(Oid seqoid, SeqState *state)
+int64
+durable_read(Oid seqoid)
 {
-	HeapTuple	tuple;
 	Oid			save_userid;
 	int			save_sec_context;
 	char	   *query;
 	bool		isnull;
+	int64		mark;
 
-	tuple = SearchSysCache1(SEQRELID, ObjectIdGetDatum(seqoid));
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for sequence %u", seqoid);
-	state->start = ((Form_pg_sequence) GETSTRUCT(tuple))->seqstart;
-	state->max = ((Form_pg_sequence) GETSTRUCT(tuple))->seqmax;
-	ReleaseSysCache(tuple);
-
-	query = psprintf("SELECT last_value, is_called FROM %s",
+	query = psprintf("SELECT last_value FROM %s",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(seqoid)),
 												get_rel_name(seqoid)));
 	as_owner(seqoid, &save_userid, &save_sec_context);
 	SPI_connect();
 	if (SPI_execute(query, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "idgen: could not read sequence %u", seqoid);
-	state->last = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-											  SPI_tuptable->tupdesc, 1,
-											  &isnull));
-	state->is_called = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-												  SPI_tuptable->tupdesc, 2,
-												  &isnull));
+	mark = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	pfree(query);
+	return mark;
 }
 
 /*
  * durable_advance
- *		Set a sequence's value, and return only once that is durable (and
+ *		Set a sequence's mark, and return only once that is durable (and
  *		replicated to synchronous standbys, if any).
  */
 void

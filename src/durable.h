@@ -12,18 +12,9 @@
 
 #include "postgres.h"
 
-/* a sequence's bounds and value */
-typedef struct SeqState
-{
-	int64		start;
-	int64		max;
-	int64		last;			/* last value handed out, if is_called */
-	bool		is_called;
-} SeqState;
-
 extern bool durable_lock(Oid seqoid);
 extern void durable_unlock(Oid seqoid);
-extern void durable_read(Oid seqoid, SeqState *state);
+extern int64 durable_read(Oid seqoid);
 extern void durable_advance(Oid seqoid, int64 value);
 
 #endif							/* IDGEN_DURABLE_H */

@@ -25,13 +25,13 @@
  * earlier one, because the sequence only moves forward: after a restart
  * or crash (which lose the returned lists) new IDs are above old ones.
  *
- * Memory: per tag slot of pool.c, a HybridPool in our own segment "idgen
+ * Memory: per tag slot (slot.c), a HybridPool in our own segment "idgen
  * hybrid" holds the returned slabs (up to MaxBackends, the most slabs that
  * can be held at once) and the counters of idgen.hybrid_stats.  It is
- * tied to the tag's incarnation by the pool slot's generation: a slot
- * freed by drop_tag and given to another tag has a newer generation, and
- * the first use under it empties the list, so a dropped tag's slabs are
- * never used again.  A backend's current slab per tag slot lives in
+ * tied to the tag's incarnation by the slot's generation: a slot freed by
+ * a drop, or reset by a raised start, has a newer generation, and the
+ * first use under it empties the list, so a dropped tag's slabs, and slabs
+ * below a raised start, are never used again.  A backend's current slab per tag slot lives in
  * backend-local memory (hybrid_local): nothing but its owner ever reads
  * it, and a backend that dies without returning its slab (kill -9) makes
  * the postmaster reinitialise shared memory anyway.
@@ -41,8 +41,8 @@
  *	  and its list of returned slabs; shared to read the counters.  It is
  *	  held for a few instructions: never across a claim, an ereport or a
  *	  lock of another file.  At most one of these locks is held at a time.
- *	- The pool slot's own lock (shmem.c) is taken only by the monitoring
- *	  function, in shared mode and never together with ours.
+ *	- The slot directory's lock (slot.c) is taken only by the monitoring
+ *	  function, and never together with ours.
  *	- The fast path (a slab in hand) takes no lock and touches no shared
  *	  memory.
  *
@@ -65,8 +65,7 @@
 #include "cache.h"
 #include "hybrid.h"
 #include "idgen.h"
-#include "pool.h"
-#include "shmem.h"
+#include "slot.h"
 #include "tag.h"
 
 PG_FUNCTION_INFO_V1(idgen_hybrid_id);
@@ -88,7 +87,7 @@ typedef struct HybridSlab
 /* the shared state of one tag slot */
 typedef struct HybridPool
 {
-	uint32		generation;		/* of the pool slot the list belongs to */
+	uint32		generation;		/* of the slot the list belongs to */
 	int			nreturned;		/* slabs in the list */
 	int64		claimed;		/* slabs claimed from the sequence */
 	int64		continued;		/* returned slabs taken up again */
@@ -107,7 +106,7 @@ typedef struct HybridShared
 /* this backend's slab of one tag slot */
 typedef struct HybridState
 {
-	uint32		generation;		/* pool slot generation of cur */
+	uint32		generation;		/* slot generation of cur */
 	int64		last_slab;		/* highest slab used under generation */
 	HybridSlab	cur;			/* the slab in use, if cur.slab != 0 */
 } HybridState;
@@ -175,26 +174,28 @@ hybrid_shmem_startup(void)
 /*
  * hybrid_lock
  *		Lock the shared state of tag slot index, for a backend attached to
- *		the slot under generation.  A newer generation means the slot now
- *		belongs to another tag: its list and counters start afresh.  Returns
- *		NULL, without the lock, when the caller's generation is the older
- *		one (its tag was dropped).
+ *		the slot under generation.  State of an older generation is emptied
+ *		first: the slot now belongs to another tag, or to the same tag after
+ *		a reset.  Returns NULL, without the lock, when the slot has moved on
+ *		(the caller must attach again).
  */
 static HybridPool *
 hybrid_lock(int index, uint32 generation)
 {
 	HybridPool *hp = &hybrid_shared->pools[index];
+	uint32		current;
 
 	LWLockAcquire(&hybrid_locks[index].lock, LW_EXCLUSIVE);
-	if (hp->generation != generation)
+	current = slot_generation(index);
+	if (current != generation)
 	{
-		if ((int32) (generation - hp->generation) < 0)
-		{
-			LWLockRelease(&hybrid_locks[index].lock);
-			return NULL;
-		}
+		LWLockRelease(&hybrid_locks[index].lock);
+		return NULL;
+	}
+	if (hp->generation != current)
+	{
 		memset(hp, 0, sizeof(HybridPool));
-		hp->generation = generation;
+		hp->generation = current;
 	}
 	return hp;
 }
@@ -289,39 +290,43 @@ hybrid_init(void)
 static void
 hybrid_abandon(const LocalTag *lt, HybridState *st)
 {
-	HybridPool *hp = hybrid_lock(lt->pool, st->generation);
+	HybridPool *hp = hybrid_lock(lt->slot, st->generation);
 
 	st->cur.slab = 0;
 	if (hp == NULL)
-		pool_dropped_error(&lt->info);
+		return;
 	hp->abandoned++;
-	hybrid_unlock(lt->pool);
+	hybrid_unlock(lt->slot);
 }
 
 /*
  * hybrid_take_slab
  *		Give the backend a slab above the last one it used: the lowest such
  *		returned slab, or else a new one claimed from the tag's sequence.
+ *		Returns the backend's state of the tag's slot, which holds it.
  */
-static void
-hybrid_take_slab(const LocalTag *lt, HybridState *st)
+static HybridState *
+hybrid_take_slab(LocalTag *lt)
 {
+	HybridState *st;
 	HybridPool *hp;
 	HybridSlab *list;
 	IdRange		claimed;
+	int64		left;
 	int			i;
 
+	/* a slot that moved on: the tag was dropped or reset, look it up again */
+	while ((hp = hybrid_lock(lt->slot, lt->generation)) == NULL)
+		cache_reattach(lt, TAG_HYBRID, "hybrid_id");
+	st = &hybrid_local[lt->slot];
 	if (st->generation != lt->generation)
 	{
-		/* first use, or the tag slot changed hands: the old slab is void */
+		/* first use, or the slot changed hands or was reset */
 		memset(st, 0, sizeof(HybridState));
 		st->generation = lt->generation;
 	}
 
-	hp = hybrid_lock(lt->pool, lt->generation);
-	if (hp == NULL)
-		pool_dropped_error(&lt->info);
-	list = hybrid_list(lt->pool);
+	list = hybrid_list(lt->slot);
 	for (i = 0; i < hp->nreturned; i++)
 	{
 		if (list[i].slab <= st->last_slab)
@@ -331,14 +336,13 @@ hybrid_take_slab(const LocalTag *lt, HybridState *st)
 		memmove(&list[i], &list[i + 1],
 				(hp->nreturned - i) * sizeof(HybridSlab));
 		hp->continued++;
-		hybrid_unlock(lt->pool);
+		hybrid_unlock(lt->slot);
 		st->last_slab = st->cur.slab;
-		return;
+		return st;
 	}
-	hybrid_unlock(lt->pool);
+	hybrid_unlock(lt->slot);
 
-	if (!tag_claim(&lt->info, 1, true, true, &claimed) ||
-		claimed.lo > HYBRID_MAX_SLAB)
+	if (!tag_claim(&lt->info, lt->slot, 1, true, &claimed, &left))
 		ereport(ERROR,
 				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
 				 errmsg("tag \"%s\" has run out of slabs",
@@ -353,12 +357,13 @@ hybrid_take_slab(const LocalTag *lt, HybridState *st)
 	st->cur.last_seq = -1;
 	st->last_slab = claimed.lo;
 
-	hp = hybrid_lock(lt->pool, lt->generation);
+	hp = hybrid_lock(lt->slot, lt->generation);
 	if (hp != NULL)
 	{
 		hp->claimed++;
-		hybrid_unlock(lt->pool);
+		hybrid_unlock(lt->slot);
 	}
+	return st;
 }
 
 /*
@@ -378,15 +383,15 @@ idgen_hybrid_id(PG_FUNCTION_ARGS)
 	lt = cache_get(fcinfo, TAG_HYBRID, "hybrid_id");
 	if (unlikely(hybrid_local == NULL))
 		hybrid_init();
-	st = &hybrid_local[lt->pool];
-	cur = &st->cur;
+	st = &hybrid_local[lt->slot];
 
 	for (;;)
 	{
 		int64		seconds;
 
-		if (unlikely(cur->slab == 0 || st->generation != lt->generation))
-			hybrid_take_slab(lt, st);
+		if (unlikely(st->cur.slab == 0 || st->generation != lt->generation))
+			st = hybrid_take_slab(lt);
+		cur = &st->cur;
 
 		seconds = (GetCurrentTimestamp() - cur->claimed_at) / USECS_PER_SEC;
 		if (seconds > cur->last_seconds)
@@ -458,10 +463,12 @@ idgen_hybrid_stats(PG_FUNCTION_ARGS)
 		Datum		values[HYBRID_STATS_COLS];
 		bool		nulls[HYBRID_STATS_COLS] = {0};
 		NameData	tag;
+		Oid			seqoid;
 		uint32		generation;
 		HybridPool	copy;
 
-		if (!pool_describe(i, &tag, &generation))
+		if (!slot_describe(i, &tag, &seqoid, &generation) ||
+			!tag_may_monitor(seqoid))
 			continue;
 
 		LWLockAcquire(&hybrid_locks[i].lock, LW_SHARED);

@@ -20,10 +20,13 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
+#include "cache.h"
 #include "hybrid.h"
 #include "idgen.h"
-#include "shmem.h"
+#include "pool.h"
+#include "slot.h"
 #include "snowflake.h"
+#include "tag.h"
 
 PG_MODULE_MAGIC;
 
@@ -32,6 +35,7 @@ bool		idgen_preloaded = false;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static object_access_hook_type prev_object_access_hook = NULL;
 
 void		_PG_init(void);
 
@@ -44,7 +48,9 @@ idgen_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	tag_shmem_request();
+	slot_shmem_request();
+	pool_shmem_request();
+	cache_shmem_request();
 	snowflake_shmem_request();
 	hybrid_shmem_request();
 }
@@ -60,10 +66,25 @@ idgen_shmem_startup(void)
 		prev_shmem_startup_hook();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	tag_shmem_startup();
+	slot_shmem_startup();
+	pool_shmem_startup();
+	cache_shmem_startup();
 	snowflake_shmem_startup();
 	hybrid_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * idgen_object_access
+ *		Let tag.c see every drop, after earlier hooks.
+ */
+static void
+idgen_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+					int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+	tag_object_access(access, classId, objectId, subId, arg);
 }
 
 /*
@@ -95,6 +116,9 @@ _PG_init(void)
 	shmem_request_hook = idgen_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = idgen_shmem_startup;
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = idgen_object_access;
+	slot_init();
 
 	idgen_preloaded = true;
 }

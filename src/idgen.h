@@ -1,11 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * idgen.h
- *	  Settings and entry points shared by the idgen subsystems.
+ *	  Settings, types and entry points shared by the idgen subsystems.
  *
- * Each subsystem (segment allocator, snowflake, hybrid) contributes its
- * own shared memory and settings; idgen.c only wires them to PostgreSQL's
- * hooks.
+ * Each subsystem (slot directory, segment pool, backend chunks, snowflake,
+ * hybrid) owns its own shared memory and settings; idgen.c only wires them
+ * to PostgreSQL's hooks.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,5 +21,33 @@ extern int	idgen_max_tags;
 extern bool idgen_preloaded;
 
 extern void idgen_check_preloaded(void);
+
+/*
+ * A range of IDs (or slab numbers), half-open: [lo, hi).  Every range idgen
+ * handles lies within [1, PG_INT64_MAX], so RANGE_SIZE cannot overflow; a
+ * range is cut with range_cut, never by adding to lo.
+ */
+typedef struct IdRange
+{
+	int64		lo;
+	int64		hi;
+} IdRange;
+
+#define RANGE_SIZE(r)	((r).hi - (r).lo)
+
+/*
+ * range_cut
+ *		Remove up to n IDs (n > 0) from the front of *from and return them.
+ */
+static inline IdRange
+range_cut(IdRange *from, int64 n)
+{
+	IdRange		cut;
+
+	cut.lo = from->lo;
+	cut.hi = RANGE_SIZE(*from) <= n ? from->hi : from->lo + n;
+	from->lo = cut.hi;
+	return cut;
+}
 
 #endif							/* IDGEN_H */

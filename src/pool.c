@@ -1,24 +1,46 @@
 /*-------------------------------------------------------------------------
  *
  * pool.c
- *	  The shared tier: one pool of IDs per tag in shared memory, refilled
- *	  from the catalog tier and drained by backends' chunks.
+ *	  The shared tier: one pool of IDs per tag slot in shared memory,
+ *	  refilled from the catalog tier and drained by backends' chunks and
+ *	  next_id_range.
  *
  * A pool hands out, in this order:
  *	1. ranges given back (tails of exited backends, IDs of aborted
- *	   transactions), lowest first, but only to a backend that has issued
- *	   nothing at or above the range, so that a backend's IDs increase;
+ *	   transactions, the rest of a region too short for a next_id_range),
+ *	   lowest first, but to a chunk only when it lies above the last ID the
+ *	   backend issued, so that a backend's IDs increase;
  *	2. its active region, front to back; when the active region is 90%
  *	   used, the backend that notices claims the next region (the standby)
  *	   from the catalog, so that callers do not wait at the boundary.
- * Only one claim per pool runs at a time ("claiming"); a backend that finds
- * the pool empty while a claim runs sleeps on claim_cv.  Because claims are
- * serialised and the sequence only moves forward, the standby is always
- * above the active region, and the chunks cut from them increase.
+ * Only one claim per pool runs at a time (the "claimer"); a backend that
+ * finds the pool empty while a claim runs sleeps on claim_cv.  Because
+ * claims are serialised and the tag's mark only moves forward, the standby
+ * is always above the active region, and a region becomes active only when
+ * every lower region is used up or retired to the returned ranges: the
+ * chunks cut from regions increase.
  *
- * Locking: see shmem.c.  The pool lock is never held across a claim; the
- * claim itself runs without any LWLock, under the sequence's heavyweight
- * lock (tag.c).
+ * Generations.  A pool belongs to its slot's generation (slot.c).  A
+ * caller passes the generation it attached under; when the slot has moved
+ * on, the caller's tag was dropped or reset and it gets "false" (it must
+ * attach again).  When the pool is older than the slot, the pool is
+ * emptied first: its IDs belonged to the tag before the reset, or to a tag
+ * that was dropped.
+ *
+ * Arithmetic: ranges are cut with range_cut (idgen.h), never by adding to
+ * an ID, and every range lies below the tag's maxvalue + 1, so nothing
+ * overflows at the top of the ID space.
+ *
+ * Locking protocol:
+ *	- pool_locks[i] (named tranche "idgen pools", exclusive) protects every
+ *	  field of pools[i].  It is held for a few dozen instructions: never
+ *	  across a claim from the catalog, a heavyweight lock, a WAL flush or
+ *	  anything that can raise an error.  At most one pool lock is held at a
+ *	  time, and no other idgen lock is taken while holding it; a slot's
+ *	  generation is read under it with an atomic read.
+ *	- claim_cv is a condition variable and needs no lock.
+ *	- The claim itself runs without any LWLock, under the heavyweight lock
+ *	  that serialises the tag's claims (tag.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -26,243 +48,175 @@
 
 #include "miscadmin.h"
 #include "pgstat.h"
-#include "utils/syscache.h"
+#include "storage/condition_variable.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
 
 #include "pool.h"
+#include "slot.h"
 
-/* pool whose "claiming" flag this backend set, or -1 */
+#define POOL_TRANCHE	"idgen pools"
+
+/*
+ * Ranges handed back to a pool (exit tails, reclaimed IDs), kept sorted.
+ * Reclaimed pieces wait there until a backend that has not passed them
+ * (usually a new connection) takes them, so the list is generous: 16 kB
+ * per tag.
+ */
+#define POOL_MAX_RETURNED	1024
+
+/* the shared tier of one tag slot; see the locking protocol above */
+typedef struct TagPool
+{
+	uint32		generation;		/* slot generation the contents belong to */
+	int			claimer;		/* pid of the backend claiming, or 0 */
+	ConditionVariable claim_cv; /* broadcast when a claim ends */
+	IdRange		active;			/* region IDs are handed out from */
+	int64		active_base;	/* where the active region began */
+	IdRange		standby;		/* region claimed in advance, or empty */
+	PoolCounters counters;		/* remaining and nreturned unused here */
+	int			nreturned;
+	IdRange		returned[POOL_MAX_RETURNED];	/* sorted by lo, disjoint */
+} TagPool;
+
+static TagPool *pools = NULL;
+static LWLockPadded *pool_locks = NULL;
+
+/* pool whose claim this backend runs, or -1 */
 static int	claiming_index = -1;
 
 static void returned_insert(TagPool *pool, IdRange range);
 
 /*
- * pool_reset
- *		Empty a pool slot for a new tag.  Caller holds both locks.
+ * pool_shmem_size
+ *		Bytes of the pools.
  */
-static void
-pool_reset(TagPool *pool, const TagInfo *info)
+static Size
+pool_shmem_size(void)
 {
-	pool->dboid = MyDatabaseId;
-	pool->seqoid = info->seqoid;
-	pool->tag = info->name;
-	pool->active.lo = pool->active.hi = 0;
-	pool->active_base = 0;
-	pool->standby.lo = pool->standby.hi = 0;
-	pool->claiming = false;
-	pool->nreturned = 0;
-	pool->issued = pool->reclaimed = pool->returned_ids = 0;
-	pool->ranges = pool->claims = pool->waits = pool->lost = 0;
+	return mul_size(sizeof(TagPool), idgen_max_tags);
 }
 
 /*
- * pool_free
- *		Free the slot at index if it still belongs to (dboid, seqoid).  The
- *		generation bump makes every chunk and cached attachment of the
- *		old tag unusable.
- */
-static void
-pool_free(int index, Oid dboid, Oid seqoid)
-{
-	TagPool    *pool = &idgen_shared->pools[index];
-
-	LWLockAcquire(&idgen_shared->dir_lock, LW_EXCLUSIVE);
-	LWLockAcquire(&pool->lock, LW_EXCLUSIVE);
-	if (pool->dboid == dboid && pool->seqoid == seqoid)
-	{
-		pool->seqoid = InvalidOid;
-		pool->dboid = InvalidOid;
-		idgen_shared->generations[index]++;
-	}
-	LWLockRelease(&pool->lock);
-	LWLockRelease(&idgen_shared->dir_lock);
-}
-
-/*
- * pool_evict_dropped
- *		Free the slots of this database whose tag no longer exists (a tag
- *		dropped other than by idgen.drop_tag, e.g. by DROP EXTENSION).
- */
-static void
-pool_evict_dropped(void)
-{
-	int			i;
-
-	for (i = 0; i < idgen_shared->max_tags; i++)
-	{
-		TagPool    *pool = &idgen_shared->pools[i];
-		Oid			seqoid;
-
-		LWLockAcquire(&pool->lock, LW_SHARED);
-		seqoid = pool->dboid == MyDatabaseId ? pool->seqoid : InvalidOid;
-		LWLockRelease(&pool->lock);
-
-		if (OidIsValid(seqoid) &&
-			!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(seqoid)))
-			pool_free(i, MyDatabaseId, seqoid);
-	}
-}
-
-/*
- * pool_attach
- *		Find or assign the pool slot of a tag; returns its index and the
- *		slot's current generation.
- */
-int
-pool_attach(const TagInfo *info, uint32 *generation)
-{
-	int			attempt;
-
-	for (attempt = 0; attempt < 2; attempt++)
-	{
-		int			free_index = -1;
-		int			i;
-
-		LWLockAcquire(&idgen_shared->dir_lock, LW_EXCLUSIVE);
-		for (i = 0; i < idgen_shared->max_tags; i++)
-		{
-			TagPool    *pool = &idgen_shared->pools[i];
-
-			if (pool->seqoid == info->seqoid && pool->dboid == MyDatabaseId)
-			{
-				*generation = idgen_shared->generations[i];
-				LWLockRelease(&idgen_shared->dir_lock);
-				return i;
-			}
-			if (!OidIsValid(pool->seqoid) && free_index < 0)
-				free_index = i;
-		}
-		if (free_index >= 0)
-		{
-			TagPool    *pool = &idgen_shared->pools[free_index];
-
-			LWLockAcquire(&pool->lock, LW_EXCLUSIVE);
-			pool_reset(pool, info);
-			*generation = idgen_shared->generations[free_index];
-			LWLockRelease(&pool->lock);
-			LWLockRelease(&idgen_shared->dir_lock);
-			return free_index;
-		}
-		LWLockRelease(&idgen_shared->dir_lock);
-
-		if (attempt == 0)
-			pool_evict_dropped();
-	}
-
-	ereport(ERROR,
-			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-			 errmsg("too many idgen tags in use"),
-			 errdetail("All %d tag slots set by \"idgen.max_tags\" are taken.",
-					   idgen_shared->max_tags),
-			 errhint("Increase \"idgen.max_tags\" and restart the server, or drop unused tags.")));
-	return -1;					/* keep compiler quiet */
-}
-
-/*
- * pool_forget
- *		Free the slot of a tag that is being dropped.
+ * pool_shmem_request
+ *		Ask for the pools' memory and one LWLock per pool; called from the
+ *		shmem_request_hook.
  */
 void
-pool_forget(Oid dboid, Oid seqoid)
+pool_shmem_request(void)
 {
-	int			i;
-
-	for (i = 0; i < idgen_shared->max_tags; i++)
-		pool_free(i, dboid, seqoid);
+	RequestAddinShmemSpace(pool_shmem_size());
+	RequestNamedLWLockTranche(POOL_TRANCHE, idgen_max_tags);
 }
 
 /*
- * pool_describe
- *		If pool slot index belongs to a live tag of this database, return
- *		true with the tag's name and the slot's generation.  Slots of tags
- *		dropped other than by drop_tag (see pool_evict_dropped) are not
- *		live.
- */
-bool
-pool_describe(int index, NameData *tag, uint32 *generation)
-{
-	TagPool    *pool = &idgen_shared->pools[index];
-	Oid			seqoid;
-
-	LWLockAcquire(&pool->lock, LW_SHARED);
-	seqoid = pool->dboid == MyDatabaseId ? pool->seqoid : InvalidOid;
-	*tag = pool->tag;
-	*generation = idgen_shared->generations[index];
-	LWLockRelease(&pool->lock);
-	return OidIsValid(seqoid) &&
-		SearchSysCacheExists1(RELOID, ObjectIdGetDatum(seqoid));
-}
-
-/*
- * pool_dropped_error
- *		Raise the error for a tag dropped while this backend used it.
+ * pool_shmem_startup
+ *		Attach to (and, the first time, initialise) the pools.  Called with
+ *		AddinShmemInitLock held.
  */
 void
-pool_dropped_error(const TagInfo *info)
+pool_shmem_startup(void)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("tag \"%s\" was dropped by another session",
-					NameStr(info->name)),
-			 errhint("Retry the transaction.")));
+	bool		found;
+	int			i;
+
+	pools = ShmemInitStruct("idgen pools", pool_shmem_size(), &found);
+	pool_locks = GetNamedLWLockTranche(POOL_TRANCHE);
+	if (found)
+		return;
+
+	memset(pools, 0, pool_shmem_size());
+	for (i = 0; i < idgen_max_tags; i++)
+		ConditionVariableInit(&pools[i].claim_cv);
 }
 
 /*
  * pool_lock
- *		Lock a pool and check that it still belongs to the caller's tag.
+ *		Lock the pool of slot index for a caller attached under generation.
+ *		Returns NULL, without the lock, when the slot has moved on (the
+ *		caller must attach again).  Empties a pool left from an older
+ *		generation.
  */
 static TagPool *
-pool_lock(int index, uint32 generation, const TagInfo *info)
+pool_lock(int index, uint32 generation)
 {
-	TagPool    *pool = &idgen_shared->pools[index];
+	TagPool    *pool = &pools[index];
+	uint32		current;
 
-	LWLockAcquire(&pool->lock, LW_EXCLUSIVE);
-	if (idgen_shared->generations[index] != generation)
+	LWLockAcquire(&pool_locks[index].lock, LW_EXCLUSIVE);
+	current = slot_generation(index);
+	if (current != generation)
 	{
-		LWLockRelease(&pool->lock);
-		pool_dropped_error(info);
+		LWLockRelease(&pool_locks[index].lock);
+		return NULL;
+	}
+	if (pool->generation != current)
+	{
+		bool		had_claimer = pool->claimer != 0;
+
+		memset(&pool->generation, 0,
+			   offsetof(TagPool, claim_cv) - offsetof(TagPool, generation));
+		memset(&pool->active, 0,
+			   offsetof(TagPool, returned) - offsetof(TagPool, active));
+		pool->generation = current;
+		/* waiters for a claim of the old generation must look again */
+		if (had_claimer)
+			ConditionVariableBroadcast(&pool->claim_cv);
 	}
 	return pool;
 }
 
 /*
+ * pool_unlock
+ *		Release pool_lock's lock.
+ */
+static void
+pool_unlock(int index)
+{
+	LWLockRelease(&pool_locks[index].lock);
+}
+
+/*
  * pool_release_claim
- *		Clear the "claiming" flag this backend set, and wake the waiters.
- *		Called when a claim ends, fails, or the backend exits mid-claim.
+ *		End this backend's claim, if it runs one, and wake the waiters.
+ *		Called when a claim ends or fails, and at backend exit.
  */
 void
 pool_release_claim(void)
 {
 	TagPool    *pool;
+	int			index = claiming_index;
 
-	if (claiming_index < 0)
+	if (index < 0)
 		return;
-	pool = &idgen_shared->pools[claiming_index];
 	claiming_index = -1;
+	pool = &pools[index];
 
-	LWLockAcquire(&pool->lock, LW_EXCLUSIVE);
-	pool->claiming = false;
-	LWLockRelease(&pool->lock);
+	LWLockAcquire(&pool_locks[index].lock, LW_EXCLUSIVE);
+	if (pool->claimer == MyProcPid)
+		pool->claimer = 0;
+	LWLockRelease(&pool_locks[index].lock);
 	ConditionVariableBroadcast(&pool->claim_cv);
 }
 
 /*
  * pool_claim
- *		Claim a region from the catalog for a pool whose "claiming" flag the
- *		caller has just set, and install it.  With missing_ok, a tag that
- *		has run out of IDs is not an error (the prefetch case: the caller
- *		already has its chunk).
+ *		Claim a region from the catalog for a pool whose claimer the caller
+ *		has just become, and install it.  Returns false when the tag has no
+ *		IDs left, with *left set to 0.
  */
-static void
-pool_claim(int index, uint32 generation, const TagInfo *info, bool missing_ok)
+static bool
+pool_claim(int index, uint32 generation, const TagInfo *info)
 {
-	TagPool    *pool = &idgen_shared->pools[index];
+	TagPool    *pool;
 	IdRange		region;
+	int64		left;
 	bool		ok = false;
 
 	claiming_index = index;
 	PG_TRY();
 	{
-		ok = tag_claim(info, info->region, false, missing_ok, &region);
+		ok = tag_claim(info, index, info->region, false, &region, &left);
 	}
 	PG_CATCH();
 	{
@@ -271,43 +225,73 @@ pool_claim(int index, uint32 generation, const TagInfo *info, bool missing_ok)
 	}
 	PG_END_TRY();
 
-	LWLockAcquire(&pool->lock, LW_EXCLUSIVE);
-	if (ok && idgen_shared->generations[index] == generation)
+	pool = pool_lock(index, generation);
+	if (pool != NULL)
 	{
-		Assert(RANGE_SIZE(pool->standby) == 0);
-		if (RANGE_SIZE(pool->active) == 0)
+		if (ok)
 		{
-			pool->active = region;
-			pool->active_base = region.lo;
+			pool->counters.claims++;
+			if (RANGE_SIZE(pool->active) == 0)
+			{
+				Assert(RANGE_SIZE(pool->standby) == 0);
+				pool->active = region;
+				pool->active_base = region.lo;
+			}
+			else
+			{
+				Assert(RANGE_SIZE(pool->standby) == 0);
+				pool->standby = region;
+			}
 		}
-		else
-			pool->standby = region;
-		pool->claims++;
+		pool_unlock(index);
 	}
-	LWLockRelease(&pool->lock);
 	pool_release_claim();
+	return ok;
 }
 
 /*
  * pool_wait_claim
- *		Sleep until no claim runs on the pool.
+ *		Sleep until the claim under way on a pool ends.
  */
 static void
-pool_wait_claim(TagPool *pool)
+pool_wait_claim(int index)
 {
+	TagPool    *pool = &pools[index];
+
 	ConditionVariablePrepareToSleep(&pool->claim_cv);
 	for (;;)
 	{
 		bool		busy;
 
-		LWLockAcquire(&pool->lock, LW_SHARED);
-		busy = pool->claiming;
-		LWLockRelease(&pool->lock);
+		LWLockAcquire(&pool_locks[index].lock, LW_SHARED);
+		busy = pool->claimer != 0;
+		LWLockRelease(&pool_locks[index].lock);
 		if (!busy)
 			break;
 		ConditionVariableSleep(&pool->claim_cv, PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
+}
+
+/*
+ * pool_need_claim
+ *		The pool cannot serve a request: become its claimer, or wait for the
+ *		claim under way.  Called with the pool locked; releases the lock.
+ *		Returns true when the caller must now claim (pool_claim).
+ */
+static bool
+pool_need_claim(TagPool *pool, int index)
+{
+	pool->counters.waits++;
+	if (pool->claimer != 0)
+	{
+		pool_unlock(index);
+		pool_wait_claim(index);
+		return false;
+	}
+	pool->claimer = MyProcPid;
+	pool_unlock(index);
+	return true;
 }
 
 /*
@@ -334,60 +318,105 @@ returned_above(TagPool *pool, int64 after)
 }
 
 /*
+ * returned_take
+ *		Cut up to n IDs from returned range i, dropping it once empty.
+ */
+static IdRange
+returned_take(TagPool *pool, int i, int64 n)
+{
+	IdRange		cut = range_cut(&pool->returned[i], n);
+
+	if (RANGE_SIZE(pool->returned[i]) == 0)
+	{
+		pool->nreturned--;
+		memmove(&pool->returned[i], &pool->returned[i + 1],
+				(pool->nreturned - i) * sizeof(IdRange));
+	}
+	return cut;
+}
+
+/*
+ * returned_ids
+ *		IDs in the list of returned ranges.
+ */
+static int64
+returned_ids(TagPool *pool)
+{
+	int64		n = 0;
+	int			i;
+
+	for (i = 0; i < pool->nreturned; i++)
+		n += RANGE_SIZE(pool->returned[i]);
+	return n;
+}
+
+/*
  * pool_cut
  *		Cut up to size IDs (exactly size if exact) from the front of the
  *		active region, moving to the standby when the active region is used
- *		up.  Returns false if the pool cannot serve the request.  Sets
- *		*prefetch (and the "claiming" flag) when the caller must claim the
+ *		up.  When an exact request does not fit in what is left of the
+ *		active region, that rest is retired to the returned ranges and the
+ *		standby (or a new claim) follows, never the other way round.
+ *		Returns false if the pool cannot serve the request.  Sets *prefetch
+ *		(and makes the caller the claimer) when the caller must claim the
  *		next region now.  Caller holds the pool lock.
  */
 static bool
 pool_cut(TagPool *pool, int64 size, bool exact, IdRange *cut, bool *prefetch)
 {
-	if (RANGE_SIZE(pool->active) == 0 && RANGE_SIZE(pool->standby) > 0)
+	for (;;)
 	{
-		pool->active = pool->standby;
-		pool->active_base = pool->standby.lo;
-		pool->standby.lo = pool->standby.hi = 0;
+		if (RANGE_SIZE(pool->active) == 0 && RANGE_SIZE(pool->standby) > 0)
+		{
+			pool->active = pool->standby;
+			pool->active_base = pool->standby.lo;
+			pool->standby.lo = pool->standby.hi = 0;
+		}
+		if (RANGE_SIZE(pool->active) == 0)
+			return false;
+		if (!exact || RANGE_SIZE(pool->active) >= size)
+			break;
+		returned_insert(pool, pool->active);
+		pool->active.lo = pool->active.hi;
 	}
-	if (RANGE_SIZE(pool->active) == 0 ||
-		(exact && RANGE_SIZE(pool->active) < size))
-		return false;
 
-	cut->lo = pool->active.lo;
-	cut->hi = Min(pool->active.hi, pool->active.lo + size);
-	pool->active.lo = cut->hi;
+	*cut = range_cut(&pool->active, size);
 
 	/* 90% of the active region used: claim the next one now */
-	*prefetch = (RANGE_SIZE(pool->standby) == 0 && !pool->claiming &&
-				 (pool->active.lo - pool->active_base) * 10 >=
-				 (pool->active.hi - pool->active_base) * 9);
+	*prefetch = (RANGE_SIZE(pool->standby) == 0 && pool->claimer == 0 &&
+				 RANGE_SIZE(pool->active) <=
+				 (pool->active.hi - pool->active_base) / 10);
 	if (*prefetch)
-		pool->claiming = true;
+		pool->claimer = MyProcPid;
 	return true;
 }
 
 /*
- * pool_wait_or_claim
- *		The pool cannot serve a request: wait for the claim under way, or
- *		make one.  Called with the pool lock held; releases it.
+ * pool_run_out
+ *		Raise the error for a tag that cannot give n more IDs: "left" IDs
+ *		remain below its maxvalue, "pooled" more lie in the pool where this
+ *		request cannot use them.
  */
 static void
-pool_wait_or_claim(TagPool *pool, int index, uint32 generation,
-				   const TagInfo *info)
+pool_run_out(const TagInfo *info, int64 n, int64 left, int64 pooled)
 {
-	pool->waits++;
-	if (pool->claiming)
-	{
-		LWLockRelease(&pool->lock);
-		pool_wait_claim(pool);
-	}
-	else
-	{
-		pool->claiming = true;
-		LWLockRelease(&pool->lock);
-		pool_claim(index, generation, info, false);
-	}
+	if (n == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
+				 errmsg("tag \"%s\" has run out of IDs", NameStr(info->name)),
+				 pooled > 0 ?
+				 errdetail("Its maxvalue " INT64_FORMAT " has been reached; the " INT64_FORMAT " IDs left in its pool lie below this session's last ID, where only new sessions can use them.",
+						   info->maxvalue, pooled) :
+				 errdetail("Its maxvalue " INT64_FORMAT " has been reached.",
+						   info->maxvalue),
+				 errhint("Raise the tag's maxvalue with idgen.alter_tag().")));
+	ereport(ERROR,
+			(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
+			 errmsg("tag \"%s\" has fewer than " INT64_FORMAT " contiguous IDs left",
+					NameStr(info->name), n),
+			 errdetail(INT64_FORMAT " IDs remain below its maxvalue " INT64_FORMAT ", and " INT64_FORMAT " in smaller pieces in its pool.",
+					   left, info->maxvalue, pooled),
+			 errhint("Raise the tag's maxvalue with idgen.alter_tag().")));
 }
 
 /*
@@ -396,90 +425,91 @@ pool_wait_or_claim(TagPool *pool, int index, uint32 generation,
  *		last ID the backend issued).  "consumed" IDs of the backend's
  *		previous chunk are added to the pool's count of issued IDs when
  *		the new chunk is handed over (not on error, which leaves the old
- *		chunk in place).
+ *		chunk in place).  Returns false when the slot moved on.
  */
-void
+bool
 pool_take_chunk(int index, uint32 generation, const TagInfo *info,
 				int64 size, int64 after, int64 consumed, IdRange *chunk)
 {
 	for (;;)
 	{
-		TagPool    *pool = pool_lock(index, generation, info);
-		bool		prefetch;
+		TagPool    *pool = pool_lock(index, generation);
+		bool		prefetch = false;
 		int			i;
+		int64		pooled;
 
+		if (pool == NULL)
+			return false;
 		i = returned_above(pool, after);
 		if (i < pool->nreturned)
+			*chunk = returned_take(pool, i, size);
+		else if (!pool_cut(pool, size, false, chunk, &prefetch))
 		{
-			IdRange    *r = &pool->returned[i];
-
-			chunk->lo = r->lo;
-			chunk->hi = Min(r->hi, r->lo + size);
-			r->lo = chunk->hi;
-			pool->issued += consumed;
-			if (RANGE_SIZE(*r) == 0)
-			{
-				pool->nreturned--;
-				memmove(r, r + 1, (pool->nreturned - i) * sizeof(IdRange));
-			}
-			LWLockRelease(&pool->lock);
-			return;
+			pooled = returned_ids(pool);
+			if (pool_need_claim(pool, index) &&
+				!pool_claim(index, generation, info))
+				pool_run_out(info, 1, 0, pooled);
+			continue;
 		}
-
-		if (pool_cut(pool, size, false, chunk, &prefetch))
-		{
-			pool->issued += consumed;
-			LWLockRelease(&pool->lock);
-			if (prefetch)
-				pool_claim(index, generation, info, true);
-			return;
-		}
-		pool_wait_or_claim(pool, index, generation, info);
+		pool->counters.issued += consumed;
+		pool_unlock(index);
+		if (prefetch)
+			(void) pool_claim(index, generation, info);
+		return true;
 	}
 }
 
 /*
  * pool_take_range
- *		Give next_id_range n contiguous IDs.  Up to a region's worth come
- *		from the active region like chunks (what is left of a region too
- *		short for the request joins the returned ranges, for chunks); a
- *		larger request gets a claim of exactly n IDs of its own.
+ *		Give next_id_range n contiguous IDs: from a returned range that
+ *		holds them, else from the active region like a chunk; a request
+ *		larger than a region gets a claim of exactly n IDs of its own.
+ *		Returns false when the slot moved on.
  */
-void
+bool
 pool_take_range(int index, uint32 generation, const TagInfo *info,
 				int64 n, IdRange *range)
 {
-	TagPool    *pool;
-
-	if (n > info->region)
-	{
-		tag_claim(info, n, true, false, range);
-		pool = pool_lock(index, generation, info);
-		pool->ranges += n;
-		pool->claims++;
-		LWLockRelease(&pool->lock);
-		return;
-	}
-
 	for (;;)
 	{
-		bool		prefetch;
+		TagPool    *pool = pool_lock(index, generation);
+		bool		prefetch = false;
+		int64		pooled;
+		int64		left;
+		int			i;
 
-		pool = pool_lock(index, generation, info);
-		if (pool_cut(pool, n, true, range, &prefetch))
+		if (pool == NULL)
+			return false;
+		for (i = 0; i < pool->nreturned; i++)
+			if (RANGE_SIZE(pool->returned[i]) >= n)
+				break;
+		if (i < pool->nreturned)
+			*range = returned_take(pool, i, n);
+		else if (n > info->region)
 		{
-			pool->ranges += n;
-			LWLockRelease(&pool->lock);
-			if (prefetch)
-				pool_claim(index, generation, info, true);
-			return;
+			pooled = returned_ids(pool) + RANGE_SIZE(pool->active) +
+				RANGE_SIZE(pool->standby);
+			pool_unlock(index);
+			if (!tag_claim(info, index, n, true, range, &left))
+				pool_run_out(info, n, left, pooled);
+			pool = pool_lock(index, generation);
+			if (pool == NULL)
+				return true;	/* the range is the caller's all the same */
+			pool->counters.claims++;
 		}
-		if (RANGE_SIZE(pool->active) > 0)
+		else if (!pool_cut(pool, n, true, range, &prefetch))
 		{
-			returned_insert(pool, pool->active);
-			pool->active.lo = pool->active.hi;
+			pooled = returned_ids(pool);
+			if (pool_need_claim(pool, index) &&
+				!pool_claim(index, generation, info))
+				pool_run_out(info, n, 0, pooled);
+			continue;
 		}
-		pool_wait_or_claim(pool, index, generation, info);
+		pool->counters.ranges += n;
+		pool_unlock(index);
+		if (prefetch)
+			(void) pool_claim(index, generation, info);
+		return true;
 	}
 }
 
@@ -522,10 +552,10 @@ returned_insert(TagPool *pool, IdRange range)
 				smallest = i;
 		if (RANGE_SIZE(range) <= RANGE_SIZE(pool->returned[smallest]))
 		{
-			pool->lost += RANGE_SIZE(range);
+			pool->counters.lost += RANGE_SIZE(range);
 			return;
 		}
-		pool->lost += RANGE_SIZE(pool->returned[smallest]);
+		pool->counters.lost += RANGE_SIZE(pool->returned[smallest]);
 		pool->nreturned--;
 		memmove(&pool->returned[smallest], &pool->returned[smallest + 1],
 				(pool->nreturned - smallest) * sizeof(IdRange));
@@ -542,27 +572,65 @@ returned_insert(TagPool *pool, IdRange range)
  * pool_give_back
  *		Return a range a backend no longer needs, and fold the counts of a
  *		chunk that goes away: IDs issued from it, IDs rewound in it.  Ranges
- *		of a tag whose slot was freed are dropped.
+ *		of a slot that moved on are dropped.  Raises no error: safe in abort
+ *		and exit paths.
  */
 void
 pool_give_back(int index, uint32 generation, IdRange range,
 			   GiveBackKind kind, int64 issued, int64 rewound)
 {
-	TagPool    *pool = &idgen_shared->pools[index];
+	TagPool    *pool = pool_lock(index, generation);
 
-	LWLockAcquire(&pool->lock, LW_EXCLUSIVE);
-	if (idgen_shared->generations[index] == generation)
+	if (pool == NULL)
+		return;
+	pool->counters.issued += issued;
+	pool->counters.reclaimed += rewound;
+	if (RANGE_SIZE(range) > 0)
 	{
-		pool->issued += issued;
-		pool->reclaimed += rewound;
-		if (RANGE_SIZE(range) > 0)
-		{
-			if (kind == GIVE_BACK_EXIT)
-				pool->returned_ids += RANGE_SIZE(range);
-			else
-				pool->reclaimed += RANGE_SIZE(range);
-			returned_insert(pool, range);
-		}
+		if (kind == GIVE_BACK_EXIT)
+			pool->counters.returned += RANGE_SIZE(range);
+		else
+			pool->counters.reclaimed += RANGE_SIZE(range);
+		returned_insert(pool, range);
 	}
-	LWLockRelease(&pool->lock);
+	pool_unlock(index);
+}
+
+/*
+ * pool_counters
+ *		Copy the counters of the pool of slot index under generation, and
+ *		count the IDs it holds; false when the slot moved on.
+ */
+bool
+pool_counters(int index, uint32 generation, PoolCounters *counters)
+{
+	TagPool    *pool = pool_lock(index, generation);
+
+	if (pool == NULL)
+		return false;
+	*counters = pool->counters;
+	counters->remaining = returned_ids(pool) + RANGE_SIZE(pool->active) +
+		RANGE_SIZE(pool->standby);
+	counters->nreturned = pool->nreturned;
+	pool_unlock(index);
+	return true;
+}
+
+/*
+ * pool_reset_counters
+ *		Zero the counters of a pool; the counts of chunks still live, which
+ *		are added when they go away, are subtracted ahead.
+ */
+void
+pool_reset_counters(int index, uint32 generation, int64 issued,
+					int64 rewound)
+{
+	TagPool    *pool = pool_lock(index, generation);
+
+	if (pool == NULL)
+		return;
+	memset(&pool->counters, 0, sizeof(PoolCounters));
+	pool->counters.issued = -issued;
+	pool->counters.reclaimed = -rewound;
+	pool_unlock(index);
 }

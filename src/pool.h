@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * pool.h
- *	  The shared tier: one pool of IDs per tag in shared memory.
+ *	  The shared tier: one pool of IDs per tag slot in shared memory.
+ *
+ * The locking protocol is described at the top of pool.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -10,7 +12,7 @@
 
 #include "postgres.h"
 
-#include "shmem.h"
+#include "idgen.h"
 #include "tag.h"
 
 /* which counter a range given back to a pool is added to */
@@ -20,17 +22,34 @@ typedef enum GiveBackKind
 	GIVE_BACK_RECLAIM			/* drawn by an aborted transaction */
 } GiveBackKind;
 
-extern int	pool_attach(const TagInfo *info, uint32 *generation);
-extern void pool_take_chunk(int index, uint32 generation, const TagInfo *info,
+/* what the monitoring views show of a pool */
+typedef struct PoolCounters
+{
+	int64		issued;			/* IDs issued from chunks no longer live */
+	int64		reclaimed;		/* IDs given back by aborted transactions */
+	int64		returned;		/* IDs given back by exiting backends */
+	int64		ranges;			/* IDs handed out by next_id_range */
+	int64		claims;			/* claims from the tag's sequence */
+	int64		waits;			/* refills that had to wait for a claim */
+	int64		lost;			/* IDs dropped because the list was full */
+	int64		remaining;		/* IDs in the pool */
+	int			nreturned;		/* ranges in the list of returned ranges */
+} PoolCounters;
+
+extern void pool_shmem_request(void);
+extern void pool_shmem_startup(void);
+
+extern bool pool_take_chunk(int index, uint32 generation, const TagInfo *info,
 							int64 size, int64 after, int64 consumed,
 							IdRange *chunk);
-extern void pool_take_range(int index, uint32 generation,
+extern bool pool_take_range(int index, uint32 generation,
 							const TagInfo *info, int64 n, IdRange *range);
 extern void pool_give_back(int index, uint32 generation, IdRange range,
 						   GiveBackKind kind, int64 issued, int64 rewound);
-extern void pool_forget(Oid dboid, Oid seqoid);
-extern bool pool_describe(int index, NameData *tag, uint32 *generation);
-extern void pool_dropped_error(const TagInfo *info) pg_attribute_noreturn();
+extern bool pool_counters(int index, uint32 generation,
+						  PoolCounters *counters);
+extern void pool_reset_counters(int index, uint32 generation, int64 issued,
+								int64 rewound);
 extern void pool_release_claim(void);
 
 #endif							/* IDGEN_POOL_H */

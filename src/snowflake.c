@@ -724,13 +724,12 @@ load_entry(SnowflakeDb *db)
 
 	if (!db->loaded)
 	{
-		SeqState	seq;
-		int64		last = -1;
+		int64		last;
 		int64		seen;
 
-		durable_read(seqoid, &seq);
-		if (seq.is_called)
-			last = floor_div(seq.last - layout.epoch_ms, layout.unit_ms);
+		/* the lease sequence starts at 0: nothing leased yet */
+		last = floor_div(durable_read(seqoid) - layout.epoch_ms,
+						 layout.unit_ms);
 		db->floor = Max(last + 1, 0);
 		pg_atomic_write_u64(&db->state,
 							(uint64) Max((db->floor << layout.seq_bits) - 1, 0));

@@ -4,9 +4,13 @@
  *	  The monitoring functions behind idgen.stats and idgen.backend_ranges,
  *	  and idgen.reset_stats().
  *
- * Locking: see shmem.c.  Each pool is read under its lock in shared mode
- * (exclusive to reset it); backend chunks are read without a lock, so a
- * row may be a moment stale.
+ * Rows show only tags of the current database that the current role may
+ * monitor (tag_may_monitor: it may use the tag or read its sequence, or has
+ * the privileges of pg_read_all_stats).
+ *
+ * Locking: pools are read through pool.c, under their lock; backends'
+ * chunks are read without a lock (cache.c), so a row may be a moment
+ * stale.
  *
  *-------------------------------------------------------------------------
  */
@@ -17,9 +21,10 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
+#include "cache.h"
 #include "idgen.h"
 #include "pool.h"
-#include "shmem.h"
+#include "slot.h"
 #include "tag.h"
 
 PG_FUNCTION_INFO_V1(idgen_pool_stats);
@@ -30,9 +35,23 @@ PG_FUNCTION_INFO_V1(idgen_reset_stats);
 #define BACKEND_RANGES_COLS	7
 
 /*
+ * visible_slot
+ *		If slot index belongs to a tag of this database that the current
+ *		role may monitor, return true with its name and generation.
+ */
+static bool
+visible_slot(int index, NameData *tag, uint32 *generation)
+{
+	Oid			seqoid;
+
+	return slot_describe(index, tag, &seqoid, generation) &&
+		tag_may_monitor(seqoid);
+}
+
+/*
  * live_chunks
- *		Sum, over the backends' chunks of pool slot index and generation,
- *		the IDs issued from them (including those rewound since), the IDs
+ *		Sum, over the backends' chunks of slot index and generation, the
+ *		IDs issued from them (including those rewound since), the IDs
  *		rewound, and the IDs still cached in them.
  */
 static void
@@ -44,22 +63,22 @@ live_chunks(int index, uint32 generation, int64 *issued, int64 *rewound,
 	*issued = 0;
 	*rewound = 0;
 	*cached = 0;
-	for (b = 0; b < idgen_shared->nslots; b++)
+	for (b = 0; b < MaxBackends; b++)
 	{
-		BackendSlot *slot = shmem_backend_slot(b);
-		BackendChunk *c = &slot->chunks[index];
+		BackendChunk c;
+		pid_t		pid;
 
-		if (slot->pid == 0 || c->end == 0 || c->generation != generation)
+		if (!cache_read_chunk(b, index, &pid, &c) || c.generation != generation)
 			continue;
-		*issued += c->next - c->start + c->rewound;
-		*rewound += c->rewound;
-		*cached += c->end - c->next;
+		*issued += c.next - c.start + c.rewound;
+		*rewound += c.rewound;
+		*cached += c.end - c.next;
 	}
 }
 
 /*
  * idgen_pool_stats
- *		One row per tag of this database that has a pool slot.
+ *		One row per visible tag of this database that has a slot.
  */
 Datum
 idgen_pool_stats(PG_FUNCTION_ARGS)
@@ -70,42 +89,33 @@ idgen_pool_stats(PG_FUNCTION_ARGS)
 	idgen_check_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
 
-	for (i = 0; i < idgen_shared->max_tags; i++)
+	for (i = 0; i < idgen_max_tags; i++)
 	{
-		TagPool    *pool = &idgen_shared->pools[i];
 		Datum		values[POOL_STATS_COLS];
 		bool		nulls[POOL_STATS_COLS] = {0};
-		TagPool		copy;
+		PoolCounters pc;
 		NameData	tag;
 		uint32		generation;
-		int64		remaining;
 		int64		issued;
 		int64		rewound;
 		int64		cached;
-		int			r;
 
-		if (!pool_describe(i, &tag, &generation))
+		if (!visible_slot(i, &tag, &generation) ||
+			!pool_counters(i, generation, &pc))
 			continue;
-		LWLockAcquire(&pool->lock, LW_SHARED);
-		memcpy(&copy, pool, sizeof(TagPool));
-		LWLockRelease(&pool->lock);
-
-		remaining = RANGE_SIZE(copy.active) + RANGE_SIZE(copy.standby);
-		for (r = 0; r < copy.nreturned; r++)
-			remaining += RANGE_SIZE(copy.returned[r]);
 		live_chunks(i, generation, &issued, &rewound, &cached);
 
 		values[0] = CStringGetTextDatum(NameStr(tag));
-		values[1] = Int64GetDatum(copy.issued + issued);
-		values[2] = Int64GetDatum(copy.reclaimed + rewound);
-		values[3] = Int64GetDatum(copy.returned_ids);
-		values[4] = Int64GetDatum(copy.ranges);
-		values[5] = Int64GetDatum(copy.claims);
-		values[6] = Int64GetDatum(copy.waits);
-		values[7] = Int64GetDatum(copy.lost);
-		values[8] = Int64GetDatum(remaining);
+		values[1] = Int64GetDatum(pc.issued + issued);
+		values[2] = Int64GetDatum(pc.reclaimed + rewound);
+		values[3] = Int64GetDatum(pc.returned);
+		values[4] = Int64GetDatum(pc.ranges);
+		values[5] = Int64GetDatum(pc.claims);
+		values[6] = Int64GetDatum(pc.waits);
+		values[7] = Int64GetDatum(pc.lost);
+		values[8] = Int64GetDatum(pc.remaining);
 		values[9] = Int64GetDatum(cached);
-		values[10] = Int32GetDatum(copy.nreturned);
+		values[10] = Int32GetDatum(pc.nreturned);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
 							 values, nulls);
 	}
@@ -114,7 +124,8 @@ idgen_pool_stats(PG_FUNCTION_ARGS)
 
 /*
  * idgen_backend_ranges
- *		One row per backend and tag of this database: the chunk it caches.
+ *		One row per backend and visible tag of this database: the chunk it
+ *		caches.
  */
 Datum
 idgen_backend_ranges(PG_FUNCTION_ARGS)
@@ -125,24 +136,23 @@ idgen_backend_ranges(PG_FUNCTION_ARGS)
 	idgen_check_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
 
-	for (i = 0; i < idgen_shared->max_tags; i++)
+	for (i = 0; i < idgen_max_tags; i++)
 	{
 		NameData	tag;
 		uint32		generation;
 		int			b;
 
-		if (!pool_describe(i, &tag, &generation))
+		if (!visible_slot(i, &tag, &generation))
 			continue;
 
-		for (b = 0; b < idgen_shared->nslots; b++)
+		for (b = 0; b < MaxBackends; b++)
 		{
-			BackendSlot *slot = shmem_backend_slot(b);
-			BackendChunk c = slot->chunks[i];
-			pid_t		pid = slot->pid;
+			BackendChunk c;
+			pid_t		pid;
 			Datum		values[BACKEND_RANGES_COLS];
 			bool		nulls[BACKEND_RANGES_COLS] = {0};
 
-			if (pid == 0 || c.end == 0 || c.generation != generation)
+			if (!cache_read_chunk(b, i, &pid, &c) || c.generation != generation)
 				continue;
 			values[0] = Int32GetDatum(pid);
 			values[1] = CStringGetTextDatum(NameStr(tag));
@@ -175,25 +185,20 @@ idgen_reset_stats(PG_FUNCTION_ARGS)
 	if (!all)
 		tag_check_name(PG_GETARG_TEXT_PP(0), &name);
 
-	for (i = 0; i < idgen_shared->max_tags; i++)
+	for (i = 0; i < idgen_max_tags; i++)
 	{
-		TagPool    *pool = &idgen_shared->pools[i];
+		NameData	tag;
+		Oid			seqoid;
+		uint32		generation;
 		int64		issued;
 		int64		rewound;
 		int64		cached;
 
-		LWLockAcquire(&pool->lock, LW_EXCLUSIVE);
-		if (pool->dboid == MyDatabaseId && OidIsValid(pool->seqoid) &&
-			(all || strcmp(NameStr(pool->tag), NameStr(name)) == 0))
-		{
-			live_chunks(i, idgen_shared->generations[i], &issued, &rewound,
-						&cached);
-			pool->issued = -issued;
-			pool->reclaimed = -rewound;
-			pool->returned_ids = pool->ranges = 0;
-			pool->claims = pool->waits = pool->lost = 0;
-		}
-		LWLockRelease(&pool->lock);
+		if (!slot_describe(i, &tag, &seqoid, &generation) ||
+			(!all && strcmp(NameStr(tag), NameStr(name)) != 0))
+			continue;
+		live_chunks(i, generation, &issued, &rewound, &cached);
+		pool_reset_counters(i, generation, issued, rewound);
 	}
 	PG_RETURN_VOID();
 }

@@ -4,33 +4,78 @@
  *	  The catalog tier: tag names, their configuration in idgen.tags, and
  *	  durable claims from each tag's high-water-mark sequence.
  *
- * A tag's sequence (idgen_seq.<tag>) holds the last ID ever claimed for
- * the tag; a claim moves it forward through durable.c, so the claim is
- * durable before any of its IDs is handed out.
+ * A tag is a row of idgen.tags and a sequence idgen_seq.<tag> of the same
+ * name.  The sequence holds the tag's high-water mark: every ID (slab
+ * number, for hybrid tags) up to it may have been handed out, none above
+ * it.  The mark only ever moves forward, through durable.c, and a claim is
+ * durable before any of its IDs is handed out.  The sequence is created
+ * with the tag and never rewritten; start and maxvalue live in idgen.tags.
+ * Whoever owns the sequence owns the tag; using the tag needs USAGE (or
+ * UPDATE) on it, as nextval does.
  *
- * Shared memory is touched only through pool.c (pool_forget).
+ * idgen.tags is guarded by a trigger (idgen_tags_guard), so that whoever
+ * may write the table, directly or through create_tag, alter_tag and
+ * drop_tag, gets the same checks and effects:
+ *	- INSERT validates the options, creates the tag's sequence (or adopts
+ *	  one of the right shape owned by the caller, as pg_restore leaves it)
+ *	  and assigns the tag a slot (slot.c);
+ *	- UPDATE needs ownership of the tag, keeps its name and kind, never
+ *	  lowers start, never lowers maxvalue below the mark; a raised start
+ *	  moves the mark up to it and resets the tag's slot at commit, so that
+ *	  no ID below the new start is handed out from a cache afterwards;
+ *	- DELETE drops the tag's sequence (which needs ownership);
+ *	- TRUNCATE is refused.
+ * Changes of start and maxvalue hold the sequence's claim lock until the
+ * transaction ends, and claims read the bounds as committed once they have
+ * that lock, so a claim never straddles an uncommitted change.
+ *
+ * Dropping a tag's sequence by any route (drop_tag, DROP EXTENSION ...
+ * CASCADE, DROP SEQUENCE) frees its slot at commit: tag_object_access,
+ * installed as object_access_hook, sees every drop.  So does dropping a
+ * database.
+ *
+ * Shared memory is touched only through slot.c.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_sequence.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "tcop/utility.h"
+#include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "durable.h"
 #include "idgen.h"
-#include "pool.h"
+#include "slot.h"
 #include "tag.h"
 
 PG_FUNCTION_INFO_V1(idgen_check_tag_name);
-PG_FUNCTION_INFO_V1(idgen_tag_changed);
+PG_FUNCTION_INFO_V1(idgen_tags_guard);
+PG_FUNCTION_INFO_V1(idgen_tag_visible);
+
+/* largest ID of a segment tag, and largest slab of a hybrid tag */
+#define TAG_MAX_ID		INT64CONST(9223372036854775806)
+#define TAG_MAX_SLAB	INT64CONST(2147483647)
+
+/* the sequence the tags trigger is dropping, so that no warning is given */
+static Oid	dropping_seqoid = InvalidOid;
 
 /*
  * tag_check_name
@@ -74,46 +119,129 @@ tag_not_found(const NameData *name)
 }
 
 /*
- * tag_lookup
- *		Read a tag's configuration from the catalog.
+ * tag_dropped
+ *		Raise the error for a tag whose sequence went away under us.
  */
-void
-tag_lookup(const NameData *name, TagInfo *info)
+static void
+tag_dropped(const NameData *name)
 {
-	Oid			nspoid;
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("tag \"%s\" was dropped", NameStr(*name))));
+}
+
+/*
+ * tag_seq_schema
+ *		OID of schema idgen_seq, or InvalidOid when the extension is not
+ *		installed in this database.
+ */
+static Oid
+tag_seq_schema(void)
+{
+	return get_namespace_oid(IDGEN_SEQ_SCHEMA, true);
+}
+
+/*
+ * tag_read
+ *		Read a tag's row of idgen.tags as last committed (whatever the
+ *		transaction's snapshot), into *info; false if there is none.  The
+ *		query is schema-qualified throughout, operators included, so that
+ *		no search_path can redirect it.
+ */
+static bool
+tag_read(const NameData *name, TagInfo *info)
+{
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
-	bool		isnull;
-	HeapTuple	row;
-	TupleDesc	desc;
-	char	   *kind;
+	SPIPlanPtr	plan;
+	bool		found;
 
 	memset(info, 0, sizeof(TagInfo));
 	info->name = *name;
-
-	nspoid = get_namespace_oid(IDGEN_SEQ_SCHEMA, false);
-	info->seqoid = get_relname_relid(NameStr(*name), nspoid);
-	if (!OidIsValid(info->seqoid))
-		tag_not_found(name);
-
 	args[0] = CStringGetTextDatum(NameStr(*name));
-	SPI_connect();
-	if (SPI_execute_with_args("SELECT kind, region, chunk_min, chunk_max, reclaim"
-							  " FROM idgen.tags WHERE tag = $1",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "idgen: could not read idgen.tags");
-	if (SPI_processed != 1)
-		tag_not_found(name);
 
-	row = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	kind = TextDatumGetCString(SPI_getbinval(row, desc, 1, &isnull));
-	info->kind = strcmp(kind, "hybrid") == 0 ? TAG_HYBRID : TAG_SEGMENT;
-	info->region = DatumGetInt64(SPI_getbinval(row, desc, 2, &isnull));
-	info->chunk_min = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
-	info->chunk_max = DatumGetInt32(SPI_getbinval(row, desc, 4, &isnull));
-	info->reclaim = DatumGetBool(SPI_getbinval(row, desc, 5, &isnull));
+	SPI_connect();
+	plan = SPI_prepare("SELECT kind, start, maxvalue, region, chunk_min,"
+					   " chunk_max, reclaim FROM idgen.tags"
+					   " WHERE tag OPERATOR(pg_catalog.=) $1",
+					   1, argtypes);
+	if (plan == NULL ||
+		SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(),
+							 InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "idgen: could not read idgen.tags");
+	found = SPI_processed == 1;
+	if (found)
+	{
+		HeapTuple	row = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *kind;
+
+		kind = TextDatumGetCString(SPI_getbinval(row, desc, 1, &isnull));
+		info->kind = strcmp(kind, "hybrid") == 0 ? TAG_HYBRID : TAG_SEGMENT;
+		info->start = DatumGetInt64(SPI_getbinval(row, desc, 2, &isnull));
+		info->maxvalue = DatumGetInt64(SPI_getbinval(row, desc, 3, &isnull));
+		info->region = DatumGetInt64(SPI_getbinval(row, desc, 4, &isnull));
+		info->chunk_min = DatumGetInt32(SPI_getbinval(row, desc, 5, &isnull));
+		info->chunk_max = DatumGetInt32(SPI_getbinval(row, desc, 6, &isnull));
+		info->reclaim = DatumGetBool(SPI_getbinval(row, desc, 7, &isnull));
+	}
 	SPI_finish();
+	return found;
+}
+
+/*
+ * tag_lock_sequence
+ *		Find a tag's sequence and lock it in the given mode; InvalidOid if
+ *		there is none.  Raises an error for a relation of that name that is
+ *		not a sequence.
+ */
+static Oid
+tag_lock_sequence(const NameData *name, LOCKMODE mode)
+{
+	Oid			nspoid = tag_seq_schema();
+	Oid			seqoid;
+
+	if (!OidIsValid(nspoid))
+		return InvalidOid;
+	seqoid = RangeVarGetRelidExtended(makeRangeVar(IDGEN_SEQ_SCHEMA,
+												   pstrdup(NameStr(*name)), -1),
+									  mode, RVR_MISSING_OK, NULL, NULL);
+	if (OidIsValid(seqoid) && get_rel_relkind(seqoid) != RELKIND_SEQUENCE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s.%s\" is not a sequence", IDGEN_SEQ_SCHEMA,
+						NameStr(*name)),
+				 errdetail("The high-water mark of tag \"%s\" must be the sequence of that name in schema %s.",
+						   NameStr(*name), IDGEN_SEQ_SCHEMA)));
+	return seqoid;
+}
+
+/*
+ * tag_lookup
+ *		Read a tag's configuration and find its sequence, locked against
+ *		DROP until the end of the transaction.  Returns the subtransaction
+ *		that created the sequence, if the current transaction did.
+ */
+SubTransactionId
+tag_lookup(const NameData *name, TagInfo *info)
+{
+	Relation	rel;
+	SubTransactionId created;
+
+	if (!OidIsValid(tag_seq_schema()) || !tag_read(name, info))
+		tag_not_found(name);
+	info->seqoid = tag_lock_sequence(name, AccessShareLock);
+	if (!OidIsValid(info->seqoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("sequence of tag \"%s\" does not exist", NameStr(*name)),
+				 errhint("Drop the tag with idgen.drop_tag() and create it again.")));
+
+	rel = relation_open(info->seqoid, NoLock);
+	created = rel->rd_createSubid;
+	relation_close(rel, NoLock);
+	return created;
 }
 
 /*
@@ -135,6 +263,25 @@ tag_check_usage(const TagInfo *info)
 }
 
 /*
+ * tag_may_monitor
+ *		Whether the current role may see a tag's counters and caches: it
+ *		may use the tag or read the mark (USAGE, UPDATE or SELECT on its
+ *		sequence, as pg_sequences shows last_value), or has the privileges
+ *		of pg_read_all_stats.
+ */
+bool
+tag_may_monitor(Oid seqoid)
+{
+	bool		missing = false;
+
+	if (has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS))
+		return true;
+	return pg_class_aclcheck_ext(seqoid, GetUserId(),
+								 ACL_USAGE | ACL_UPDATE | ACL_SELECT,
+								 &missing) == ACLCHECK_OK && !missing;
+}
+
+/*
  * tag_wrong_kind
  *		Raise the error for a tag used with the wrong generator.
  */
@@ -152,57 +299,415 @@ tag_wrong_kind(const TagInfo *info, const char *function)
 
 /*
  * tag_claim
- *		Durably claim the next n IDs of a tag (fewer at the end of the ID
- *		space unless exact) and return them in *claimed.  The caller has
- *		checked the user's right to use the tag (tag_check_usage).
- *
- * When the tag has no IDs left, returns false if missing_ok and raises an
- * error otherwise.
+ *		Durably claim the next n IDs of a tag (fewer at the end of the tag's
+ *		range, unless exact) through its slot index, and return them in
+ *		*claimed.  Returns false, claiming nothing, when fewer than n (or,
+ *		unless exact, no) IDs are left; *left is set to the number left
+ *		either way.  The caller has checked the user's right to use the tag.
  */
 bool
-tag_claim(const TagInfo *info, int64 n, bool exact, bool missing_ok,
-		  IdRange *claimed)
+tag_claim(const TagInfo *info, int index, int64 n, bool exact,
+		  IdRange *claimed, int64 *left)
 {
-	SeqState	seq;
-	int64		lo;
-	int64		avail;
+	TagInfo		now;
+	int64		mark;
+	int64		lo = 0;
 
 	Assert(n > 0);
-	if (!durable_lock(info->seqoid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("tag \"%s\" was dropped", NameStr(info->name))));
-	durable_read(info->seqoid, &seq);
+	if (!durable_lock(info->seqoid) || !tag_read(&info->name, &now))
+		tag_dropped(&info->name);
 
-	lo = seq.is_called ? seq.last + 1 : seq.start;
-	avail = (seq.is_called && seq.last >= seq.max) ? 0 : seq.max - lo + 1;
-	if (avail < (exact ? n : 1))
+	mark = durable_read(info->seqoid);
+	*left = 0;
+	if (mark < now.maxvalue)
+	{
+		lo = Max(mark + 1, now.start);
+		*left = now.maxvalue - lo + 1;
+	}
+	if (*left < (exact ? n : 1))
 	{
 		durable_unlock(info->seqoid);
-		if (missing_ok)
-			return false;
-		if (avail <= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
-					 errmsg("tag \"%s\" has run out of IDs",
-							NameStr(info->name)),
-					 errdetail("Its maxvalue %lld has been reached.",
-							   (long long) seq.max),
-					 errhint("Raise the tag's maxvalue with idgen.alter_tag().")));
-		ereport(ERROR,
-				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
-				 errmsg("tag \"%s\" has fewer than %lld IDs left",
-						NameStr(info->name), (long long) n),
-				 errdetail("%lld IDs remain below its maxvalue %lld.",
-						   (long long) avail, (long long) seq.max),
-				 errhint("Raise the tag's maxvalue with idgen.alter_tag().")));
+		return false;
 	}
 
 	claimed->lo = lo;
-	claimed->hi = lo + Min(n, avail);
+	claimed->hi = lo + Min(n, *left);
 	durable_advance(info->seqoid, claimed->hi - 1);
+	slot_note_claim(index, info->seqoid, &info->name, *claimed);
 	durable_unlock(info->seqoid);
 	return true;
+}
+
+/*
+ * row_value
+ *		Column "name" of a row of idgen.tags, or NULL.
+ */
+static bool
+row_value(HeapTuple row, TupleDesc desc, const char *name, Datum *value)
+{
+	bool		isnull;
+
+	*value = heap_getattr(row, SPI_fnumber(desc, name), desc, &isnull);
+	return !isnull;
+}
+
+/*
+ * int8_or_null
+ *		An int8 column for an error message: its value, or "NULL".
+ */
+static char *
+int8_or_null(bool present, Datum value)
+{
+	return present ? psprintf(INT64_FORMAT, DatumGetInt64(value)) :
+		pstrdup("NULL");
+}
+
+/*
+ * row_to_info
+ *		Decode and validate a row of idgen.tags, raising the error a user
+ *		should see for each bad value.  The sequence is not looked up.
+ */
+static void
+row_to_info(HeapTuple row, TupleDesc desc, TagInfo *info)
+{
+	Datum		v;
+	Datum		start;
+	Datum		maxvalue;
+	Datum		region;
+	Datum		chunk_min;
+	Datum		chunk_max;
+	bool		has_start;
+	bool		has_max;
+	bool		has_region;
+	bool		has_min;
+	bool		has_cmax;
+	const char *kind = NULL;
+	const char *tag;
+	int64		max_allowed;
+
+	memset(info, 0, sizeof(TagInfo));
+	if (!row_value(row, desc, "tag", &v))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("tag name cannot be null")));
+	tag_check_name(DatumGetTextPP(v), &info->name);
+	tag = NameStr(info->name);
+
+	if (row_value(row, desc, "kind", &v))
+		kind = TextDatumGetCString(v);
+	if (kind == NULL ||
+		(strcmp(kind, "segment") != 0 && strcmp(kind, "hybrid") != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid tag kind \"%s\"", kind ? kind : "NULL"),
+				 errhint("Valid kinds are \"segment\" and \"hybrid\".")));
+	info->kind = strcmp(kind, "hybrid") == 0 ? TAG_HYBRID : TAG_SEGMENT;
+
+	has_start = row_value(row, desc, "start", &start);
+	if (!has_start || DatumGetInt64(start) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid start %s for tag \"%s\"",
+						int8_or_null(has_start, start), tag),
+				 errhint("start must be at least 1.")));
+	info->start = DatumGetInt64(start);
+
+	/* a hybrid tag numbers slabs, the top 31 bits of its IDs */
+	max_allowed = info->kind == TAG_HYBRID ? TAG_MAX_SLAB : TAG_MAX_ID;
+	has_max = row_value(row, desc, "maxvalue", &maxvalue);
+	if (!has_max || DatumGetInt64(maxvalue) < info->start ||
+		DatumGetInt64(maxvalue) > max_allowed)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid maxvalue %s for %stag \"%s\"",
+						int8_or_null(has_max, maxvalue),
+						info->kind == TAG_HYBRID ? "hybrid " : "", tag),
+				 info->kind == TAG_HYBRID ?
+				 errdetail("Slab numbers of a hybrid tag fill the 31 bits below the sign bit of its IDs.") : 0,
+				 errhint("maxvalue must lie between start (" INT64_FORMAT ") and " INT64_FORMAT ".",
+						 info->start, max_allowed)));
+	info->maxvalue = DatumGetInt64(maxvalue);
+
+	has_region = row_value(row, desc, "region", &region);
+	if (!has_region || DatumGetInt64(region) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid region %s for tag \"%s\"",
+						int8_or_null(has_region, region), tag),
+				 errhint("region must be at least 1.")));
+	info->region = DatumGetInt64(region);
+
+	has_min = row_value(row, desc, "chunk_min", &chunk_min);
+	has_cmax = row_value(row, desc, "chunk_max", &chunk_max);
+	if (!has_min || !has_cmax || DatumGetInt32(chunk_min) < 1 ||
+		DatumGetInt32(chunk_min) > DatumGetInt32(chunk_max) ||
+		DatumGetInt32(chunk_max) > info->region)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid chunk bounds [%s, %s] for tag \"%s\"",
+						has_min ? psprintf("%d", DatumGetInt32(chunk_min)) : "NULL",
+						has_cmax ? psprintf("%d", DatumGetInt32(chunk_max)) : "NULL",
+						tag),
+				 errhint("Chunk bounds must satisfy 1 <= chunk_min <= chunk_max <= region (" INT64_FORMAT ").",
+						 info->region)));
+	info->chunk_min = DatumGetInt32(chunk_min);
+	info->chunk_max = DatumGetInt32(chunk_max);
+
+	if (!row_value(row, desc, "reclaim", &v))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("reclaim cannot be null")));
+	info->reclaim = DatumGetBool(v);
+}
+
+/*
+ * check_owner
+ *		Raise the usual error unless the current role owns the sequence.
+ */
+static void
+check_owner(Oid seqoid, const NameData *name)
+{
+	if (!idgen_relation_ownercheck(seqoid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_SEQUENCE, NameStr(*name));
+}
+
+/*
+ * run_sql
+ *		Run one utility statement through SPI, as the current role.
+ */
+static void
+run_sql(const char *sql)
+{
+	SPI_connect();
+	if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "idgen: could not run \"%s\"", sql);
+	SPI_finish();
+}
+
+/*
+ * tags_insert
+ *		A new tag: create its sequence, or adopt an existing one that fits,
+ *		and give the tag a slot.
+ */
+static void
+tags_insert(TagInfo *info)
+{
+	HeapTuple	tuple;
+	Relation	rel;
+	int64		seqmin;
+	int64		seqmax;
+	uint32		generation;
+
+	info->seqoid = tag_lock_sequence(&info->name, AccessShareLock);
+	if (!OidIsValid(info->seqoid))
+	{
+		/* last_value one below start: nothing claimed yet */
+		run_sql(psprintf("CREATE SEQUENCE %s.%s AS bigint MINVALUE 0 MAXVALUE " INT64_FORMAT " START " INT64_FORMAT " NO CYCLE CACHE 1",
+						 IDGEN_SEQ_SCHEMA,
+						 quote_identifier(NameStr(info->name)),
+						 TAG_MAX_ID, info->start - 1));
+		info->seqoid = tag_lock_sequence(&info->name, AccessShareLock);
+		if (!OidIsValid(info->seqoid))
+			elog(ERROR, "idgen: sequence of tag \"%s\" not created",
+				 NameStr(info->name));
+	}
+	else
+	{
+		/* e.g. pg_restore, which creates the sequences before the rows */
+		check_owner(info->seqoid, &info->name);
+		tuple = SearchSysCache1(SEQRELID, ObjectIdGetDatum(info->seqoid));
+		if (!HeapTupleIsValid(tuple))
+			elog(ERROR, "cache lookup failed for sequence %u", info->seqoid);
+		seqmin = ((Form_pg_sequence) GETSTRUCT(tuple))->seqmin;
+		seqmax = ((Form_pg_sequence) GETSTRUCT(tuple))->seqmax;
+		ReleaseSysCache(tuple);
+		if (seqmin > info->start - 1 || seqmax < info->maxvalue)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("sequence %s.%s does not fit tag \"%s\"",
+							IDGEN_SEQ_SCHEMA,
+							quote_identifier(NameStr(info->name)),
+							NameStr(info->name)),
+					 errdetail("Its bounds are [" INT64_FORMAT ", " INT64_FORMAT "], but the tag needs at least [" INT64_FORMAT ", " INT64_FORMAT "].",
+							   seqmin, seqmax, info->start - 1,
+							   info->maxvalue),
+					 errhint("Drop the sequence, or let idgen.create_tag() create it.")));
+	}
+
+	if (idgen_preloaded)
+	{
+		rel = relation_open(info->seqoid, NoLock);
+		slot_attach(info->seqoid, &info->name, rel->rd_createSubid,
+					&generation);
+		relation_close(rel, NoLock);
+	}
+}
+
+/*
+ * tags_update
+ *		Changed options of a tag; see the header comment.
+ */
+static void
+tags_update(const TagInfo *old, TagInfo *new)
+{
+	if (strcmp(NameStr(old->name), NameStr(new->name)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot rename tag \"%s\"", NameStr(old->name))));
+	if (old->kind != new->kind)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot change the kind of tag \"%s\"",
+						NameStr(old->name))));
+
+	new->seqoid = tag_lock_sequence(&new->name, AccessShareLock);
+	if (!OidIsValid(new->seqoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("sequence of tag \"%s\" does not exist",
+						NameStr(new->name)),
+				 errhint("Drop the tag with idgen.drop_tag() and create it again.")));
+	check_owner(new->seqoid, &new->name);
+
+	if (new->start < old->start)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("start of tag \"%s\" cannot be lowered", NameStr(new->name)),
+				 errdetail("Its start is " INT64_FORMAT ".", old->start)));
+
+	if (new->start != old->start || new->maxvalue != old->maxvalue)
+	{
+		int64		mark;
+
+		/* held until the transaction ends: claims wait for the outcome */
+		if (!durable_lock(new->seqoid))
+			tag_dropped(&new->name);
+		mark = durable_read(new->seqoid);
+		if (new->maxvalue < mark)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("maxvalue " INT64_FORMAT " of tag \"%s\" is below its high-water mark " INT64_FORMAT,
+							new->maxvalue, NameStr(new->name), mark),
+					 errdetail("IDs up to the high-water mark may already have been issued.")));
+		if (new->start > old->start)
+		{
+			if (new->start - 1 > mark)
+				durable_advance(new->seqoid, new->start - 1);
+			if (idgen_preloaded)
+				slot_reset_at_commit(new->seqoid);
+		}
+	}
+	/* every backend re-reads the options at its next transaction */
+	CacheInvalidateRelcacheByRelid(new->seqoid);
+}
+
+/*
+ * tags_delete
+ *		A dropped tag: drop its sequence, if it is still there.
+ */
+static void
+tags_delete(const TagInfo *info)
+{
+	Oid			seqoid = tag_lock_sequence(&info->name, AccessShareLock);
+
+	if (!OidIsValid(seqoid))
+		return;
+	dropping_seqoid = seqoid;
+	PG_TRY();
+	{
+		run_sql(psprintf("DROP SEQUENCE %s.%s", IDGEN_SEQ_SCHEMA,
+						 quote_identifier(NameStr(info->name))));
+	}
+	PG_FINALLY();
+	{
+		dropping_seqoid = InvalidOid;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * idgen_tags_guard
+ *		BEFORE INSERT OR UPDATE OR DELETE row trigger, and BEFORE TRUNCATE
+ *		statement trigger, of idgen.tags.
+ */
+Datum
+idgen_tags_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	TagInfo		old;
+	TagInfo		new;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event))
+		elog(ERROR, "idgen_tags_guard: not fired by a BEFORE trigger");
+	/* TRUNCATE fires no row triggers: it would orphan every sequence */
+	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot truncate idgen.tags"),
+				 errhint("Drop tags with idgen.drop_tag().")));
+	desc = RelationGetDescr(trigdata->tg_relation);
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		row_to_info(trigdata->tg_trigtuple, desc, &new);
+		tags_insert(&new);
+		return PointerGetDatum(trigdata->tg_trigtuple);
+	}
+	row_to_info(trigdata->tg_trigtuple, desc, &old);
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		row_to_info(trigdata->tg_newtuple, desc, &new);
+		tags_update(&old, &new);
+		return PointerGetDatum(trigdata->tg_newtuple);
+	}
+	tags_delete(&old);
+	return PointerGetDatum(trigdata->tg_trigtuple);
+}
+
+/*
+ * warn_dropped_sequence
+ *		A tag's sequence is dropped other than by drop_tag (e.g. DROP
+ *		EXTENSION ... CASCADE): say where the tag stood, since a tag created
+ *		again under that name starts over.
+ */
+static void
+warn_dropped_sequence(Oid seqoid)
+{
+	char	   *name = get_rel_name(seqoid);
+	int64		mark = durable_read(seqoid);
+
+	ereport(WARNING,
+			(errmsg("dropping the sequence of idgen tag \"%s\" at high-water mark " INT64_FORMAT,
+					name, mark),
+			 errdetail("Rows may hold IDs of the tag up to its high-water mark, but a tag created again under this name starts at its start value."),
+			 errhint("To continue above them, create the tag again with start => " INT64_FORMAT ".",
+					 mark + 1)));
+}
+
+/*
+ * tag_object_access
+ *		object_access_hook: free the slot of a tag whose sequence is
+ *		dropped, or of every tag of a dropped database, once the drop
+ *		commits.
+ */
+void
+tag_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+				  int subId, void *arg)
+{
+	if (access != OAT_DROP || subId != 0)
+		return;
+	if (classId == DatabaseRelationId)
+		slot_free_at_commit(objectId, InvalidOid);
+	else if (classId == RelationRelationId &&
+			 get_rel_relkind(objectId) == RELKIND_SEQUENCE &&
+			 OidIsValid(tag_seq_schema()) &&
+			 get_rel_namespace(objectId) == tag_seq_schema())
+	{
+		if (objectId != dropping_seqoid)
+			warn_dropped_sequence(objectId);
+		slot_free_at_commit(MyDatabaseId, objectId);
+	}
 }
 
 /*
@@ -223,30 +728,12 @@ idgen_check_tag_name(PG_FUNCTION_ARGS)
 }
 
 /*
- * idgen_tag_changed
- *		tag_changed(tag, dropping): called by alter_tag and drop_tag.  Makes
- *		every backend re-read the tag's configuration at its next
- *		transaction (relcache invalidation of the tag's sequence, sent at
- *		commit); when dropping, also frees the tag's pool at once, so that
- *		its cached IDs are never handed out again.  Needs ownership of the
- *		tag, as ALTER SEQUENCE does.
+ * idgen_tag_visible
+ *		tag_visible(seq): whether the current role may see the counters and
+ *		caches of the tag whose sequence is seq (tag_may_monitor).
  */
 Datum
-idgen_tag_changed(PG_FUNCTION_ARGS)
+idgen_tag_visible(PG_FUNCTION_ARGS)
 {
-	NameData	name;
-	Oid			seqoid;
-
-	tag_check_name(PG_GETARG_TEXT_PP(0), &name);
-	seqoid = get_relname_relid(NameStr(name),
-							   get_namespace_oid(IDGEN_SEQ_SCHEMA, false));
-	if (!OidIsValid(seqoid))
-		tag_not_found(&name);
-	if (!pg_class_ownercheck(seqoid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_SEQUENCE, NameStr(name));
-
-	CacheInvalidateRelcacheByRelid(seqoid);
-	if (PG_GETARG_BOOL(1) && idgen_preloaded)
-		pool_forget(MyDatabaseId, seqoid);
-	PG_RETURN_VOID();
+	PG_RETURN_BOOL(tag_may_monitor(PG_GETARG_OID(0)));
 }

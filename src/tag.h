@@ -11,7 +11,10 @@
 
 #include "postgres.h"
 
-#include "shmem.h"
+#include "catalog/objectaccess.h"
+
+#include "compat.h"
+#include "idgen.h"
 
 /* schema holding one sequence per tag, named exactly like the tag */
 #define IDGEN_SEQ_SCHEMA	"idgen_seq"
@@ -28,6 +31,8 @@ typedef struct TagInfo
 	NameData	name;
 	Oid			seqoid;
 	TagKind		kind;
+	int64		start;			/* first ID (slab) */
+	int64		maxvalue;		/* last ID (slab) */
 	int64		region;			/* IDs per claim */
 	int32		chunk_min;		/* per-backend chunk bounds */
 	int32		chunk_max;
@@ -35,10 +40,14 @@ typedef struct TagInfo
 } TagInfo;
 
 extern void tag_check_name(text *tag, NameData *name);
-extern void tag_lookup(const NameData *name, TagInfo *info);
+extern SubTransactionId tag_lookup(const NameData *name, TagInfo *info);
 extern void tag_check_usage(const TagInfo *info);
-extern bool tag_claim(const TagInfo *info, int64 n, bool exact,
-					  bool missing_ok, IdRange *claimed);
-extern void tag_wrong_kind(const TagInfo *info, const char *function);
+extern bool tag_may_monitor(Oid seqoid);
+extern bool tag_claim(const TagInfo *info, int index, int64 n, bool exact,
+					  IdRange *claimed, int64 *left);
+IDGEN_NORETURN_BEGIN extern void tag_wrong_kind(const TagInfo *info,
+												const char *function) IDGEN_NORETURN_END;
+extern void tag_object_access(ObjectAccessType access, Oid classId,
+							  Oid objectId, int subId, void *arg);
 
 #endif							/* IDGEN_TAG_H */

@@ -1,27 +1,33 @@
 /*-------------------------------------------------------------------------
  *
- * xact.c
- *	  Reclaim: IDs drawn by aborted transactions and rolled-back
- *	  subtransactions go back to their tag.
+ * reclaim.c
+ *	  Reclaim: IDs drawn by transactions that abort go back to their tag.
  *
- * The IDs a backend draws from one chunk between two (sub)transaction
- * boundaries form a run [lo, hi).  next_id() notices a new run by comparing
- * the tag's xact_stamp with reclaim_stamp, which every transaction and
- * subtransaction event changes, and calls reclaim_note, which opens a
- * record of the run tagged with the current SubTransactionId; the run stays
- * open (hi unknown: it is the chunk's "next") until the next run of the
- * same tag or a refill closes it.  Records are appended in time order, so
- * the records of a subtransaction and its committed children are always
- * the tail of the array.
+ * The rule: no ID that can still reach a committed row is ever issued
+ * again.  IDs drawn in a subtransaction that rolls back can survive it: in
+ * a PL/pgSQL RETURN QUERY result or variable, in a cursor that buffered
+ * them, in an INSERT ... SELECT over a function that caught the error.  So
+ * they are not given back when the subtransaction rolls back, but only
+ * when the top-level transaction aborts too, or never if it commits.  A
+ * top-level abort ends every such path inside the backend, except one: a
+ * procedure (or DO block) that runs ROLLBACK itself keeps its variables,
+ * so an abort inside a procedure's own transaction control gives nothing
+ * back.  Paths out of the backend (the client, NOTICE, dblink, setval of
+ * another sequence, session state of PL/Perl or PL/Python) are the
+ * documented caveat.
  *
- *	- RELEASE (SUBXACT_EVENT_COMMIT_SUB): the subtransaction's records pass
- *	  to the parent.
- *	- ROLLBACK TO (SUBXACT_EVENT_ABORT_SUB) and top-level abort: the
- *	  records are undone, newest first.  A run that ends where the chunk's
- *	  "next" is and lies inside the current chunk is rewound (next = lo), so
- *	  the backend issues those IDs again; any other run goes back to the
- *	  tag's pool, which hands it to a backend that has not passed it.
- *	- COMMIT and PREPARE: the records are forgotten; a prepared
+ * The IDs a backend draws from one chunk within one transaction form a
+ * run [lo, hi).  next_id() notices a new run by comparing the tag's
+ * xact_stamp with reclaim_stamp, which every top-level transaction end
+ * changes, and calls reclaim_note, which opens a record of the run; the
+ * run stays open (hi unknown: it is the chunk's "next") until a refill
+ * closes it.
+ *	- Top-level abort: the records are undone, newest first.  A run that
+ *	  ends where the chunk's "next" is and lies inside the current chunk
+ *	  is rewound (next = lo), so the backend issues those IDs again; any
+ *	  other run goes back to the tag's pool, which hands it to a backend
+ *	  that has not passed it.
+ *	- Commit and PREPARE: the records are forgotten; a prepared
  *	  transaction keeps its IDs whatever happens to it later.
  *	- Backend exit in a transaction: the transaction can only abort, so
  *	  its records are undone before the chunks go back (cache.c).
@@ -31,25 +37,25 @@
  * error: records live in an array in TopMemoryContext that only grows on
  * the draw path, and giving back takes one pool LWLock (pool.c).
  *
- * Locking: see shmem.c.  The chunks touched here are this backend's own,
- * written without a lock; pools are touched only through pool.c.
+ * Locking: the chunks touched here are this backend's own, written without
+ * a lock (cache.c); pools are touched only through pool.c.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "executor/spi.h"
 #include "utils/memutils.h"
 
 #include "pool.h"
-#include "xact.h"
+#include "reclaim.h"
 
 /* one run of IDs drawn by the open transaction */
 typedef struct DrawRecord
 {
 	LocalTag   *lt;
-	SubTransactionId subxid;	/* (sub)transaction that drew it */
-	int			pool;			/* pool slot and generation of the chunk */
+	int			slot;			/* slot and generation of the chunk */
 	uint32		generation;
 	int64		lo;
 	int64		hi;				/* 0 while the run is open */
@@ -74,7 +80,7 @@ record_close(LocalTag *lt)
 	if (lt->open_record < 0)
 		return;
 	r = &records[lt->open_record];
-	c = cache_chunk(r->pool);
+	c = cache_chunk(r->slot);
 	lt->open_record = -1;
 	if (c->generation != r->generation)
 		return;					/* the chunk was reset: undo skips it */
@@ -85,8 +91,8 @@ record_close(LocalTag *lt)
 
 /*
  * reclaim_note
- *		First draw of a tag since the last (sub)transaction boundary or
- *		refill: open a record of the run that starts here.
+ *		First draw of a tag in this transaction, or since a refill: open a
+ *		record of the run that starts here.
  */
 void
 reclaim_note(LocalTag *lt)
@@ -110,8 +116,7 @@ reclaim_note(LocalTag *lt)
 	}
 	r = &records[nrecords];
 	r->lt = lt;
-	r->subxid = GetCurrentSubTransactionId();
-	r->pool = lt->pool;
+	r->slot = lt->slot;
 	r->generation = lt->generation;
 	r->lo = c->next;
 	r->hi = 0;
@@ -139,13 +144,13 @@ reclaim_chunk_ends(LocalTag *lt)
 static void
 undo_record(DrawRecord *r)
 {
-	BackendChunk *c = cache_chunk(r->pool);
+	BackendChunk *c = cache_chunk(r->slot);
 	IdRange		run;
 
 	if (r->lt->open_record == r - records)
 		record_close(r->lt);
 	if (c->generation != r->generation)
-		return;					/* the tag was dropped: nothing to give */
+		return;					/* the tag was dropped or reset */
 
 	c->xact_drawn -= r->hi - r->lo;
 	run.lo = r->lo;
@@ -158,13 +163,12 @@ undo_record(DrawRecord *r)
 		c->rewound += RANGE_SIZE(run);
 	}
 	else
-		pool_give_back(r->pool, r->generation, run, GIVE_BACK_RECLAIM, 0, 0);
+		pool_give_back(r->slot, r->generation, run, GIVE_BACK_RECLAIM, 0, 0);
 }
 
 /*
  * forget_all
- *		The transaction committed or was prepared: its IDs stay drawn;
- *		drop every record.
+ *		The transaction's IDs stay drawn: drop every record.
  */
 static void
 forget_all(void)
@@ -173,7 +177,7 @@ forget_all(void)
 
 	for (i = 0; i < nrecords; i++)
 	{
-		BackendChunk *c = cache_chunk(records[i].pool);
+		BackendChunk *c = cache_chunk(records[i].slot);
 
 		records[i].lt->open_record = -1;
 		c->xact_drawn = 0;
@@ -183,16 +187,13 @@ forget_all(void)
 }
 
 /*
- * undo_since
- *		Undo the records of subtransaction subxid (the tail of the array),
- *		or all records when subxid is InvalidSubTransactionId.
+ * undo_all
+ *		The transaction aborted: give back every run, newest first.
  */
 static void
-undo_since(SubTransactionId subxid)
+undo_all(void)
 {
-	while (nrecords > 0 &&
-		   (subxid == InvalidSubTransactionId ||
-			records[nrecords - 1].subxid == subxid))
+	while (nrecords > 0)
 	{
 		undo_record(&records[nrecords - 1]);
 		nrecords--;
@@ -201,7 +202,9 @@ undo_since(SubTransactionId subxid)
 
 /*
  * reclaim_xact_callback
- *		Top-level transaction events.
+ *		Top-level transaction events.  An abort run by a procedure's own
+ *		ROLLBACK (a nonatomic SPI context) keeps the procedure running, with
+ *		whatever IDs its variables hold: nothing is given back then.
  */
 static void
 reclaim_xact_callback(XactEvent event, void *arg)
@@ -209,54 +212,30 @@ reclaim_xact_callback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			undo_since(InvalidSubTransactionId);
+			if (SPI_inside_nonatomic_context())
+				forget_all();
+			else
+				undo_all();
+			reclaim_stamp++;
 			break;
 		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
 			forget_all();
+			reclaim_stamp++;
 			break;
 		default:
 			break;
 	}
-	reclaim_stamp++;
-}
-
-/*
- * reclaim_subxact_callback
- *		Subtransaction events.
- */
-static void
-reclaim_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-						 SubTransactionId parentSubid, void *arg)
-{
-	int			i;
-
-	switch (event)
-	{
-		case SUBXACT_EVENT_ABORT_SUB:
-			undo_since(mySubid);
-			break;
-		case SUBXACT_EVENT_COMMIT_SUB:
-			for (i = nrecords - 1; i >= 0 && records[i].subxid == mySubid; i--)
-				records[i].subxid = parentSubid;
-			break;
-		default:
-			break;
-	}
-	reclaim_stamp++;
 }
 
 /*
  * reclaim_register
- *		Install the transaction callbacks; once per backend.
+ *		Install the transaction callback; once per backend.
  */
 void
 reclaim_register(void)
 {
 	RegisterXactCallback(reclaim_xact_callback, NULL);
-	RegisterSubXactCallback(reclaim_subxact_callback, NULL);
 }
 
 /*
@@ -267,5 +246,5 @@ reclaim_register(void)
 void
 reclaim_at_exit(void)
 {
-	undo_since(InvalidSubTransactionId);
+	undo_all();
 }

@@ -1,19 +1,18 @@
 /*-------------------------------------------------------------------------
  *
- * xact.h
- *	  Reclaim: IDs drawn by aborted transactions and rolled-back
- *	  subtransactions go back to their tag.
+ * reclaim.h
+ *	  Reclaim: IDs drawn by transactions that abort go back to their tag.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef IDGEN_XACT_H
-#define IDGEN_XACT_H
+#ifndef IDGEN_RECLAIM_H
+#define IDGEN_RECLAIM_H
 
 #include "postgres.h"
 
 #include "cache.h"
 
-/* changes at every (sub)transaction boundary; see xact.c */
+/* changes at every top-level transaction boundary; see reclaim.c */
 extern uint64 reclaim_stamp;
 
 extern void reclaim_register(void);
@@ -21,4 +20,4 @@ extern void reclaim_note(LocalTag *lt);
 extern void reclaim_chunk_ends(LocalTag *lt);
 extern void reclaim_at_exit(void);
 
-#endif							/* IDGEN_XACT_H */
+#endif							/* IDGEN_RECLAIM_H */
