@@ -20,10 +20,12 @@
  *	  transaction, the slot is freed again if that (sub)transaction aborts:
  *	  the sequence's OID may later be given to another sequence.
  *	- A slot is freed when its sequence is dropped (drop_tag, DROP EXTENSION,
- *	  DROP SCHEMA ... CASCADE), or when its database is dropped: at commit,
- *	  after the drop is visible to every backend.  Callers attach under a
- *	  lock on the sequence that conflicts with DROP (tag.c), so no backend
- *	  can attach a slot to a sequence that is gone.
+ *	  DROP SCHEMA ... CASCADE, DROP SEQUENCE, also after the sequence was
+ *	  renamed or moved), or when its database is dropped: at commit, after
+ *	  the drop is visible to every backend.  Callers attach under a lock on
+ *	  the sequence that conflicts with DROP (tag.c), so no backend can
+ *	  attach a slot to a sequence that is gone, and a later sequence that
+ *	  gets the same OID never finds a slot of the old one.
  *	- A slot is reset when its tag's start was raised: before commit, so
  *	  that no backend that sees the new start can still hand out a cached ID
  *	  below it.  Resetting early is always safe: it only discards IDs.
@@ -436,11 +438,22 @@ slot_reset_at_commit(Oid seqoid)
 
 /*
  * slot_free_at_commit
- *		The current transaction drops a tag's sequence (or, with seqoid
- *		InvalidOid, a whole database): free the slot(s) once it committed.
+ *		The current transaction drops a sequence (or, with seqoid InvalidOid,
+ *		a whole database): if a slot belongs to it, free the slot once the
+ *		drop committed.  No slot can be attached to it meanwhile: the drop
+ *		holds a lock that attaching waits for.
  */
 void
 slot_free_at_commit(Oid dboid, Oid seqoid)
 {
-	pending_add(PENDING_FREE, GetCurrentSubTransactionId(), dboid, seqoid);
+	bool		found = false;
+	int			i;
+
+	LWLockAcquire(dir_lock, LW_SHARED);
+	for (i = 0; i < idgen_max_tags && !found; i++)
+		found = slots[i].dboid == dboid &&
+			(!OidIsValid(seqoid) || slots[i].seqoid == seqoid);
+	LWLockRelease(dir_lock);
+	if (found)
+		pending_add(PENDING_FREE, GetCurrentSubTransactionId(), dboid, seqoid);
 }

@@ -688,8 +688,8 @@ warn_dropped_sequence(Oid seqoid)
 /*
  * tag_object_access
  *		object_access_hook: free the slot of a tag whose sequence is
- *		dropped, or of every tag of a dropped database, once the drop
- *		commits.
+ *		dropped (wherever it lives by then), or of every tag of a dropped
+ *		database, once the drop commits.
  */
 void
 tag_object_access(ObjectAccessType access, Oid classId, Oid objectId,
@@ -700,11 +700,10 @@ tag_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	if (classId == DatabaseRelationId)
 		slot_free_at_commit(objectId, InvalidOid);
 	else if (classId == RelationRelationId &&
-			 get_rel_relkind(objectId) == RELKIND_SEQUENCE &&
-			 OidIsValid(tag_seq_schema()) &&
-			 get_rel_namespace(objectId) == tag_seq_schema())
+			 get_rel_relkind(objectId) == RELKIND_SEQUENCE)
 	{
-		if (objectId != dropping_seqoid)
+		if (objectId != dropping_seqoid && OidIsValid(tag_seq_schema()) &&
+			get_rel_namespace(objectId) == tag_seq_schema())
 			warn_dropped_sequence(objectId);
 		slot_free_at_commit(MyDatabaseId, objectId);
 	}

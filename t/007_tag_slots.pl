@@ -62,10 +62,20 @@ is(create_tag('db1', 'h'), 'ok', 'both of them');
 like(create_tag('db1', 'i'),
 	qr/too many idgen tags in use/, 'and the limit still holds');
 
+# a tag's sequence moved out of idgen_seq and dropped there frees the slot
+# too, so that a later sequence with the same OID never finds it
+$node->safe_psql(
+	'db1', q{
+	ALTER SEQUENCE idgen_seq.h SET SCHEMA public;
+	DROP SEQUENCE public.h;
+	SELECT idgen.drop_tag('h');
+});
+is(create_tag('db1', 'i'), 'ok', 'a sequence dropped elsewhere freed its slot');
+
 # after a restart, tags get their slots back at first use
 $node->restart;
 is( $node->safe_psql(
-		'db1', "SELECT next_id('b') > 0, next_id('g') > 0, next_id('h') > 0"),
+		'db1', "SELECT next_id('b') > 0, next_id('g') > 0, next_id('i') > 0"),
 	't|t|t',
 	'tags of a restarted server take slots at first use');
 
