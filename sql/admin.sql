@@ -138,6 +138,10 @@ SELECT idgen.drop_tag('rb');
 CREATE TABLE idgen_seq.tbl (x int);
 INSERT INTO idgen.tags (tag, maxvalue, chunk_min, chunk_max) VALUES ('tbl', 100, 1, 1);
 DROP TABLE idgen_seq.tbl;
+-- a sequence that is there already is adopted only if it fits
+CREATE SEQUENCE idgen_seq.handmade;
+INSERT INTO idgen.tags (tag, maxvalue, chunk_min, chunk_max) VALUES ('handmade', 100, 1, 1);
+DROP SEQUENCE idgen_seq.handmade;
 
 -- PREPARE of a transaction that changed tags is refused
 BEGIN;

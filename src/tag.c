@@ -363,6 +363,24 @@ int8_or_null(bool present, Datum value)
 }
 
 /*
+ * row_tag_name
+ *		The validated tag name of a row of idgen.tags.
+ */
+static NameData
+row_tag_name(HeapTuple row, TupleDesc desc)
+{
+	Datum		v;
+	NameData	name;
+
+	if (!row_value(row, desc, "tag", &v))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("tag name cannot be null")));
+	tag_check_name(DatumGetTextPP(v), &name);
+	return name;
+}
+
+/*
  * row_to_info
  *		Decode and validate a row of idgen.tags, raising the error a user
  *		should see for each bad value.  The sequence is not looked up.
@@ -386,11 +404,7 @@ row_to_info(HeapTuple row, TupleDesc desc, TagInfo *info)
 	int64		max_allowed;
 
 	memset(info, 0, sizeof(TagInfo));
-	if (!row_value(row, desc, "tag", &v))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("tag name cannot be null")));
-	tag_check_name(DatumGetTextPP(v), &info->name);
+	info->name = row_tag_name(row, desc);
 	tag = NameStr(info->name);
 
 	if (row_value(row, desc, "kind", &v))
@@ -654,28 +668,42 @@ idgen_tags_guard(PG_FUNCTION_ARGS)
 		tags_insert(&new);
 		return PointerGetDatum(trigdata->tg_trigtuple);
 	}
-	row_to_info(trigdata->tg_trigtuple, desc, &old);
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
+		row_to_info(trigdata->tg_trigtuple, desc, &old);
 		row_to_info(trigdata->tg_newtuple, desc, &new);
 		tags_update(&old, &new);
 		return PointerGetDatum(trigdata->tg_newtuple);
 	}
+	/* a row is deleted whatever its values */
+	old.name = row_tag_name(trigdata->tg_trigtuple, desc);
 	tags_delete(&old);
 	return PointerGetDatum(trigdata->tg_trigtuple);
 }
 
 /*
  * warn_dropped_sequence
- *		A tag's sequence is dropped other than by drop_tag (e.g. DROP
- *		EXTENSION ... CASCADE): say where the tag stood, since a tag created
+ *		A sequence in idgen_seq is dropped other than by drop_tag (e.g. by
+ *		DROP EXTENSION ... CASCADE, which may have dropped idgen.tags first):
+ *		if it was a tag's, say where the tag stood, since a tag created
  *		again under that name starts over.
  */
 static void
 warn_dropped_sequence(Oid seqoid)
 {
 	char	   *name = get_rel_name(seqoid);
-	int64		mark = durable_read(seqoid);
+	Oid			nspoid = get_namespace_oid("idgen", true);
+	NameData	tag;
+	TagInfo		info;
+	int64		mark;
+
+	/* not a tag: no row, while idgen.tags is still there */
+	namestrcpy(&tag, name);
+	if (OidIsValid(nspoid) && OidIsValid(get_relname_relid("tags", nspoid)) &&
+		!tag_read(&tag, &info))
+		return;
+
+	mark = durable_read(seqoid);
 
 	ereport(WARNING,
 			(errmsg("dropping the sequence of idgen tag \"%s\" at high-water mark " INT64_FORMAT,
