@@ -70,6 +70,9 @@
 PG_FUNCTION_INFO_V1(idgen_next_id);
 PG_FUNCTION_INFO_V1(idgen_next_id_range);
 
+/* most IDs one next_id_range() call hands out */
+#define NEXT_ID_RANGE_MAX	PG_INT32_MAX
+
 /* one backend's chunks, one per tag slot */
 typedef struct BackendSlot
 {
@@ -460,8 +463,8 @@ idgen_next_id(PG_FUNCTION_ARGS)
 
 /*
  * idgen_next_id_range
- *		next_id_range(tag, n): n contiguous IDs [lo, lo + n), owned by the
- *		caller for good (never reclaimed).
+ *		next_id_range(tag, n): n contiguous IDs [lo, lo + n), n at most
+ *		NEXT_ID_RANGE_MAX, owned by the caller for good (never reclaimed).
  */
 Datum
 idgen_next_id_range(PG_FUNCTION_ARGS)
@@ -478,6 +481,13 @@ idgen_next_id_range(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("number of IDs must be positive, not " INT64_FORMAT, n)));
+	/* a role that may only use the tag cannot use up its space in one call */
+	if (n > NEXT_ID_RANGE_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("number of IDs must be at most %d, not " INT64_FORMAT,
+						NEXT_ID_RANGE_MAX, n),
+				 errhint("Call next_id_range() several times for more IDs.")));
 
 	lt = cache_get(fcinfo, TAG_SEGMENT, "next_id_range");
 	while (!pool_take_range(lt->slot, lt->generation, &lt->info, n, &range))

@@ -251,8 +251,14 @@ tag_lookup(const NameData *name, TagInfo *info)
 void
 tag_check_usage(const TagInfo *info)
 {
-	if (pg_class_aclcheck(info->seqoid, GetUserId(),
-						  ACL_USAGE | ACL_UPDATE) != ACLCHECK_OK)
+	bool		missing = false;
+	AclResult	result;
+
+	result = pg_class_aclcheck_ext(info->seqoid, GetUserId(),
+								   ACL_USAGE | ACL_UPDATE, &missing);
+	if (missing)
+		tag_dropped(&info->name);
+	if (result != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for tag \"%s\"",
