@@ -4,8 +4,18 @@ MODULE_big = idgen
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
 EXTENSION = idgen
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" idgen.control)
 DATA = $(wildcard idgen--*.sql)
 PGFILEDESC = "idgen - unique 64-bit ID generators"
+
+# Tests, for "make installcheck" against a server with idgen preloaded (see
+# tools/test.conf), or on throwaway instances through "make test".
+# Tests that need a tool this machine lacks (libfaketime) skip, saying so.
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --temp-config=$(srcdir)/tools/test.conf
+ISOLATION = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
+ISOLATION_OPTS = --temp-config=$(srcdir)/tools/test.conf
+TAP_TESTS = 1
 
 PG_CPPFLAGS = -I$(srcdir)/src -Wno-unused-parameter -Wno-missing-field-initializers
 
@@ -17,14 +27,19 @@ include $(PGXS)
 # changes, or objects disagree on the layout of shared memory.
 $(OBJS): $(wildcard src/*.h)
 
+# The TAP tests alone, as PostgreSQL's own modules offer them.
+.PHONY: prove_installcheck
+prove_installcheck:
+	$(prove_installcheck)
+
 # The test, demo and benchmark drivers install what is missing, build,
 # install, and start throwaway clusters as an unprivileged user.
 .PHONY: test demo bench
 test:
-	bash tools/test.sh
+	PG_CONFIG="$(PG_CONFIG)" bash tools/test.sh
 
 demo:
-	bash tools/demo.sh
+	PG_CONFIG="$(PG_CONFIG)" bash tools/demo.sh
 
 bench:
-	bash bench/run.sh
+	PG_CONFIG="$(PG_CONFIG)" bash bench/run.sh

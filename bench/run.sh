@@ -67,6 +67,7 @@ else
     target=own
 fi
 
+ensure_packages
 bin=$(pg_bindir)
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 results="$REPO/bench/results/$stamp"
@@ -158,8 +159,8 @@ if [ "$target" = own ]; then
     preload=idgen
     extra_conf=
     # pgEdge snowflake, when installed, needs preloading and a node number
-    if [ -f "$("$bin/pg_config" --pkglibdir)/snowflake.so" ] \
-        && [ -f "$("$bin/pg_config" --sharedir)/extension/snowflake.control" ]; then
+    if [ -f "$("$PG_CONFIG" --pkglibdir)/snowflake.so" ] \
+        && [ -f "$("$PG_CONFIG" --sharedir)/extension/snowflake.control" ]; then
         preload="idgen,snowflake"
         extra_conf="snowflake.node = 1"
     fi

@@ -502,5 +502,5 @@ idgen_next_id_range(PG_FUNCTION_ARGS)
 	upper.infinite = false;
 	upper.inclusive = false;
 	upper.lower = false;
-	PG_RETURN_RANGE_P(make_range(typcache, &lower, &upper, false));
+	PG_RETURN_RANGE_P(idgen_make_range(typcache, &lower, &upper, false));
 }

@@ -56,6 +56,48 @@
 #define idgen_rel_new_file_subid(rel)	((rel)->rd_firstRelfilenodeSubid)
 #endif
 
+/*
+ * idgen_make_range
+ *		make_range() took an error-saving context from PostgreSQL 16 on.
+ */
+#if PG_VERSION_NUM >= 160000
+#define idgen_make_range(typcache, lower, upper, empty) \
+	make_range((typcache), (lower), (upper), (empty), NULL)
+#else
+#define idgen_make_range(typcache, lower, upper, empty) \
+	make_range((typcache), (lower), (upper), (empty))
+#endif
+
+/*
+ * idgen_decode_datetime
+ *		DecodeDateTime() reports extra error details from PostgreSQL 16 on.
+ */
+#if PG_VERSION_NUM >= 160000
+#define idgen_decode_datetime(field, ftype, nf, dtype, tm, fsec, tz) \
+	DecodeDateTime((field), (ftype), (nf), (dtype), (tm), (fsec), (tz), NULL)
+#else
+#define idgen_decode_datetime(field, ftype, nf, dtype, tm, fsec, tz) \
+	DecodeDateTime((field), (ftype), (nf), (dtype), (tm), (fsec), (tz))
+#endif
+
+/*
+ * idgen_sync_standbys_defined
+ *		Whether synchronous standbys are defined, as the walsenders see it.
+ *		The flag became a status word in the minor releases of May 2025
+ *		(15.13, 16.9, 17.5); until the checkpointer has set it after start,
+ *		the setting decides.  Caller holds SyncRepLock.
+ */
+#if (PG_VERSION_NUM >= 150013 && PG_VERSION_NUM < 160000) || \
+	(PG_VERSION_NUM >= 160009 && PG_VERSION_NUM < 170000) || \
+	PG_VERSION_NUM >= 170005
+#define idgen_sync_standbys_defined() \
+	((WalSndCtl->sync_standbys_status & SYNC_STANDBY_INIT) ? \
+	 (WalSndCtl->sync_standbys_status & SYNC_STANDBY_DEFINED) != 0 : \
+	 (SyncRepStandbyNames != NULL && SyncRepStandbyNames[0] != '\0'))
+#else
+#define idgen_sync_standbys_defined()	(WalSndCtl->sync_standbys_defined)
+#endif
+
 /* pg_noreturn replaced pg_attribute_noreturn() in PostgreSQL 18 */
 #if PG_VERSION_NUM >= 180000
 #define IDGEN_NORETURN_BEGIN	pg_noreturn

@@ -8,9 +8,9 @@
  * cover.  It is moved forward with setval(), which is WAL-logged and not
  * transactional: an abort does not move it back.  durable_advance then
  * flushes that WAL, and waits for synchronous standbys when they are
- * configured, before returning, so that whatever the new mark covers may
- * be used at once: no crash, restart or promotion can bring back a lower
- * mark.  idgen never rewrites a sequence once created (ALTER SEQUENCE would
+ * configured (failing if the wait is canceled), before returning, so that
+ * whatever the new mark covers may be used at once: no crash, restart or
+ * promotion can bring back a lower mark.  idgen never rewrites a sequence once created (ALTER SEQUENCE would
  * give it a new relation file, which a rollback would throw away together
  * with every move made in the same transaction).
  *
@@ -39,7 +39,10 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "replication/syncrep.h"
+#include "replication/walsender.h"
+#include "replication/walsender_private.h"
 #include "storage/lmgr.h"
+#include "storage/lwlock.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -145,6 +148,40 @@ durable_read(Oid seqoid)
 }
 
 /*
+ * durable_replicate
+ *		Wait until the synchronous standbys, if any, have WAL up to lsn, and
+ *		fail unless they confirmed it.  SyncRepWaitForLSN gives up on a
+ *		cancel or a shutdown request (with a WARNING, as for a commit), but
+ *		a claim that gave up must not be used: another server could be
+ *		promoted without it.
+ */
+static void
+durable_replicate(XLogRecPtr lsn)
+{
+	int			mode;
+	bool		confirmed;
+
+	HOLD_INTERRUPTS();
+	SyncRepWaitForLSN(lsn, false);
+	RESUME_INTERRUPTS();
+
+	if (!SyncRepRequested())
+		return;
+	/* what SyncRepWaitForLSN waits for, outside a commit */
+	mode = synchronous_commit == SYNCHRONOUS_COMMIT_REMOTE_WRITE ?
+		SYNC_REP_WAIT_WRITE : SYNC_REP_WAIT_FLUSH;
+	LWLockAcquire(SyncRepLock, LW_SHARED);
+	confirmed = !idgen_sync_standbys_defined() || WalSndCtl->lsn[mode] >= lsn;
+	LWLockRelease(SyncRepLock);
+	if (!confirmed)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not confirm that the synchronous standbys received the high-water mark"),
+				 errdetail("The wait for synchronous replication was canceled; the IDs it covers are not used."),
+				 errhint("Retry once the synchronous standbys are connected.")));
+}
+
+/*
  * durable_advance
  *		Set a sequence's mark, and return only once that is durable (and
  *		replicated to synchronous standbys, if any).
@@ -168,5 +205,5 @@ durable_advance(Oid seqoid, int64 value)
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 
 	XLogFlush(XactLastRecEnd);
-	SyncRepWaitForLSN(XactLastRecEnd, false);
+	durable_replicate(XactLastRecEnd);
 }

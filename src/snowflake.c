@@ -76,6 +76,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "compat.h"
 #include "durable.h"
 #include "idgen.h"
 #include "snowflake.h"
@@ -328,7 +329,7 @@ parse_epoch(const char *str, int64 *epoch_ms)
 
 	if (ParseDateTime(str, workbuf, sizeof(workbuf), field, ftype,
 					  MAXDATEFIELDS, &nf) != 0 ||
-		DecodeDateTime(field, ftype, nf, &dtype, &tm, &fsec, &tz) != 0 ||
+		idgen_decode_datetime(field, ftype, nf, &dtype, &tm, &fsec, &tz) != 0 ||
 		dtype != DTK_DATE ||
 		tm2timestamp(&tm, fsec, &tz, &ts) != 0)
 		return false;

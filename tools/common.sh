@@ -6,8 +6,13 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PG_MAJOR=15
-PACKAGES="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-contrib libipc-run-perl make gcc faketime gnuplot-nox"
+
+# PG_CONFIG: the PostgreSQL installation to build and test against (make
+# passes PG_CONFIG=...); by default the pg_config on PATH, which Debian's
+# packages of PostgreSQL 15 provide when nothing else is installed.
+PG_CONFIG=${PG_CONFIG:-pg_config}
+TOOL_PACKAGES="libipc-run-perl make gcc faketime gnuplot-nox"
+SERVER_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib"
 
 if [ "$(id -u)" = 0 ]; then
     SUDO=
@@ -20,11 +25,16 @@ fi
 # say MESSAGE: progress on stderr, so that stdout stays the result
 say() { echo "== $*" >&2; }
 
-# ensure_packages: apt-get install whatever of $PACKAGES is missing
+# ensure_packages: apt-get install whatever is missing of the tools, and of
+# PostgreSQL 15 when no PG_CONFIG was given and none is on PATH
 ensure_packages() {
     local missing=()
     local p
-    for p in $PACKAGES; do
+    local wanted=$TOOL_PACKAGES
+    if [ "$PG_CONFIG" = pg_config ] && ! command -v pg_config >/dev/null; then
+        wanted="$wanted $SERVER_PACKAGES"
+    fi
+    for p in $wanted; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
     if [ ${#missing[@]} -gt 0 ]; then
@@ -32,32 +42,48 @@ ensure_packages() {
         $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
         $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
     fi
+    PG_CONFIG=$(command -v "$PG_CONFIG") || { echo "no pg_config: $PG_CONFIG" >&2; exit 1; }
 }
 
-# pg_bindir: the server binaries of $PG_MAJOR
-pg_bindir() { echo "/usr/lib/postgresql/$PG_MAJOR/bin"; }
+# pg_bindir: the server binaries of $PG_CONFIG
+pg_bindir() { "$PG_CONFIG" --bindir; }
 
-# build_install: build idgen against $PG_MAJOR and install it
+# pg_version: "PostgreSQL 15.20" and the like
+pg_version() { "$PG_CONFIG" --version | awk '{ print $1, $2 }'; }
+
+# build_install: build idgen against $PG_CONFIG and install it; objects
+# built against another installation are cleaned first
 build_install() {
-    local pgc
-    pgc="$(pg_bindir)/pg_config"
-    say "building and installing idgen"
-    make -C "$REPO" -s PG_CONFIG="$pgc" >&2
-    $SUDO make -C "$REPO" -s PG_CONFIG="$pgc" install >&2
+    local stamp="$REPO/src/.built-for"
+    say "building and installing idgen for $(pg_version)"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$PG_CONFIG" ]; then
+        rm -f "$REPO"/src/*.o "$REPO"/src/*.bc "$REPO"/idgen.so
+    fi
+    make -C "$REPO" -s PG_CONFIG="$PG_CONFIG" >&2
+    echo "$PG_CONFIG" > "$stamp"
+    $SUDO make -C "$REPO" -s PG_CONFIG="$PG_CONFIG" install >&2
 }
 
-# prepare: install what is missing, then build and install idgen holding
-# the install lock (fd 9) until the calling script ends.  The extension
-# installs server-wide, so builds and the runs that use them take turns.
+# prepare: install what is missing, then build and install idgen.  Runs
+# that use one PostgreSQL installation take turns: the lock of the
+# installation (fd 9) is held until the calling script ends.  The build in
+# the checkout is shared by every installation: its lock (fd 8) is held
+# while building and installing.  Locks are taken in that order.
 prepare() {
+    local key
     ensure_packages
-    exec 9>/tmp/idgen-install.lock
+    key=$(pg_bindir | md5sum | cut -c1-12)
+    exec 9>"/tmp/idgen-install-$key.lock"
     flock 9
+    key=$(printf '%s' "$REPO" | md5sum | cut -c1-12)
+    exec 8>"/tmp/idgen-build-$key.lock"
+    flock 8
     build_install
+    exec 8>&-
 }
 
 # as_pguser CMD...: run CMD as the unprivileged user that owns servers.
-# CMD does not inherit fd 9, the install lock (tools/test.sh), so that a
+# CMD does not inherit fd 9, the installation's lock (prepare), so that a
 # server it starts cannot keep the lock after the script ends.
 as_pguser() {
     if [ "$(id -u)" = 0 ]; then
@@ -85,9 +111,11 @@ make_workdir() {
     echo "$dir"
 }
 
-# stage_sources DIR: copy what the server user needs to read into DIR
+# stage_sources DIR: copy what the server user needs to read into DIR:
+# the Makefile (whose test targets tools/run_tests.sh runs) and the tests
 stage_sources() {
-    cp -r "$REPO/sql" "$REPO/expected" "$REPO/specs" "$REPO/t" "$REPO/tools" "$REPO/bench" "$1/"
+    cp -r "$REPO/Makefile" "$REPO/idgen.control" "$REPO/sql" "$REPO/expected" \
+        "$REPO/specs" "$REPO/t" "$REPO/tools" "$REPO/bench" "$1/"
     [ "$(id -u)" = 0 ] && chown -R "$PGUSER_OS" "$1"
     return 0
 }

@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
-# Runs as the server user from a staged copy (tools/test.sh): pg_regress,
-# isolation and TAP tests, each against its own throwaway cluster.  Writes
-# the counts to WORKDIR/summary.
+# run_tests.sh WORKDIR PG_CONFIG: runs as the server user from a staged
+# copy (tools/test.sh) every test the Makefile declares, through its
+# standard targets: "make installcheck" for the pg_regress and isolation
+# suites, each against a throwaway instance (--temp-instance, configured by
+# tools/test.conf), and "make prove_installcheck" for each TAP test.
+# Writes the counts to WORKDIR/summary.
 set -uo pipefail
 
 work=$1
+pg_config=$2
 cd "$work"
-pgxs=$(dirname "$(dirname "$(dirname "$(pg_config --pgxs)")")")
-bindir=/usr/lib/postgresql/15/bin
-export PATH="$bindir:$PATH"
+export PATH="$("$pg_config" --bindir):$PATH"
 passed=0
 failed=0
 
-# count_regress LOG STATUS: add pg_regress's per-test verdicts to the
-# totals; a run that failed without a failed test counts as one failure
-count_regress() {
+# count LOG STATUS OK_PATTERN FAIL_PATTERN: add a log's verdicts to the
+# totals (skipped tests count as neither); a run that failed without a
+# failed test counts as one failure
+count() {
     local ok bad
-    ok=$(grep -cE '\.\.\. ok' "$1")
-    bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$1")
+    ok=$(grep -E "$3" "$1" | grep -vic '# skip')
+    bad=$(grep -cE "$4" "$1")
     if [ "$2" -ne 0 ] && [ "$bad" -eq 0 ]; then
         bad=1
     fi
@@ -25,50 +28,43 @@ count_regress() {
     failed=$((failed + bad))
 }
 
-# run_suite NAME DRIVER DBNAME TESTS...: run pg_regress or
-# pg_isolation_regress on a temporary instance and count the verdicts
-run_suite() {
-    local name=$1 driver=$2 dbname=$3
-    shift 3
-    [ $# -gt 0 ] || return 0
+# installcheck NAME DIFFS MAKE_ARGS...: one pg_regress or isolation suite
+# on its own temporary instance; its verdicts ("test x ... ok" up to
+# PostgreSQL 15, "ok 1 - x" from 16 on) are counted
+installcheck() {
+    local name=$1 diffs=$2
+    shift 2
     echo "== $name"
-    "$driver" \
-        --temp-instance="$work/$name-instance" \
-        --temp-config="$work/tools/test.conf" \
-        --inputdir="$work" --outputdir="$work/$name" \
-        --bindir="$bindir" --dbname="$dbname" \
-        "$@" 2>&1 | tee "$work/$name.log"
-    count_regress "$work/$name.log" "${PIPESTATUS[0]}"
-    [ -f "$work/$name/regression.diffs" ] && cat "$work/$name/regression.diffs"
+    make -s PG_CONFIG="$pg_config" installcheck "$@" \
+        EXTRA_REGRESS_OPTS="--temp-instance=$work/$name-instance" \
+        > "$work/$name.log" 2>&1
+    local status=$?
+    cat "$work/$name.log"
+    count "$work/$name.log" "$status" '\.\.\. ok|^ok [0-9]' \
+        '\.\.\. FAILED|\.\.\. failed|^not ok [0-9]'
+    [ -f "$diffs" ] && cat "$diffs"
     return 0
 }
 
-run_suite regress "$pgxs/src/test/regress/pg_regress" contrib_regression \
-    $(cd sql && ls *.sql 2>/dev/null | sed 's/\.sql$//' | sort)
-run_suite isolation "$pgxs/src/test/isolation/pg_isolation_regress" isolation_regression \
-    $(cd specs && ls *.spec 2>/dev/null | sed 's/\.spec$//' | sort)
+installcheck regress "$work/regression.diffs" ISOLATION= TAP_TESTS=
+installcheck isolation "$work/output_iso/regression.diffs" REGRESS= TAP_TESTS=
 
 echo "== TAP"
-export PG_REGRESS="$pgxs/src/test/regress/pg_regress"
-export TESTDIR="$work/tap"
-mkdir -p "$TESTDIR"
+mkdir -p "$work/tap"
 for t in t/*.pl; do
     [ -e "$t" ] || continue
-    log="$work/tap/$(basename "$t" .pl).log"
-    perl -I "$pgxs/src/test/perl" "$t" > "$log" 2>&1
-    rc=$?
-    ok=$(grep -cE '^ok ' "$log")
-    bad=$(grep -cE '^not ok ' "$log")
-    if [ $rc -ne 0 ] && [ "$bad" -eq 0 ]; then
-        bad=1
-    fi
-    passed=$((passed + ok))
-    failed=$((failed + bad))
-    echo "$t: $ok passed, $bad failed"
-    if [ "$bad" -ne 0 ]; then
+    name=$(basename "$t" .pl)
+    log="$work/tap/$name.log"
+    make -s PG_CONFIG="$pg_config" prove_installcheck PROVE_TESTS="$t" \
+        PROVE_FLAGS=--verbose > "$log" 2>&1
+    status=$?
+    before=$failed
+    count "$log" "$status" '^ok ' '^not ok '
+    echo "$t: $(grep -E '^ok ' "$log" | grep -vic '# skip') passed, $((failed - before)) failed"
+    if [ "$failed" -ne "$before" ]; then
         cat "$log"
         sed 's/^\[[0-9:.]*\]([0-9.]*s) //' \
-            "$work/tap/tmp_check/log/regress_log_$(basename "$t" .pl)" | tail -n 40
+            "$work/tmp_check/log/regress_log_$name" | tail -n 40
     fi
 done
 
