@@ -61,19 +61,6 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'idgen_check_tag_name'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
--- Raise the error for a tag that does not exist.
-CREATE FUNCTION idgen.tag_not_found(tag text)
-RETURNS void
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RAISE EXCEPTION 'tag "%" does not exist', tag
-        USING ERRCODE = 'undefined_object',
-              HINT = 'Create it with idgen.create_tag().';
-END
-$$;
-
 -- Create a tag: a row in idgen.tags and its sequence idgen_seq.<tag>.
 -- NULL maxvalue and chunk bounds get defaults that fit kind and region.
 -- Needs INSERT on idgen.tags and CREATE on schema idgen_seq; the creator
@@ -133,7 +120,9 @@ BEGIN
            reclaim = coalesce(alter_tag.reclaim, x.reclaim)
      WHERE x.tag OPERATOR(pg_catalog.=) alter_tag.tag;
     IF NOT FOUND THEN
-        PERFORM idgen.tag_not_found(tag);
+        RAISE EXCEPTION 'tag "%" does not exist', tag
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Create it with idgen.create_tag().';
     END IF;
 END
 $$;
@@ -154,7 +143,9 @@ BEGIN
             RAISE NOTICE 'tag "%" does not exist, skipping', tag;
             RETURN;
         END IF;
-        PERFORM idgen.tag_not_found(tag);
+        RAISE EXCEPTION 'tag "%" does not exist', tag
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Create it with idgen.create_tag().';
     END IF;
 END
 $$;
