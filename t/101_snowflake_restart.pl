@@ -8,7 +8,11 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $faketime_lib = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+# libfaketime, wherever the distribution put it (FAKETIME_LIB overrides)
+my ($faketime_lib) = grep { -e }
+  ($ENV{FAKETIME_LIB} // (), glob('/usr/lib/*/faketime/libfaketime.so.1'),
+	'/usr/lib/faketime/libfaketime.so.1',
+	'/usr/local/lib/faketime/libfaketime.so.1');
 
 my $node = PostgreSQL::Test::Cluster->new('snowflake_restart');
 $node->init;
@@ -60,53 +64,60 @@ $node->start;
 ($min) = draw(1000);
 cmp_ok($min, '>', $max, 'after an immediate shutdown, new IDs exceed old ones');
 
-# restart with the clock one hour back
-(undef, $max) = draw(1000);
-$node->stop('immediate');
-my $log_offset = -s $node->logfile;
+# restart with the clock one hour back, and what follows from it
+my ($ret, $stdout, $stderr);
+SKIP:
 {
-	local $ENV{LD_PRELOAD} = $faketime_lib;
-	local $ENV{FAKETIME} = '-1h';
-	local $ENV{FAKETIME_DONT_FAKE_MONOTONIC} = '1';
-	$node->start;
-}
-cmp_ok(
-	$node->safe_psql('postgres', 'SELECT extract(epoch FROM now())'),
-	'<',
-	time() - 3000,
-	'the server runs with its clock an hour back');
-($min) = draw(1000);
-cmp_ok($min, '>', $max,
-	'after a restart with the clock an hour back, new IDs exceed old ones');
-like(
-	slurp_file($node->logfile, $log_offset),
-	qr/WARNING:  system clock went back by at least \d+ ms/,
-	'the clock going back is logged');
+	skip 'libfaketime is not installed (set FAKETIME_LIB to its path)', 7
+	  unless $faketime_lib;
 
-# the logical time now leads the clock by an hour; with no lead allowed
-# past the resumption point, a burst borrows ticks until it fails
-$node->append_conf('postgresql.conf', 'idgen.max_clock_ahead = 0');
-$node->reload;
-$node->poll_query_until('postgres',
-	"SELECT current_setting('idgen.max_clock_ahead') = '0'")
-  or die 'timed out waiting for the reload';
-my ($ret, $stdout, $stderr) = $node->psql('postgres',
-	"\\set VERBOSITY verbose\nSELECT count(snowflake_id()) FROM generate_series(1, 100000)");
-isnt($ret, 0, 'a burst past idgen.max_clock_ahead fails');
-like(
-	$stderr,
-	qr/ERROR:  55000: could not generate a snowflake ID: logical time is \d+ ms ahead of the system clock/,
-	'the clock-ahead error names the lead, with SQLSTATE 55000');
-like($stderr, qr/HINT:  The system clock went back, or IDs were requested faster/,
-	'the clock-ahead error has a hint');
-$node->append_conf('postgresql.conf', 'idgen.max_clock_ahead = 1s');
-$node->reload;
-$node->poll_query_until('postgres',
-	"SELECT current_setting('idgen.max_clock_ahead') = '1s'")
-  or die 'timed out waiting for the reload';
-($min) = draw(1000);
-cmp_ok($min, '>', $max,
-	'with the lead allowed again, IDs come, and still increase');
+	(undef, $max) = draw(1000);
+	$node->stop('immediate');
+	my $log_offset = -s $node->logfile;
+	{
+		local $ENV{LD_PRELOAD} = $faketime_lib;
+		local $ENV{FAKETIME} = '-1h';
+		local $ENV{FAKETIME_DONT_FAKE_MONOTONIC} = '1';
+		$node->start;
+	}
+	cmp_ok(
+		$node->safe_psql('postgres', 'SELECT extract(epoch FROM now())'),
+		'<',
+		time() - 3000,
+		'the server runs with its clock an hour back');
+	($min) = draw(1000);
+	cmp_ok($min, '>', $max,
+		'after a restart with the clock an hour back, new IDs exceed old ones');
+	like(
+		slurp_file($node->logfile, $log_offset),
+		qr/WARNING:  system clock went back by at least \d+ ms/,
+		'the clock going back is logged');
+
+	# the logical time now leads the clock by an hour; with no lead allowed
+	# past the resumption point, a burst borrows ticks until it fails
+	$node->append_conf('postgresql.conf', 'idgen.max_clock_ahead = 0');
+	$node->reload;
+	$node->poll_query_until('postgres',
+		"SELECT current_setting('idgen.max_clock_ahead') = '0'")
+	  or die 'timed out waiting for the reload';
+	($ret, $stdout, $stderr) = $node->psql('postgres',
+		"\\set VERBOSITY verbose\nSELECT count(snowflake_id()) FROM generate_series(1, 100000)");
+	isnt($ret, 0, 'a burst past idgen.max_clock_ahead fails');
+	like(
+		$stderr,
+		qr/ERROR:  55000: could not generate a snowflake ID: logical time is \d+ ms ahead of the system clock/,
+		'the clock-ahead error names the lead, with SQLSTATE 55000');
+	like($stderr, qr/HINT:  The system clock went back, or IDs were requested faster/,
+		'the clock-ahead error has a hint');
+	$node->append_conf('postgresql.conf', 'idgen.max_clock_ahead = 1s');
+	$node->reload;
+	$node->poll_query_until('postgres',
+		"SELECT current_setting('idgen.max_clock_ahead') = '1s'")
+	  or die 'timed out waiting for the reload';
+	($min) = draw(1000);
+	cmp_ok($min, '>', $max,
+		'with the lead allowed again, IDs come, and still increase');
+}
 
 # without its lease sequence, snowflake_id() cannot resume after a restart
 $node->safe_psql('postgres', q{

@@ -9,9 +9,13 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $libfaketime = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
-plan skip_all => "libfaketime not installed at $libfaketime"
-  unless -e $libfaketime;
+# libfaketime, wherever the distribution put it (FAKETIME_LIB overrides)
+my ($libfaketime) = grep { -e }
+  ($ENV{FAKETIME_LIB} // (), glob('/usr/lib/*/faketime/libfaketime.so.1'),
+	'/usr/lib/faketime/libfaketime.so.1',
+	'/usr/local/lib/faketime/libfaketime.so.1');
+plan skip_all => 'libfaketime is not installed (set FAKETIME_LIB to its path)'
+  unless $libfaketime;
 
 my $offset_file = PostgreSQL::Test::Utils::tempdir() . '/faketime';
 
