@@ -23,14 +23,7 @@ SUITES=${IDGEN_PG_SUITES:-sid trixie}
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 PACKAGES="bison flex gcc make perl libreadline-dev zlib1g-dev libicu-dev pkg-config libipc-run-perl bzip2 xz-utils debian-archive-keyring"
 
-if [ "$(id -u)" = 0 ]; then
-    SUDO=
-else
-    SUDO=sudo
-fi
-
-# say MESSAGE: progress on stderr, so that stdout stays the result
-say() { echo "== $*" >&2; }
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # die MESSAGE: report MESSAGE and stop
 die() {
@@ -44,21 +37,6 @@ logged() {
     if ! "$@" >>"$LOG" 2>&1; then
         tail -n 40 "$LOG" >&2
         die "failed: $* (full log: $LOG)"
-    fi
-}
-
-# ensure_packages: apt-get install whatever of $PACKAGES is missing, from the
-# machine's own apt sources
-ensure_packages() {
-    local missing=()
-    local p
-    for p in $PACKAGES; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-        say "installing ${missing[*]}"
-        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
     fi
 }
 
@@ -163,7 +141,8 @@ main() {
     exec 8>"$CACHE/.pg$MAJOR.lock"
     flock 8
     [ -x "$PREFIX/bin/pg_config" ] && return 0
-    ensure_packages
+    # shellcheck disable=SC2086
+    install_packages $PACKAGES
     : >"$LOG"
     fetch_source
     build_install

@@ -25,22 +25,28 @@ fi
 # say MESSAGE: progress on stderr, so that stdout stays the result
 say() { echo "== $*" >&2; }
 
-# ensure_packages: apt-get install whatever is missing of the tools, and of
-# PostgreSQL 15 when no PG_CONFIG was given and none is on PATH
-ensure_packages() {
+# install_packages PACKAGE...: apt-get install whichever of them is missing
+install_packages() {
     local missing=()
     local p
-    local wanted=$TOOL_PACKAGES
-    if [ "$PG_CONFIG" = pg_config ] && ! command -v pg_config >/dev/null; then
-        wanted="$wanted $SERVER_PACKAGES"
-    fi
-    for p in $wanted; do
+    for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
     if [ ${#missing[@]} -gt 0 ]; then
         say "installing ${missing[*]}"
         $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
         $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
+    fi
+}
+
+# ensure_packages: install what is missing of the tools, and of PostgreSQL
+# 15 when no PG_CONFIG was given and none is on PATH
+ensure_packages() {
+    # shellcheck disable=SC2086
+    install_packages $TOOL_PACKAGES
+    if [ "$PG_CONFIG" = pg_config ] && ! command -v pg_config >/dev/null; then
+        # shellcheck disable=SC2086
+        install_packages $SERVER_PACKAGES
     fi
     PG_CONFIG=$(command -v "$PG_CONFIG") || { echo "no pg_config: $PG_CONFIG" >&2; exit 1; }
 }
