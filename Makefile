@@ -43,3 +43,18 @@ demo:
 
 bench:
 	PG_CONFIG="$(PG_CONFIG)" bash bench/run.sh
+
+# ---------------------------------------------------------------------------
+# PGXN distribution.  "make dist" archives what is committed (HEAD, not the
+# work tree) as idgen-X.Y.Z.zip, X.Y.Z being the "version" of META.json,
+# which must extend the extension's default_version X.Y (EXTVERSION).
+DISTVERSION = $(shell sed -n 's/^ \{0,4\}"version": *"\([^"]*\)".*/\1/p' META.json | head -n 1)
+DISTNAME = $(EXTENSION)-$(DISTVERSION)
+
+.PHONY: dist
+dist:
+	@case "$(DISTVERSION)" in \
+	    "$(EXTVERSION)".*) ;; \
+	    *) echo "META.json version \"$(DISTVERSION)\" does not extend default_version \"$(EXTVERSION)\" of idgen.control" >&2; exit 1 ;; \
+	esac
+	git archive --format zip --prefix=$(DISTNAME)/ -o $(DISTNAME).zip HEAD
