@@ -23,6 +23,10 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# Both suites in one database, the one tools/test.conf names for the
+# snowflake lease.
+ISOLATION_TESTDB = $(CONTRIB_TESTDB)
+
 # PGXS tracks no header dependencies: rebuild every object when a header
 # changes, or objects disagree on the layout of shared memory.
 $(OBJS): $(wildcard src/*.h)

@@ -20,8 +20,8 @@ COMMENT ON VIEW idgen.stats IS 'per-tag counters: issued, reclaimed, returned, c
 COMMENT ON FUNCTION idgen.reset_stats(text) IS 'zero the counters of one tag, or of every tag of the database';
 COMMENT ON FUNCTION idgen.backend_ranges() IS 'the chunk each backend caches of each tag the caller may monitor (behind idgen.backend_ranges)';
 COMMENT ON VIEW idgen.backend_ranges IS 'one row per backend and tag: the chunk of IDs it caches';
-COMMENT ON SEQUENCE idgen.snowflake_lease_end IS 'durable time lease of snowflake_id(); never set it yourself';
-COMMENT ON FUNCTION snowflake_id() IS 'time-ordered ID: time | node | sequence, strictly increasing per database';
+COMMENT ON SEQUENCE idgen.snowflake_lease_end IS 'durable time lease of snowflake_id() for the whole server, in the database idgen.snowflake_database names; never set it yourself';
+COMMENT ON FUNCTION snowflake_id() IS 'time-ordered ID: time | node | sequence, strictly increasing across the server';
 COMMENT ON FUNCTION idgen.snowflake_parse(bigint) IS 'decode a snowflake ID into (ts, node, seq)';
 COMMENT ON FUNCTION idgen.snowflake_min_id(timestamptz) IS 'smallest snowflake ID of the tick holding a time, for WHERE id >= ...';
 COMMENT ON FUNCTION hybrid_id(text) IS 'next ID of a hybrid tag: slab | seconds | sequence';

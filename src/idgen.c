@@ -109,6 +109,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	snowflake_define_settings();
+	snowflake_register_keeper();
 
 	MarkGUCPrefixReserved("idgen");
 

@@ -65,6 +65,8 @@ for my $v (@versions)
 }
 
 # tags in use across the update: IDs continue above those issued before
+# the snowflake lease is kept in database postgres (idgen.snowflake_database)
+$node->safe_psql('postgres', "CREATE EXTENSION idgen");
 $node->safe_psql('postgres', "CREATE DATABASE inuse");
 $node->safe_psql(
 	'inuse', qq{

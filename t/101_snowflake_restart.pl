@@ -128,7 +128,7 @@ $node->restart;
 ($ret, $stdout, $stderr) = $node->psql('postgres', 'SELECT snowflake_id()');
 like(
 	$stderr,
-	qr/ERROR:  sequence "idgen.snowflake_lease_end" does not exist\nHINT:  Drop and create the extension idgen again in this database\./,
+	qr/ERROR:  snowflake IDs are not available: extension idgen is not installed in database "postgres"\n.*HINT:  Create the extension idgen in database "postgres"/s,
 	'a missing lease sequence is reported, with the fix');
 
 $node->stop;

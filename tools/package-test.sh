@@ -86,8 +86,10 @@ stage_tests() {
 # start_cluster PORT: initdb and start a cluster preloading idgen, with
 # the settings of tools/test.conf, on a socket in its own directory only
 start_cluster() {
-    sockdir=$(mktemp -d /tmp/idgen-pkgtest.XXXXXX)
-    [ "$(id -u)" = 0 ] && chown "$PGUSER_OS" "$sockdir"
+    if [ -z "$sockdir" ]; then
+        sockdir=$(mktemp -d /tmp/idgen-pkgtest.XXXXXX)
+        [ "$(id -u)" = 0 ] && chown "$PGUSER_OS" "$sockdir"
+    fi
     data="$work/data"
     as_pguser "$(pg_bindir)/initdb" -D "$data" --auth=trust --no-sync > "$work/initdb.log" 2>&1 ||
         { cat "$work/initdb.log" >&2; fail "initdb failed"; }
@@ -189,7 +191,11 @@ start_cluster "$port"
 say "cluster of $(pg_version) on port $port, socket in $sockdir"
 
 installcheck regress "$work/check/regression.diffs" ISOLATION= TAP_TESTS=
-# each suite on a freshly started server, as on its own temporary instance
-# in "make test"
-pg_ctl_as -l "$work/server.log" -w restart > /dev/null || fail "the server did not restart"
+# each suite on a fresh cluster, as on its own temporary instance in "make
+# test": the snowflake lease keeper stays connected to the database the
+# regress suite created, which the isolation suite would drop first
+pg_ctl_as -m fast -w stop > /dev/null || fail "the server did not stop"
+server_up=0
+rm -rf "$data"
+start_cluster "$port"
 installcheck isolation "$work/check/output_iso/regression.diffs" REGRESS= TAP_TESTS=

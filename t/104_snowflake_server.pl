@@ -1,0 +1,108 @@
+# snowflake_id() is one generator per server: two databases drawing at the
+# same time never issue the same ID, and each session's IDs increase.  The
+# lease lives in idgen.snowflake_database (here postgres), kept by a
+# background worker: without the extension there, snowflake_id() fails
+# with a clear error in every database.  After an immediate shutdown every
+# database continues above every ID issued before.
+use strict;
+use warnings FATAL => 'all';
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+
+my $node = PostgreSQL::Test::Cluster->new('snowflake_server');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'idgen'");
+$node->start;
+
+for my $db ('db1', 'db2')
+{
+	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	$node->safe_psql(
+		$db, q{
+		CREATE EXTENSION idgen;
+		CREATE TABLE ids (n bigserial, id bigint PRIMARY KEY,
+						  pid int DEFAULT pg_backend_pid());
+	});
+}
+
+# the lease keeper's database lacks the extension
+my ($ret, $stdout, $stderr) =
+  $node->psql('db1', "\\set VERBOSITY verbose\nSELECT snowflake_id()");
+isnt($ret, 0, 'without the extension in idgen.snowflake_database, snowflake_id() fails');
+like(
+	$stderr,
+	qr/ERROR:  55000: snowflake IDs are not available: extension idgen is not installed in database "postgres"/,
+	'the error names the database');
+like($stderr, qr/HINT:  Create the extension idgen in database "postgres"/,
+	'the error says what to do');
+
+$node->safe_psql('postgres', 'CREATE EXTENSION idgen');
+is($node->safe_psql('db1', 'SELECT snowflake_id() > 0'),
+	't', 'once it is there, snowflake_id() works in another database');
+
+# both databases at once, three sessions each
+my $script = $node->basedir . '/insert.sql';
+append_to_file($script,
+	"INSERT INTO ids (id) SELECT snowflake_id() FROM generate_series(1, 10);\n");
+my @runs;
+for my $db ('db1', 'db2')
+{
+	my ($out, $err) = ('', '');
+	push @runs,
+	  [
+		IPC::Run::start(
+			[
+				'pgbench', '-n', '-c', '3', '-j', '1', '-T', '4', '-f', $script,
+				'-h', $node->host, '-p', $node->port, $db
+			],
+			'>', \$out, '2>', \$err),
+		\$out, \$err
+	  ];
+}
+for my $run (@runs)
+{
+	ok($run->[0]->finish, 'pgbench ran without errors')
+	  or diag(${ $run->[2] });
+}
+
+# every ID of both databases, merged: none twice
+my %seen;
+my $dups = 0;
+my $total = 0;
+for my $db ('db1', 'db2')
+{
+	for my $id (split /\n/, $node->safe_psql($db, 'SELECT id FROM ids'))
+	{
+		$dups++ if $seen{$id}++;
+		$total++;
+	}
+	is( $node->safe_psql(
+			$db, q{
+		SELECT count(*) FILTER (WHERE id <= prev)
+		  FROM (SELECT id, lag(id) OVER (PARTITION BY pid ORDER BY n) AS prev
+				  FROM ids) s}),
+		'0',
+		"$db: the IDs of each session increase");
+}
+cmp_ok($total, '>', 1000, "$total IDs drawn in two databases at once");
+is($dups, 0, 'no ID was issued in both databases');
+
+# an immediate shutdown: every database resumes above every earlier ID
+my $max = 0;
+for my $db ('db1', 'db2')
+{
+	my $m = $node->safe_psql($db, 'SELECT max(id) FROM ids');
+	$max = $m if $m > $max;
+}
+$node->stop('immediate');
+$node->start;
+cmp_ok(
+	$node->safe_psql('db2',
+		'SELECT min(snowflake_id()) FROM generate_series(1, 1000)'),
+	'>', $max,
+	'after an immediate shutdown, IDs of any database exceed every earlier one');
+
+$node->stop;
+done_testing();
