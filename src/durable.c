@@ -10,9 +10,10 @@
  * flushes that WAL, and waits for synchronous standbys when they are
  * configured (failing if the wait is canceled), before returning, so that
  * whatever the new mark covers may be used at once: no crash, restart or
- * promotion can bring back a lower mark.  idgen never rewrites a sequence once created (ALTER SEQUENCE would
- * give it a new relation file, which a rollback would throw away together
- * with every move made in the same transaction).
+ * promotion can bring back a lower mark.  idgen never rewrites a sequence
+ * once created (ALTER SEQUENCE would give it a new relation file, which a
+ * rollback would throw away together with every move made in the same
+ * transaction).
  *
  * Sequences are read and set as their owner: callers check the user's own
  * right first (USAGE, as for nextval), while setval needs UPDATE, which

@@ -439,8 +439,9 @@ idgen_snowflake_min_id(PG_FUNCTION_ARGS)
 	if (TIMESTAMP_IS_NOBEGIN(ts))
 		PG_RETURN_INT64(0);
 	tick = TIMESTAMP_IS_NOEND(ts) ? snowflake_layout.max_tick + 1 :
-		snowflake_floor_div(snowflake_floor_div(ts, 1000) + UNIX_MS_AT_PG_EPOCH - snowflake_layout.epoch_ms,
-				  snowflake_layout.unit_ms);
+		snowflake_floor_div(snowflake_floor_div(ts, 1000) + UNIX_MS_AT_PG_EPOCH -
+							snowflake_layout.epoch_ms,
+							snowflake_layout.unit_ms);
 	if (tick > snowflake_layout.max_tick)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
