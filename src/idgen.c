@@ -76,7 +76,7 @@ idgen_shmem_startup(void)
 
 /*
  * idgen_object_access
- *		Let tag.c see every drop, after earlier hooks.
+ *		Let tag.c and snowflake.c see every drop, after earlier hooks.
  */
 static void
 idgen_object_access(ObjectAccessType access, Oid classId, Oid objectId,
@@ -85,6 +85,7 @@ idgen_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	if (prev_object_access_hook)
 		prev_object_access_hook(access, classId, objectId, subId, arg);
 	tag_object_access(access, classId, objectId, subId, arg);
+	snowflake_object_access(access, classId, objectId, subId);
 }
 
 /*

@@ -48,8 +48,10 @@
  *	- floor is written only by the keeper, before it sets "loaded" (after a
  *	  write barrier); a backend that has seen "loaded" reads it after a
  *	  read barrier and never sees it change.
- *	- lease is written only by the keeper, after the new value is durable;
- *	  it only grows.  It is read without a lock.
+ *	- lease is written by the keeper, after the new value is durable; it
+ *	  only grows, except when the sequence that holds it is dropped: then
+ *	  snowflake_object_access cuts it (compare-and-swap) below the next
+ *	  tick.  It is read without a lock.
  *	- mutex (a spinlock) protects keeper_latch and status; "attempts" is
  *	  bumped by the keeper after every attempt to serve, under mutex.
  *	- lease_cv is broadcast by the keeper after every attempt; waiters
@@ -61,6 +63,9 @@
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "port/atomics.h"
@@ -396,6 +401,44 @@ lease_ask(int64 need)
 	SpinLockRelease(&sf->mutex);
 	if (latch != NULL)
 		SetLatch(latch);
+}
+
+/*
+ * snowflake_object_access
+ *		object_access_hook: the lease sequence of idgen.snowflake_database,
+ *		or that database, is being dropped.  The lease it holds will not
+ *		survive the drop, so cut the lease in shared memory to below the
+ *		next tick: no further ID is issued until the keeper has made a lease
+ *		durable again, in whatever sequence is there by then.  Cutting early
+ *		is safe whatever the outcome of the drop: it only makes the next
+ *		call ask the keeper.
+ */
+void
+snowflake_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+						int subId)
+{
+	uint64		lease;
+	uint64		cut;
+
+	if (access != OAT_DROP || subId != 0 || sf == NULL)
+		return;
+	if (classId == DatabaseRelationId)
+	{
+		if (objectId != get_database_oid(snowflake_database, true))
+			return;
+	}
+	else if (classId != RelationRelationId ||
+			 MyDatabaseId != get_database_oid(snowflake_database, true) ||
+			 get_rel_relkind(objectId) != RELKIND_SEQUENCE ||
+			 strcmp(get_rel_name(objectId), LEASE_SEQUENCE) != 0 ||
+			 get_rel_namespace(objectId) != get_namespace_oid("idgen", true))
+		return;
+
+	cut = (pg_atomic_read_u64(&sf->state) >> snowflake_layout.seq_bits) - 1;
+	lease = pg_atomic_read_u64(&sf->lease);
+	while ((int64) lease > (int64) cut &&
+		   !pg_atomic_compare_exchange_u64(&sf->lease, &lease, cut))
+		;
 }
 
 /*

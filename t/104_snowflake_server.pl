@@ -104,5 +104,26 @@ cmp_ok(
 	'>', $max,
 	'after an immediate shutdown, IDs of any database exceed every earlier one');
 
+# the extension dropped and created again in the keeper's database: the
+# lease is cut at the drop, so no ID is issued until it is durable in the
+# new sequence, which covers every ID issued before
+$max = $node->safe_psql('db1',
+	'SELECT max(snowflake_id()) FROM generate_series(1, 1000)');
+$node->safe_psql('postgres', 'DROP EXTENSION idgen');
+($ret, $stdout, $stderr) = $node->psql('db1', 'SELECT snowflake_id()');
+like(
+	$stderr,
+	qr/snowflake IDs are not available: extension idgen is not installed in database "postgres"/,
+	'while the extension is missing in the keeper\'s database, snowflake_id() fails');
+$node->safe_psql('postgres', 'CREATE EXTENSION idgen');
+my $next = $node->safe_psql('db1', 'SELECT snowflake_id()');
+cmp_ok($next, '>', $max, 'once it is back, IDs continue above the earlier ones');
+is( $node->safe_psql(
+		'postgres', qq{
+		SELECT last_value >= extract(epoch FROM (idgen.snowflake_parse($next)).ts) * 1000
+		  FROM idgen.snowflake_lease_end}),
+	't',
+	'and the new lease sequence covers them');
+
 $node->stop;
 done_testing();
