@@ -31,10 +31,10 @@
  * tied to the tag's incarnation by the slot's generation: a slot freed by
  * a drop, or reset by a raised start, has a newer generation, and the
  * first use under it empties the list, so a dropped tag's slabs, and slabs
- * below a raised start, are never used again.  A backend's current slab per tag slot lives in
- * backend-local memory (hybrid_local): nothing but its owner ever reads
- * it, and a backend that dies without returning its slab (kill -9) makes
- * the postmaster reinitialise shared memory anyway.
+ * below a raised start, are never used again.  A backend's current slab
+ * per tag slot lives in backend-local memory (hybrid_local): nothing but
+ * its owner ever reads it, and a backend that dies without returning its
+ * slab (kill -9) makes the postmaster reinitialise shared memory anyway.
  *
  * Locking protocol:
  *	- HybridShared->locks[i] (exclusive) protects everything in pools[i]
