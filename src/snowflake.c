@@ -38,7 +38,9 @@
  * lease is left (the backend carries on), and when a backend reaches its
  * end (that backend waits, bounded).  Until the keeper has loaded the
  * lease, and whenever it cannot keep it (the extension is missing in its
- * database), snowflake_id() fails with an error saying why.
+ * database), snowflake_id() fails with an error saying why.  In single-user
+ * mode, which runs no background worker, a backend of that database keeps
+ * the lease itself.
  *
  * Locking protocol (for everything in SnowflakeShared):
  *	- state, wall_max, warned and wanted are atomics changed by
@@ -275,43 +277,51 @@ keeper_extend(Oid seqoid)
 }
 
 /*
+ * lease_keep
+ *		Load the lease if that is still to do, and extend it if a backend
+ *		asked for more, from the lease sequence of the current database;
+ *		false if it has none.  The caller is in a transaction.
+ */
+static bool
+lease_keep(void)
+{
+	Oid			nspoid = get_namespace_oid("idgen", true);
+	Oid			seqoid = InvalidOid;
+
+	if (OidIsValid(nspoid))
+		seqoid = get_relname_relid(LEASE_SEQUENCE, nspoid);
+	if (!OidIsValid(seqoid) || !durable_lock(seqoid))
+		return false;
+	if (pg_atomic_read_u32(&sf->loaded) == 0)
+	{
+		keeper_load(seqoid);
+		keeper_extend(seqoid);
+	}
+	else if ((int64) pg_atomic_read_u64(&sf->wanted) >
+			 (int64) pg_atomic_read_u64(&sf->lease))
+		keeper_extend(seqoid);
+	durable_unlock(seqoid);
+	return true;
+}
+
+/*
  * keeper_serve
- *		One attempt: load the lease if that is still to do, and extend it if
- *		a backend asked for more, in a transaction of its own.
+ *		One attempt of the keeper, in a transaction of its own.
  */
 static void
 keeper_serve(void)
 {
-	Oid			nspoid;
-	Oid			seqoid = InvalidOid;
+	bool		kept;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "keeping the snowflake lease");
-
-	nspoid = get_namespace_oid("idgen", true);
-	if (OidIsValid(nspoid))
-		seqoid = get_relname_relid(LEASE_SEQUENCE, nspoid);
-	if (OidIsValid(seqoid) && durable_lock(seqoid))
-	{
-		if (pg_atomic_read_u32(&sf->loaded) == 0)
-		{
-			keeper_load(seqoid);
-			keeper_extend(seqoid);
-		}
-		else if ((int64) pg_atomic_read_u64(&sf->wanted) >
-				 (int64) pg_atomic_read_u64(&sf->lease))
-			keeper_extend(seqoid);
-		durable_unlock(seqoid);
-	}
-	else
-		seqoid = InvalidOid;
-
+	kept = lease_keep();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
-	keeper_report(OidIsValid(seqoid) ? KEEPER_READY : KEEPER_NO_EXTENSION);
+	keeper_report(kept ? KEEPER_READY : KEEPER_NO_EXTENSION);
 }
 
 /*
@@ -480,6 +490,22 @@ lease_wait(int64 need)
 	TimestampTz start = GetCurrentTimestamp();
 	uint32		attempts;
 	KeeperStatus status;
+
+	/* single-user mode runs no background worker: keep the lease here */
+	if (!IsUnderPostmaster)
+	{
+		lease_ask(need);
+		if (MyDatabaseId != get_database_oid(snowflake_database, true))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("snowflake IDs are not available in single-user mode outside database \"%s\"",
+							snowflake_database),
+					 errdetail("Without its lease keeper, only the database named by \"idgen.snowflake_database\" can keep the lease.")));
+		if (!lease_keep())
+			lease_unavailable(KEEPER_NO_EXTENSION);
+		pg_read_barrier();
+		return;
+	}
 
 	SpinLockAcquire(&sf->mutex);
 	attempts = sf->attempts;

@@ -2,8 +2,10 @@
 # same time never issue the same ID, and each session's IDs increase.  The
 # lease lives in idgen.snowflake_database (here postgres), kept by a
 # background worker: without the extension there, snowflake_id() fails
-# with a clear error in every database.  After an immediate shutdown every
-# database continues above every ID issued before.
+# with a clear error in every database.  After an immediate shutdown, and
+# after the extension was dropped and created again there, every database
+# continues above every ID issued before; in single-user mode the backend
+# keeps the lease itself.
 use strict;
 use warnings FATAL => 'all';
 use PostgreSQL::Test::Cluster;
@@ -125,5 +127,20 @@ is( $node->safe_psql(
 	't',
 	'and the new lease sequence covers them');
 
+# single-user mode runs no lease keeper: a backend of the keeper's
+# database keeps the lease itself, and other databases say why they cannot
 $node->stop;
+for my $case ([ 'postgres', qr/above = "t"/, 'works in the keeper\'s database' ],
+	[ 'db1', qr/not available in single-user mode outside database "postgres"/,
+		'fails elsewhere, saying why' ])
+{
+	my ($db, $expect, $what) = @$case;
+	my ($out, $err) = ('', '');
+	IPC::Run::run(
+		[ 'postgres', '--single', '-D', $node->data_dir, $db ],
+		'<', \"SELECT snowflake_id() > $next AS above\n",
+		'>', \$out, '2>', \$err);
+	like($out . $err, $expect, "in single-user mode, snowflake_id() $what");
+}
+
 done_testing();
