@@ -183,17 +183,15 @@ static HybridPool *
 hybrid_lock(int index, uint32 generation)
 {
 	HybridPool *hp = &hybrid_shared->pools[index];
-	uint32		current;
+	bool		stale;
 
-	LWLockAcquire(&hybrid_locks[index].lock, LW_EXCLUSIVE);
-	current = slot_generation(index);
-	if (current != generation)
-	{
-		LWLockRelease(&hybrid_locks[index].lock);
+	if (!slot_lock_state(&hybrid_locks[index].lock, index, generation,
+						 &hp->generation, &stale))
 		return NULL;
-	}
-	if (hp->generation != current)
+	if (stale)
 	{
+		uint32		current = hp->generation;
+
 		memset(hp, 0, sizeof(HybridPool));
 		hp->generation = current;
 	}

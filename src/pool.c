@@ -141,24 +141,18 @@ static TagPool *
 pool_lock(int index, uint32 generation)
 {
 	TagPool    *pool = &pools[index];
-	uint32		current;
+	bool		stale;
 
-	LWLockAcquire(&pool_locks[index].lock, LW_EXCLUSIVE);
-	current = slot_generation(index);
-	if (current != generation)
-	{
-		LWLockRelease(&pool_locks[index].lock);
+	if (!slot_lock_state(&pool_locks[index].lock, index, generation,
+						 &pool->generation, &stale))
 		return NULL;
-	}
-	if (pool->generation != current)
+	if (stale)
 	{
 		bool		had_claimer = pool->claimer != 0;
 
-		memset(&pool->generation, 0,
-			   offsetof(TagPool, claim_cv) - offsetof(TagPool, generation));
+		pool->claimer = 0;
 		memset(&pool->active, 0,
 			   offsetof(TagPool, returned) - offsetof(TagPool, active));
-		pool->generation = current;
 		/* waiters for a claim of the old generation must look again */
 		if (had_claimer)
 			ConditionVariableBroadcast(&pool->claim_cv);

@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "port/atomics.h"
+#include "storage/lwlock.h"
 
 #include "idgen.h"
 
@@ -45,6 +46,34 @@ static inline uint32
 slot_generation(int index)
 {
 	return pg_atomic_read_u32(&slot_generations[index]);
+}
+
+/*
+ * slot_lock_state
+ *		Lock the per-slot state of another file (a pool) for a caller that
+ *		attached to slot index under generation.  Returns false, without the
+ *		lock, when the slot has moved on: the caller's tag was dropped or
+ *		reset, and it must attach again.  Otherwise returns true, holding
+ *		the lock, with *stale set when the state still belongs to an older
+ *		generation: the caller empties it before use (*state_generation is
+ *		then already the current one).
+ */
+static inline bool
+slot_lock_state(LWLock *lock, int index, uint32 generation,
+				uint32 *state_generation, bool *stale)
+{
+	uint32		current;
+
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	current = slot_generation(index);
+	if (current != generation)
+	{
+		LWLockRelease(lock);
+		return false;
+	}
+	*stale = *state_generation != current;
+	*state_generation = current;
+	return true;
 }
 
 #endif							/* IDGEN_SLOT_H */
