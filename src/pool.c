@@ -224,18 +224,16 @@ pool_claim(int index, uint32 generation, const TagInfo *info)
 	{
 		if (ok)
 		{
+			/* claims are serialised: the standby is free, and above */
+			Assert(RANGE_SIZE(pool->standby) == 0);
 			pool->counters.claims++;
 			if (RANGE_SIZE(pool->active) == 0)
 			{
-				Assert(RANGE_SIZE(pool->standby) == 0);
 				pool->active = region;
 				pool->active_base = region.lo;
 			}
 			else
-			{
-				Assert(RANGE_SIZE(pool->standby) == 0);
 				pool->standby = region;
-			}
 		}
 		pool_unlock(index);
 	}
@@ -265,27 +263,6 @@ pool_wait_claim(int index)
 		ConditionVariableSleep(&pool->claim_cv, PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
-}
-
-/*
- * pool_need_claim
- *		The pool cannot serve a request: become its claimer, or wait for the
- *		claim under way.  Called with the pool locked; releases the lock.
- *		Returns true when the caller must now claim (pool_claim).
- */
-static bool
-pool_need_claim(TagPool *pool, int index)
-{
-	pool->counters.waits++;
-	if (pool->claimer != 0)
-	{
-		pool_unlock(index);
-		pool_wait_claim(index);
-		return false;
-	}
-	pool->claimer = MyProcPid;
-	pool_unlock(index);
-	return true;
 }
 
 /*
@@ -414,6 +391,44 @@ pool_run_out(const TagInfo *info, int64 n, int64 left, int64 pooled)
 }
 
 /*
+ * pool_refill
+ *		The pool cannot serve a request for n IDs: wait for the claim under
+ *		way, or make one.  Called with the pool locked; releases the lock.
+ *		Raises the "run out" error when the tag has no region left to claim.
+ */
+static void
+pool_refill(TagPool *pool, int index, uint32 generation, const TagInfo *info,
+			int64 n)
+{
+	int64		pooled = returned_ids(pool);
+
+	pool->counters.waits++;
+	if (pool->claimer != 0)
+	{
+		pool_unlock(index);
+		pool_wait_claim(index);
+		return;
+	}
+	pool->claimer = MyProcPid;
+	pool_unlock(index);
+	if (!pool_claim(index, generation, info))
+		pool_run_out(info, n, 0, pooled);
+}
+
+/*
+ * pool_served
+ *		A request was served: release the pool's lock, then claim the next
+ *		region if the cut asked for it (prefetch).
+ */
+static void
+pool_served(int index, uint32 generation, const TagInfo *info, bool prefetch)
+{
+	pool_unlock(index);
+	if (prefetch)
+		(void) pool_claim(index, generation, info);
+}
+
+/*
  * pool_take_chunk
  *		Give a backend a chunk of at most size IDs, all above "after" (the
  *		last ID the backend issued).  "consumed" IDs of the backend's
@@ -430,7 +445,6 @@ pool_take_chunk(int index, uint32 generation, const TagInfo *info,
 		TagPool    *pool = pool_lock(index, generation);
 		bool		prefetch = false;
 		int			i;
-		int64		pooled;
 
 		if (pool == NULL)
 			return false;
@@ -439,16 +453,11 @@ pool_take_chunk(int index, uint32 generation, const TagInfo *info,
 			*chunk = returned_take(pool, i, size);
 		else if (!pool_cut(pool, size, false, chunk, &prefetch))
 		{
-			pooled = returned_ids(pool);
-			if (pool_need_claim(pool, index) &&
-				!pool_claim(index, generation, info))
-				pool_run_out(info, 1, 0, pooled);
+			pool_refill(pool, index, generation, info, 1);
 			continue;
 		}
 		pool->counters.issued += consumed;
-		pool_unlock(index);
-		if (prefetch)
-			(void) pool_claim(index, generation, info);
+		pool_served(index, generation, info, prefetch);
 		return true;
 	}
 }
@@ -493,16 +502,11 @@ pool_take_range(int index, uint32 generation, const TagInfo *info,
 		}
 		else if (!pool_cut(pool, n, true, range, &prefetch))
 		{
-			pooled = returned_ids(pool);
-			if (pool_need_claim(pool, index) &&
-				!pool_claim(index, generation, info))
-				pool_run_out(info, n, 0, pooled);
+			pool_refill(pool, index, generation, info, n);
 			continue;
 		}
 		pool->counters.ranges += n;
-		pool_unlock(index);
-		if (prefetch)
-			(void) pool_claim(index, generation, info);
+		pool_served(index, generation, info, prefetch);
 		return true;
 	}
 }
