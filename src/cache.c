@@ -254,16 +254,20 @@ cache_init(void)
 }
 
 /*
- * cache_check_usage
- *		Check the current role's right to use the tag, and remember for
- *		which role and transaction it was checked.
+ * cache_first_use
+ *		First use of a tag in this transaction (or by another role, or since
+ *		the tag was attached again): check the role's right to use it, and
+ *		for a segment tag open reclaim's record of the IDs the transaction
+ *		draws from here.
  */
 static void
-cache_check_usage(LocalTag *lt)
+cache_first_use(LocalTag *lt, TagKind kind)
 {
 	tag_check_usage(&lt->info);
 	lt->checked_user = GetUserId();
-	lt->checked_stamp = reclaim_stamp;
+	lt->xact_stamp = reclaim_stamp;
+	if (kind == TAG_SEGMENT)
+		reclaim_note(lt);
 }
 
 /*
@@ -286,7 +290,9 @@ cache_reattach(LocalTag *lt, TagKind kind, const char *function)
 	created = tag_lookup(&lt->name, &lt->info);
 	if (lt->info.kind != kind)
 		tag_wrong_kind(&lt->info, function);
-	cache_check_usage(lt);
+	tag_check_usage(&lt->info);
+	/* the next cache_get handles the first use of what is now attached */
+	lt->xact_stamp = 0;
 
 	index = slot_attach(lt->info.seqoid, &lt->name, created, &generation);
 	c = &my_slot->chunks[index];
@@ -296,7 +302,6 @@ cache_reattach(LocalTag *lt, TagKind kind, const char *function)
 		memset(c, 0, sizeof(BackendChunk));
 		c->generation = generation;
 		lt->open_record = -1;
-		lt->xact_stamp = 0;
 		lt->refilled_at = 0;
 
 		hash_seq_init(&status, local_tags);
@@ -377,9 +382,9 @@ cache_get(FunctionCallInfo fcinfo, TagKind kind, const char *function)
 	else
 		lt = cache_lookup(fcinfo, tag, kind, function);
 
-	if (unlikely(lt->checked_stamp != reclaim_stamp ||
+	if (unlikely(lt->xact_stamp != reclaim_stamp ||
 				 lt->checked_user != GetUserId()))
-		cache_check_usage(lt);
+		cache_first_use(lt, kind);
 	return lt;
 }
 
@@ -431,6 +436,8 @@ cache_refill(LocalTag *lt)
 	c->end = chunk.hi;
 	c->size = size;
 	lt->refilled_at = now;
+	/* the transaction goes on drawing, from the new chunk */
+	reclaim_note(lt);
 }
 
 /*
@@ -454,8 +461,6 @@ idgen_next_id(PG_FUNCTION_ARGS)
 		cache_refill(lt);
 		c = lt->chunk;
 	}
-	if (unlikely(lt->xact_stamp != reclaim_stamp))
-		reclaim_note(lt);
 	id = c->next;
 	c->next = id + 1;
 	PG_RETURN_INT64(id);

@@ -41,13 +41,13 @@ typedef struct LocalTag
 	NameData	name;			/* hash key */
 	bool		valid;			/* false once invalidated; rebuilt on use */
 	Oid			checked_user;	/* role whose privileges were checked */
-	uint64		checked_stamp;	/* reclaim_stamp of that check */
+	uint64		xact_stamp;		/* reclaim_stamp of the transaction whose
+								 * first use was handled (cache_first_use) */
 	TagInfo		info;
 	int			slot;			/* index of the tag's slot */
 	uint32		generation;		/* of that slot when attached */
 	BackendChunk *chunk;		/* ours, in shared memory */
 	TimestampTz refilled_at;	/* when the chunk was last refilled */
-	uint64		xact_stamp;		/* reclaim_stamp at the last draw */
 	int			open_record;	/* reclaim's record of the open run, or -1 */
 } LocalTag;
 

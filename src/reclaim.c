@@ -17,11 +17,11 @@
  * documented caveat.
  *
  * The IDs a backend draws from one chunk within one transaction form a
- * run [lo, hi).  next_id() notices a new run by comparing the tag's
- * xact_stamp with reclaim_stamp, which every top-level transaction end
- * changes, and calls reclaim_note, which opens a record of the run; the
- * run stays open (hi unknown: it is the chunk's "next") until a refill
- * closes it.
+ * run [lo, hi).  The first use of a tag in a transaction (cache.c notices
+ * it by comparing the tag's xact_stamp with reclaim_stamp, which every
+ * top-level transaction end changes) and every refill call reclaim_note,
+ * which opens a record of the run; the run stays open (hi unknown: it is
+ * the chunk's "next") until a refill closes it.
  *	- Top-level abort: the records are undone, newest first.  A run that
  *	  ends where the chunk's "next" is and lies inside the current chunk
  *	  is rewound (next = lo), so the backend issues those IDs again; any
@@ -91,8 +91,8 @@ record_close(LocalTag *lt)
 
 /*
  * reclaim_note
- *		First draw of a tag in this transaction, or since a refill: open a
- *		record of the run that starts here.
+ *		First use of a tag in this transaction, or a refill: open a record
+ *		of the run that starts at the chunk's "next".
  */
 void
 reclaim_note(LocalTag *lt)
@@ -100,7 +100,6 @@ reclaim_note(LocalTag *lt)
 	BackendChunk *c = lt->chunk;
 	DrawRecord *r;
 
-	lt->xact_stamp = reclaim_stamp;
 	if (!lt->info.reclaim)
 		return;
 
@@ -126,14 +125,13 @@ reclaim_note(LocalTag *lt)
 
 /*
  * reclaim_chunk_ends
- *		The chunk of a tag is about to be replaced: close its open run, and
- *		make the next draw open a new one in the new chunk.
+ *		The chunk of a tag is about to be replaced: close its open run (the
+ *		refill opens the next one in the new chunk).
  */
 void
 reclaim_chunk_ends(LocalTag *lt)
 {
 	record_close(lt);
-	lt->xact_stamp = 0;
 }
 
 /*
