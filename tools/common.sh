@@ -67,7 +67,19 @@ build_install() {
     fi
     make -C "$REPO" -s PG_CONFIG="$PG_CONFIG" >&2
     echo "$PG_CONFIG" > "$stamp"
+    remove_stale_scripts
     $SUDO make -C "$REPO" -s PG_CONFIG="$PG_CONFIG" install >&2
+}
+
+# remove_stale_scripts: remove idgen's install scripts that the checkout no
+# longer has from the installation (make install only adds), so that
+# CREATE EXTENSION cannot pick an old full script over the upgrade path
+remove_stale_scripts() {
+    local f
+    for f in "$("$PG_CONFIG" --sharedir)"/extension/idgen--*.sql; do
+        [ -e "$f" ] && [ ! -e "$REPO/$(basename "$f")" ] && $SUDO rm -f "$f"
+    done
+    return 0
 }
 
 # prepare: install what is missing, then build and install idgen.  Runs
