@@ -1,8 +1,11 @@
 -- reclaim: IDs drawn by aborted transactions are issued again; rolled-back
--- savepoints, prepared transactions and next_id_range keep theirs
+-- savepoints, prepared transactions and next_id_range keep theirs.  Tags
+-- here have per-backend chunks (locality => false); sql/locality.sql covers
+-- reclaim on a locality tag.
 CREATE EXTENSION idgen;
 \set SHOW_CONTEXT never
-SELECT idgen.create_tag('r', region => 100, chunk_min => 5, chunk_max => 5);
+SELECT idgen.create_tag('r', region => 100, chunk_min => 5, chunk_max => 5,
+                        locality => false);
 
 -- top-level abort rewinds the chunk
 BEGIN;
@@ -159,7 +162,8 @@ ROLLBACK;
 SELECT next_id_range('r', 3) AS next_block;
 
 -- reclaim can be switched off per tag
-SELECT idgen.create_tag('off', reclaim => false, chunk_min => 5, chunk_max => 5);
+SELECT idgen.create_tag('off', reclaim => false, chunk_min => 5, chunk_max => 5,
+                        locality => false);
 BEGIN;
 SELECT next_id('off');
 ROLLBACK;

@@ -11,9 +11,21 @@
  * next_id() finds the tag's LocalTag (memoised per call site in fn_extra,
  * so a constant tag name costs one memcmp), then bumps chunk->next: no
  * lock, no atomic read-modify-write, no syscall, no catalog access.  An
- * empty chunk is refilled from the tag's pool; the chunk size doubles (up
- * to the tag's chunk_max) when the previous chunk lasted under a second,
- * and halves (down to chunk_min) when it lasted over ten seconds.
+ * empty chunk is refilled from the tag's pool, in one of two ways:
+ *	- locality => true (the default): from the front of the pool's shared
+ *	  chunk (pool.c), one ID at a time while other backends draw too, so
+ *	  that the IDs in flight of all backends lie together, as a sequence's
+ *	  do, and a B-tree on them fills at its right edge.  A backend that
+ *	  finds the front where its own chunk ended (nobody drew in between)
+ *	  doubles its next chunk, up to chunk_max: a backend drawing alone
+ *	  (a bulk load) refills rarely.  At its first use of the tag in each
+ *	  transaction, a backend whose chunk has fallen behind the front (a
+ *	  pooled session that sat idle while others drew) gives up the rest of
+ *	  it, counted as skipped, instead of inserting far behind the others.
+ *	- locality => false: a chunk of its own, whose size doubles (up to the
+ *	  tag's chunk_max) when the previous chunk lasted under a second, and
+ *	  halves (down to chunk_min) when it lasted over ten seconds.  Fewer
+ *	  refills, but each backend inserts at its own place in an index.
  *
  * What the fast path checks, and why:
  *	- the slot's generation (slot.c), read atomically: once a tag is
@@ -212,13 +224,14 @@ cache_exit(int code, Datum arg)
 	{
 		BackendChunk *c = &my_slot->chunks[i];
 		IdRange		tail;
+		ChunkTally	tally = cache_chunk_tally(c);
 
 		if (c->end == 0)
 			continue;
 		tail.lo = c->next;
 		tail.hi = c->end;
-		pool_give_back(i, c->generation, tail, GIVE_BACK_EXIT,
-					   c->next - c->start + c->rewound, c->rewound);
+		pool_give_back(i, c->generation, tail, GIVE_BACK_EXIT, c->locality,
+					   &tally);
 		memset(c, 0, sizeof(BackendChunk));
 	}
 	my_slot->pid = 0;
@@ -263,11 +276,22 @@ cache_init(void)
 static void
 cache_first_use(LocalTag *lt, TagKind kind)
 {
+	BackendChunk *c = lt->chunk;
+
 	tag_check_usage(&lt->info);
 	lt->checked_user = GetUserId();
 	lt->xact_stamp = reclaim_stamp;
-	if (kind == TAG_SEGMENT)
-		reclaim_note(lt);
+	if (kind != TAG_SEGMENT)
+		return;
+	/* a locality tag's chunk that others have passed is given up */
+	if (lt->info.locality && c->next < c->end &&
+		pool_front_next(lt->slot) != c->end)
+	{
+		c->tally.issued += c->next - c->start;
+		c->tally.skipped += c->end - c->next;
+		c->start = c->next = c->end;
+	}
+	reclaim_note(lt);
 }
 
 /*
@@ -309,7 +333,10 @@ cache_reattach(LocalTag *lt, TagKind kind, const char *function)
 			if (other != lt && other->slot == index)
 				other->valid = false;
 	}
-	c->size = Min(Max(c->size, lt->info.chunk_min), lt->info.chunk_max);
+	/* a locality tag's chunks start at one ID: see the header comment */
+	c->size = Min(Max(c->size, lt->info.locality ? 1 : lt->info.chunk_min),
+				  lt->info.chunk_max);
+	c->locality = lt->info.locality;
 
 	lt->slot = index;
 	lt->generation = generation;
@@ -340,6 +367,7 @@ cache_lookup(FunctionCallInfo fcinfo, text *tag, TagKind kind,
 	{
 		lt->valid = false;
 		lt->open_record = -1;
+		lt->last_record = -1;
 		lt->xact_stamp = 0;
 	}
 	else if (lt->valid && slot_generation(lt->slot) != lt->generation)
@@ -401,40 +429,66 @@ cache_chunk(int index)
 /*
  * cache_refill
  *		Replace an exhausted chunk with a new one from the pool, adapting
- *		its size to how fast the last one was used.
+ *		its size (see the header comment).
  */
 static void
 cache_refill(LocalTag *lt)
 {
 	BackendChunk *c = lt->chunk;
-	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz now = 0;
 	int64		size = c->size;
+	int64		last_end = c->end;
 	IdRange		chunk;
 
-	if (lt->refilled_at != 0)
+	if (lt->info.locality)
 	{
-		if (now - lt->refilled_at < USECS_PER_SEC)
-			size *= 2;
-		else if (now - lt->refilled_at > 10 * USECS_PER_SEC)
-			size /= 2;
+		/* a larger chunk only while nobody else draws: see the header */
+		if (last_end == 0 || pool_front_next(lt->slot) != last_end)
+			size = 1;
+	}
+	else
+	{
+		now = GetCurrentTimestamp();
+		if (lt->refilled_at != 0)
+		{
+			if (now - lt->refilled_at < USECS_PER_SEC)
+				size *= 2;
+			else if (now - lt->refilled_at > 10 * USECS_PER_SEC)
+				size /= 2;
+		}
 	}
 
 	reclaim_chunk_ends(lt);
 	for (;;)
 	{
-		size = Min(Max(size, lt->info.chunk_min), lt->info.chunk_max);
-		if (pool_take_chunk(lt->slot, lt->generation, &lt->info, size,
-							c->next - 1, c->next - c->start, &chunk))
+		bool		ok;
+
+		size = Min(Max(size, lt->info.locality ? 1 : lt->info.chunk_min),
+				   lt->info.chunk_max);
+		if (lt->info.locality)
+			ok = pool_take_front(lt->slot, lt->generation, &lt->info, size,
+								 &chunk);
+		else
+			ok = pool_take_chunk(lt->slot, lt->generation, &lt->info, size,
+								 c->next - 1, &chunk);
+		if (ok)
 			break;
 		/* the tag was dropped or reset meanwhile: look it up again */
 		cache_reattach(lt, TAG_SEGMENT, "next_id");
 		c = lt->chunk;
+		last_end = c->end;
 	}
 
+	/* locality: drawing alone (nobody took IDs since ours) doubles */
+	if (lt->info.locality)
+		size = chunk.lo == last_end ? size * 2 : 1;
+
+	c->tally.issued += c->next - c->start;
+	c->tally.refills++;
 	c->start = chunk.lo;
 	c->next = chunk.lo;
 	c->end = chunk.hi;
-	c->size = size;
+	c->size = Min(size, lt->info.chunk_max);
 	lt->refilled_at = now;
 	/* the transaction goes on drawing, from the new chunk */
 	reclaim_note(lt);

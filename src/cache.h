@@ -15,6 +15,7 @@
 
 #include "fmgr.h"
 
+#include "pool.h"
 #include "tag.h"
 
 /*
@@ -27,12 +28,14 @@ typedef struct BackendChunk
 	int64		next;			/* next ID to hand out */
 	int64		end;			/* first ID past the chunk */
 	int64		start;			/* where counting of "issued" restarts */
-	int64		rewound;		/* IDs given back by rewinding (reclaim) */
+	ChunkTally	tally;			/* IDs issued before "start", rewound,
+								 * refills and skipped, since attached */
 	int64		xact_drawn;		/* drawn by the open transaction, in closed
 								 * runs (reclaim) */
 	int64		xact_lo;		/* start of its open run in this chunk, or 0 */
 	uint32		generation;		/* slot generation the chunk came from */
 	int32		size;			/* adaptive chunk size */
+	bool		locality;		/* the tag's option, as last read */
 } BackendChunk;
 
 /* what this backend knows of one tag */
@@ -49,6 +52,8 @@ typedef struct LocalTag
 	BackendChunk *chunk;		/* ours, in shared memory */
 	TimestampTz refilled_at;	/* when the chunk was last refilled */
 	int			open_record;	/* reclaim's record of the open run, or -1 */
+	int			last_record;	/* its latest record in this transaction,
+								 * or -1 */
 } LocalTag;
 
 extern void cache_shmem_request(void);
@@ -61,5 +66,18 @@ extern void cache_reattach(LocalTag *lt, TagKind kind,
 extern BackendChunk *cache_chunk(int index);
 extern bool cache_read_chunk(int backend, int index, pid_t *pid,
 							 BackendChunk *chunk);
+
+/*
+ * cache_chunk_tally
+ *		What a chunk adds to its tag's counters, up to now.
+ */
+static inline ChunkTally
+cache_chunk_tally(const BackendChunk *c)
+{
+	ChunkTally	t = c->tally;
+
+	t.issued += c->next - c->start + c->tally.rewound;
+	return t;
+}
 
 #endif							/* IDGEN_CACHE_H */

@@ -20,6 +20,19 @@
  * every lower region is used up or retired to the returned ranges: the
  * chunks cut from regions increase.
  *
+ * Locality.  A tag created with locality => true (the default) keeps the
+ * IDs in flight of all its backends together, so that a B-tree on them is
+ * filled at its right edge as with a sequence: the pool cuts a "shared
+ * chunk" (chunk_max IDs) from its active region, and backends take their
+ * IDs from its front, one at a time while several draw, more while one
+ * draws alone (cache.c).  Taking from the shared chunk is one atomic
+ * fetch-add under the pool lock held shared; cutting the next shared chunk
+ * takes the lock exclusive.  IDs that come back to such a pool below its
+ * front are not handed out again (they would land in the middle of the
+ * index): they are counted as skipped.  Only IDs that come back exactly at
+ * the front (a backend that exits or aborts before anyone else drew) are
+ * taken back into the shared chunk.
+ *
  * Generations.  A pool belongs to its slot's generation (slot.c).  A
  * caller passes the generation it attached under; when the slot has moved
  * on, the caller's tag was dropped or reset and it gets "false" (it must
@@ -32,8 +45,12 @@
  * overflows at the top of the ID space.
  *
  * Locking protocol:
- *	- pool_locks[i] (named tranche "idgen pools", exclusive) protects every
- *	  field of pools[i].  It is held for a few dozen instructions: never
+ *	- pool_locks[i] (named tranche "idgen pools") held exclusive protects
+ *	  every field of pools[i].  Held shared, it allows one thing only: an
+ *	  atomic fetch-add on front_taken (front_take), which is how many
+ *	  backends take IDs from the shared chunk at once; every other change,
+ *	  including any change of front or any other write of front_taken,
+ *	  needs it exclusive.  It is held for a few dozen instructions: never
  *	  across a claim from the catalog, a heavyweight lock, a WAL flush or
  *	  anything that can raise an error.  At most one pool lock is held at a
  *	  time, and no other idgen lock is taken while holding it; a slot's
@@ -74,7 +91,10 @@ typedef struct TagPool
 	IdRange		active;			/* region IDs are handed out from */
 	int64		active_base;	/* where the active region began */
 	IdRange		standby;		/* region claimed in advance, or empty */
-	PoolCounters counters;		/* remaining and nreturned unused here */
+	IdRange		front;			/* the shared chunk (locality tags) */
+	pg_atomic_uint64 front_taken;	/* IDs taken from it; may run past its
+									 * size, which means it is used up */
+	PoolCounters counters;
 	int			nreturned;
 	IdRange		returned[POOL_MAX_RETURNED];	/* sorted by lo, disjoint */
 } TagPool;
@@ -127,7 +147,10 @@ pool_shmem_startup(void)
 
 	memset(pools, 0, pool_shmem_size());
 	for (i = 0; i < idgen_max_tags; i++)
+	{
 		ConditionVariableInit(&pools[i].claim_cv);
+		pg_atomic_init_u64(&pools[i].front_taken, 0);
+	}
 }
 
 /*
@@ -153,6 +176,7 @@ pool_lock(int index, uint32 generation)
 		pool->claimer = 0;
 		memset(&pool->active, 0,
 			   offsetof(TagPool, returned) - offsetof(TagPool, active));
+		pg_atomic_init_u64(&pool->front_taken, 0);
 		/* waiters for a claim of the old generation must look again */
 		if (had_claimer)
 			ConditionVariableBroadcast(&pool->claim_cv);
@@ -431,14 +455,11 @@ pool_served(int index, uint32 generation, const TagInfo *info, bool prefetch)
 /*
  * pool_take_chunk
  *		Give a backend a chunk of at most size IDs, all above "after" (the
- *		last ID the backend issued).  "consumed" IDs of the backend's
- *		previous chunk are added to the pool's count of issued IDs when
- *		the new chunk is handed over (not on error, which leaves the old
- *		chunk in place).  Returns false when the slot moved on.
+ *		last ID the backend issued).  Returns false when the slot moved on.
  */
 bool
 pool_take_chunk(int index, uint32 generation, const TagInfo *info,
-				int64 size, int64 after, int64 consumed, IdRange *chunk)
+				int64 size, int64 after, IdRange *chunk)
 {
 	for (;;)
 	{
@@ -456,10 +477,118 @@ pool_take_chunk(int index, uint32 generation, const TagInfo *info,
 			pool_refill(pool, index, generation, info, 1);
 			continue;
 		}
-		pool->counters.issued += consumed;
 		pool_served(index, generation, info, prefetch);
 		return true;
 	}
+}
+
+/*
+ * front_take
+ *		Take up to n IDs from the front of the shared chunk, if it has any
+ *		left, with one atomic fetch-add: callers holding the pool lock
+ *		shared take side by side.  A fetch-add that finds the chunk used up
+ *		leaves front_taken past its size, which means just that.  Caller
+ *		holds the pool lock, shared or exclusive.
+ */
+static bool
+front_take(TagPool *pool, int64 n, IdRange *got)
+{
+	uint64		size = RANGE_SIZE(pool->front);
+	uint64		t;
+
+	if (pg_atomic_read_u64(&pool->front_taken) >= size)
+		return false;
+	t = pg_atomic_fetch_add_u64(&pool->front_taken, n);
+	if (t >= size)
+		return false;
+	got->lo = pool->front.lo + t;
+	got->hi = size - t <= (uint64) n ? pool->front.hi : got->lo + n;
+	return true;
+}
+
+/*
+ * front_rewind
+ *		Take a range that comes back into the shared chunk, if it ends
+ *		exactly at the chunk's front (nobody took IDs after it) and lies in
+ *		the chunk.  Caller holds the pool lock exclusive.
+ */
+static bool
+front_rewind(TagPool *pool, IdRange range)
+{
+	uint64		t = pg_atomic_read_u64(&pool->front_taken);
+
+	if (t > (uint64) RANGE_SIZE(pool->front) ||
+		range.lo < pool->front.lo || pool->front.lo + (int64) t != range.hi)
+		return false;
+	pg_atomic_write_u64(&pool->front_taken, range.lo - pool->front.lo);
+	return true;
+}
+
+/*
+ * pool_take_front
+ *		Give a backend of a locality tag up to n IDs (at least one) from
+ *		the front of the shared chunk, cutting the next shared chunk from
+ *		the active region when this one is used up.  The common case holds
+ *		the pool lock shared for one fetch-add.  Returns false when the
+ *		slot moved on.
+ */
+bool
+pool_take_front(int index, uint32 generation, const TagInfo *info,
+				int64 n, IdRange *got)
+{
+	TagPool    *pool = &pools[index];
+	LWLock	   *lock = &pool_locks[index].lock;
+	bool		done;
+
+	LWLockAcquire(lock, LW_SHARED);
+	done = pool->generation == generation &&
+		slot_generation(index) == generation &&
+		front_take(pool, n, got);
+	LWLockRelease(lock);
+	if (done)
+		return true;
+
+	for (;;)
+	{
+		bool		prefetch = false;
+		IdRange		front;
+
+		pool = pool_lock(index, generation);
+		if (pool == NULL)
+			return false;
+		if (!front_take(pool, n, got))
+		{
+			if (!pool_cut(pool, info->chunk_max, false, &front, &prefetch))
+			{
+				pool_refill(pool, index, generation, info, 1);
+				continue;
+			}
+			pool->front = front;
+			pg_atomic_write_u64(&pool->front_taken, 0);
+			(void) front_take(pool, n, got);
+		}
+		pool_served(index, generation, info, prefetch);
+		return true;
+	}
+}
+
+/*
+ * pool_front_next
+ *		The next ID the shared chunk of slot index would hand out, read
+ *		without the lock.  A hint only, which may be a moment stale or mix
+ *		two chunks: a backend compares it with the end of its own chunk to
+ *		tell whether others drew since it did.  Never used to hand out IDs.
+ */
+int64
+pool_front_next(int index)
+{
+	TagPool    *pool = &pools[index];
+	IdRange		front = pool->front;
+	uint64		t = pg_atomic_read_u64(&pool->front_taken);
+
+	if (front.hi <= front.lo || t >= (uint64) RANGE_SIZE(front))
+		return front.hi;
+	return front.lo + t;
 }
 
 /*
@@ -568,28 +697,43 @@ returned_insert(TagPool *pool, IdRange range)
 
 /*
  * pool_give_back
- *		Return a range a backend no longer needs, and fold the counts of a
- *		chunk that goes away: IDs issued from it, IDs rewound in it.  Ranges
- *		of a slot that moved on are dropped.  Raises no error: safe in abort
- *		and exit paths.
+ *		Take back a range a backend no longer needs, and fold in the tally
+ *		of a chunk that goes away (tally may be NULL).  A range that ends at
+ *		the front of the shared chunk goes back into it; otherwise a
+ *		locality tag's range is dropped (skipped: reissued later, it would
+ *		land in the middle of the index), and any other tag's goes to the
+ *		returned ranges.  Ranges of a slot that moved on are dropped.
+ *		Raises no error: safe in abort and exit paths.
  */
 void
 pool_give_back(int index, uint32 generation, IdRange range,
-			   GiveBackKind kind, int64 issued, int64 rewound)
+			   GiveBackKind kind, bool locality, const ChunkTally *tally)
 {
 	TagPool    *pool = pool_lock(index, generation);
+	int64		n = RANGE_SIZE(range);
 
 	if (pool == NULL)
 		return;
-	pool->counters.issued += issued;
-	pool->counters.reclaimed += rewound;
-	if (RANGE_SIZE(range) > 0)
+	if (tally != NULL)
 	{
-		if (kind == GIVE_BACK_EXIT)
-			pool->counters.returned += RANGE_SIZE(range);
+		pool->counters.chunks.issued += tally->issued;
+		pool->counters.chunks.rewound += tally->rewound;
+		pool->counters.chunks.refills += tally->refills;
+		pool->counters.chunks.skipped += tally->skipped;
+	}
+	if (n > 0)
+	{
+		if (locality && !front_rewind(pool, range))
+			pool->counters.skipped += n;
 		else
-			pool->counters.reclaimed += RANGE_SIZE(range);
-		returned_insert(pool, range);
+		{
+			if (kind == GIVE_BACK_EXIT)
+				pool->counters.returned += n;
+			else
+				pool->counters.reclaimed += n;
+			if (!locality)
+				returned_insert(pool, range);
+		}
 	}
 	pool_unlock(index);
 }
@@ -600,35 +744,41 @@ pool_give_back(int index, uint32 generation, IdRange range,
  *		count the IDs it holds; false when the slot moved on.
  */
 bool
-pool_counters(int index, uint32 generation, PoolCounters *counters)
+pool_counters(int index, uint32 generation, PoolCounters *counters,
+			  PoolContents *contents)
 {
 	TagPool    *pool = pool_lock(index, generation);
+	uint64		taken;
 
 	if (pool == NULL)
 		return false;
 	*counters = pool->counters;
-	counters->remaining = returned_ids(pool) + RANGE_SIZE(pool->active) +
-		RANGE_SIZE(pool->standby);
-	counters->nreturned = pool->nreturned;
+	taken = pg_atomic_read_u64(&pool->front_taken);
+	contents->front_left = taken >= (uint64) RANGE_SIZE(pool->front) ? 0 :
+		RANGE_SIZE(pool->front) - (int64) taken;
+	contents->remaining = returned_ids(pool) + RANGE_SIZE(pool->active) +
+		RANGE_SIZE(pool->standby) + contents->front_left;
+	contents->nreturned = pool->nreturned;
 	pool_unlock(index);
 	return true;
 }
 
 /*
  * pool_reset_counters
- *		Zero the counters of a pool; the counts of chunks still live, which
- *		are added when they go away, are subtracted ahead.
+ *		Zero the counters of a pool; the tally of chunks still live, which
+ *		is added when they go away, is subtracted ahead.
  */
 void
-pool_reset_counters(int index, uint32 generation, int64 issued,
-					int64 rewound)
+pool_reset_counters(int index, uint32 generation, const ChunkTally *live)
 {
 	TagPool    *pool = pool_lock(index, generation);
 
 	if (pool == NULL)
 		return;
 	memset(&pool->counters, 0, sizeof(PoolCounters));
-	pool->counters.issued = -issued;
-	pool->counters.reclaimed = -rewound;
+	pool->counters.chunks.issued = -live->issued;
+	pool->counters.chunks.rewound = -live->rewound;
+	pool->counters.chunks.refills = -live->refills;
+	pool->counters.chunks.skipped = -live->skipped;
 	pool_unlock(index);
 }

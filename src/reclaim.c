@@ -31,7 +31,13 @@
  *	  transaction keeps its IDs whatever happens to it later.
  *	- Backend exit in a transaction: the transaction can only abort, so
  *	  its records are undone before the chunks go back (cache.c).
- * Tags created with reclaim => false record nothing.
+ * Tags created with reclaim => false record nothing.  A locality tag's
+ * runs in chunks it has replaced could only come back at the front of its
+ * pool if nobody drew since, which the run in the current chunk covers:
+ * each refill reuses the tag's record of the transaction, so a transaction
+ * drawing one ID at a time between other backends' draws keeps one record
+ * per tag, not one per ID.  If it aborts, the earlier runs are counted as
+ * skipped.
  *
  * The abort paths take no catalog access, allocate nothing and raise no
  * error: records live in an array in TopMemoryContext that only grows on
@@ -59,6 +65,8 @@ typedef struct DrawRecord
 	uint32		generation;
 	int64		lo;
 	int64		hi;				/* 0 while the run is open */
+	int64		passed;			/* IDs of earlier runs of a locality tag,
+								 * skipped if the transaction aborts */
 } DrawRecord;
 
 uint64		reclaim_stamp = 1;
@@ -104,6 +112,21 @@ reclaim_note(LocalTag *lt)
 		return;
 
 	record_close(lt);
+	if (lt->info.locality && lt->last_record >= 0)
+	{
+		/* the earlier run stays drawn, see the header comment */
+		r = &records[lt->last_record];
+		Assert(r->lt == lt);
+		if (r->generation == lt->generation && r->hi > r->lo)
+			r->passed += r->hi - r->lo;
+		r->slot = lt->slot;
+		r->generation = lt->generation;
+		r->lo = c->next;
+		r->hi = 0;
+		c->xact_lo = c->next;
+		lt->open_record = lt->last_record;
+		return;
+	}
 	if (nrecords == maxrecords)
 	{
 		maxrecords = Max(16, maxrecords * 2);
@@ -119,8 +142,9 @@ reclaim_note(LocalTag *lt)
 	r->generation = lt->generation;
 	r->lo = c->next;
 	r->hi = 0;
+	r->passed = 0;
 	c->xact_lo = c->next;
-	lt->open_record = nrecords++;
+	lt->open_record = lt->last_record = nrecords++;
 }
 
 /*
@@ -151,6 +175,7 @@ undo_record(DrawRecord *r)
 		return;					/* the tag was dropped or reset */
 
 	c->xact_drawn -= r->hi - r->lo;
+	c->tally.skipped += r->passed;
 	run.lo = r->lo;
 	run.hi = r->hi;
 	if (RANGE_SIZE(run) <= 0)
@@ -158,10 +183,11 @@ undo_record(DrawRecord *r)
 	if (run.hi == c->next && run.lo >= c->start)
 	{
 		c->next = run.lo;
-		c->rewound += RANGE_SIZE(run);
+		c->tally.rewound += RANGE_SIZE(run);
 	}
 	else
-		pool_give_back(r->slot, r->generation, run, GIVE_BACK_RECLAIM, 0, 0);
+		pool_give_back(r->slot, r->generation, run, GIVE_BACK_RECLAIM,
+					   c->locality, NULL);
 }
 
 /*
@@ -178,6 +204,7 @@ forget_all(void)
 		BackendChunk *c = cache_chunk(records[i].slot);
 
 		records[i].lt->open_record = -1;
+		records[i].lt->last_record = -1;
 		c->xact_drawn = 0;
 		c->xact_lo = 0;
 	}
@@ -186,16 +213,17 @@ forget_all(void)
 
 /*
  * undo_all
- *		The transaction aborted: give back every run, newest first.
+ *		The transaction aborted: give back every run, newest first, then
+ *		drop the records.
  */
 static void
 undo_all(void)
 {
-	while (nrecords > 0)
-	{
-		undo_record(&records[nrecords - 1]);
-		nrecords--;
-	}
+	int			i;
+
+	for (i = nrecords - 1; i >= 0; i--)
+		undo_record(&records[i]);
+	forget_all();
 }
 
 /*

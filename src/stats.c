@@ -28,10 +28,13 @@
 #include "tag.h"
 
 PG_FUNCTION_INFO_V1(idgen_pool_stats);
+PG_FUNCTION_INFO_V1(idgen_pool_stats_1_1);
 PG_FUNCTION_INFO_V1(idgen_backend_ranges);
 PG_FUNCTION_INFO_V1(idgen_reset_stats);
 
-#define POOL_STATS_COLS		11
+/* columns of idgen.pool_stats() in the extension's versions 1.0 and 1.1 */
+#define POOL_STATS_COLS_1_0	11
+#define POOL_STATS_COLS_1_1	13
 #define BACKEND_RANGES_COLS	7
 
 /*
@@ -50,38 +53,40 @@ visible_slot(int index, NameData *tag, uint32 *generation)
 
 /*
  * live_chunks
- *		Sum, over the backends' chunks of slot index and generation, the
- *		IDs issued from them (including those rewound since), the IDs
- *		rewound, and the IDs still cached in them.
+ *		Sum the tallies of the backends' chunks of slot index and
+ *		generation, and the IDs still cached in them.
  */
 static void
-live_chunks(int index, uint32 generation, int64 *issued, int64 *rewound,
-			int64 *cached)
+live_chunks(int index, uint32 generation, ChunkTally *live, int64 *cached)
 {
 	int			b;
 
-	*issued = 0;
-	*rewound = 0;
+	memset(live, 0, sizeof(ChunkTally));
 	*cached = 0;
 	for (b = 0; b < MaxBackends; b++)
 	{
 		BackendChunk c;
+		ChunkTally	t;
 		pid_t		pid;
 
 		if (!cache_read_chunk(b, index, &pid, &c) || c.generation != generation)
 			continue;
-		*issued += c.next - c.start + c.rewound;
-		*rewound += c.rewound;
+		t = cache_chunk_tally(&c);
+		live->issued += t.issued;
+		live->rewound += t.rewound;
+		live->refills += t.refills;
+		live->skipped += t.skipped;
 		*cached += c.end - c.next;
 	}
 }
 
 /*
- * idgen_pool_stats
- *		One row per visible tag of this database that has a slot.
+ * pool_stats
+ *		One row per visible tag of this database that has a slot, with the
+ *		first ncols columns of idgen.pool_stats().
  */
-Datum
-idgen_pool_stats(PG_FUNCTION_ARGS)
+static void
+pool_stats(FunctionCallInfo fcinfo, int ncols)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int			i;
@@ -91,34 +96,61 @@ idgen_pool_stats(PG_FUNCTION_ARGS)
 
 	for (i = 0; i < idgen_max_tags; i++)
 	{
-		Datum		values[POOL_STATS_COLS];
-		bool		nulls[POOL_STATS_COLS] = {0};
+		Datum		values[POOL_STATS_COLS_1_1];
+		bool		nulls[POOL_STATS_COLS_1_1] = {0};
 		PoolCounters pc;
+		PoolContents contents;
+		ChunkTally	live;
 		NameData	tag;
 		uint32		generation;
-		int64		issued;
-		int64		rewound;
 		int64		cached;
 
 		if (!visible_slot(i, &tag, &generation) ||
-			!pool_counters(i, generation, &pc))
+			!pool_counters(i, generation, &pc, &contents))
 			continue;
-		live_chunks(i, generation, &issued, &rewound, &cached);
+		live_chunks(i, generation, &live, &cached);
 
 		values[0] = CStringGetTextDatum(NameStr(tag));
-		values[1] = Int64GetDatum(pc.issued + issued);
-		values[2] = Int64GetDatum(pc.reclaimed + rewound);
+		values[1] = Int64GetDatum(pc.chunks.issued + live.issued);
+		values[2] = Int64GetDatum(pc.reclaimed + pc.chunks.rewound +
+								  live.rewound);
 		values[3] = Int64GetDatum(pc.returned);
 		values[4] = Int64GetDatum(pc.ranges);
 		values[5] = Int64GetDatum(pc.claims);
 		values[6] = Int64GetDatum(pc.waits);
 		values[7] = Int64GetDatum(pc.lost);
-		values[8] = Int64GetDatum(pc.remaining);
+		values[8] = Int64GetDatum(contents.remaining);
 		values[9] = Int64GetDatum(cached);
-		values[10] = Int32GetDatum(pc.nreturned);
+		values[10] = Int32GetDatum(contents.nreturned);
+		/* 1.1 */
+		values[11] = Int64GetDatum(pc.chunks.refills + live.refills);
+		values[12] = Int64GetDatum(pc.skipped + pc.chunks.skipped +
+								   live.skipped);
+		Assert(rsinfo->setDesc->natts == ncols);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
 							 values, nulls);
 	}
+}
+
+/*
+ * idgen_pool_stats
+ *		idgen.pool_stats() of version 1.0 of the extension's SQL.
+ */
+Datum
+idgen_pool_stats(PG_FUNCTION_ARGS)
+{
+	pool_stats(fcinfo, POOL_STATS_COLS_1_0);
+	return (Datum) 0;
+}
+
+/*
+ * idgen_pool_stats_1_1
+ *		idgen.pool_stats() from 1.1 on: refills and skipped IDs added.
+ */
+Datum
+idgen_pool_stats_1_1(PG_FUNCTION_ARGS)
+{
+	pool_stats(fcinfo, POOL_STATS_COLS_1_1);
 	return (Datum) 0;
 }
 
@@ -190,15 +222,14 @@ idgen_reset_stats(PG_FUNCTION_ARGS)
 		NameData	tag;
 		Oid			seqoid;
 		uint32		generation;
-		int64		issued;
-		int64		rewound;
+		ChunkTally	live;
 		int64		cached;
 
 		if (!slot_describe(i, &tag, &seqoid, &generation) ||
 			(!all && strcmp(NameStr(tag), NameStr(name)) != 0))
 			continue;
-		live_chunks(i, generation, &issued, &rewound, &cached);
-		pool_reset_counters(i, generation, issued, rewound);
+		live_chunks(i, generation, &live, &cached);
+		pool_reset_counters(i, generation, &live);
 	}
 	PG_RETURN_VOID();
 }

@@ -77,6 +77,8 @@ PG_FUNCTION_INFO_V1(idgen_tag_visible);
 /* the sequence the tags trigger is dropping, so that no warning is given */
 static Oid	dropping_seqoid = InvalidOid;
 
+static void row_to_info(HeapTuple row, TupleDesc desc, TagInfo *info);
+
 /*
  * tag_check_name
  *		Validate a tag name given by the user and copy it into *name.
@@ -161,8 +163,7 @@ tag_read(const NameData *name, TagInfo *info)
 	args[0] = CStringGetTextDatum(NameStr(*name));
 
 	SPI_connect();
-	plan = SPI_prepare("SELECT kind, start, maxvalue, region, chunk_min,"
-					   " chunk_max, reclaim FROM idgen.tags"
+	plan = SPI_prepare("SELECT * FROM idgen.tags"
 					   " WHERE tag OPERATOR(pg_catalog.=) $1",
 					   1, argtypes);
 	if (plan == NULL ||
@@ -171,21 +172,7 @@ tag_read(const NameData *name, TagInfo *info)
 		elog(ERROR, "idgen: could not read idgen.tags");
 	found = SPI_processed == 1;
 	if (found)
-	{
-		HeapTuple	row = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		char	   *kind;
-
-		kind = TextDatumGetCString(SPI_getbinval(row, desc, 1, &isnull));
-		info->kind = strcmp(kind, "hybrid") == 0 ? TAG_HYBRID : TAG_SEGMENT;
-		info->start = DatumGetInt64(SPI_getbinval(row, desc, 2, &isnull));
-		info->maxvalue = DatumGetInt64(SPI_getbinval(row, desc, 3, &isnull));
-		info->region = DatumGetInt64(SPI_getbinval(row, desc, 4, &isnull));
-		info->chunk_min = DatumGetInt32(SPI_getbinval(row, desc, 5, &isnull));
-		info->chunk_max = DatumGetInt32(SPI_getbinval(row, desc, 6, &isnull));
-		info->reclaim = DatumGetBool(SPI_getbinval(row, desc, 7, &isnull));
-	}
+		row_to_info(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, info);
 	SPI_finish();
 	return found;
 }
@@ -478,6 +465,16 @@ row_to_info(HeapTuple row, TupleDesc desc, TagInfo *info)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("reclaim cannot be null")));
 	info->reclaim = DatumGetBool(v);
+
+	/* no such column before 1.1: the chunks of 1.0 */
+	if (SPI_fnumber(desc, "locality") <= 0)
+		info->locality = false;
+	else if (!row_value(row, desc, "locality", &v))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("locality cannot be null")));
+	else
+		info->locality = DatumGetBool(v);
 }
 
 /*

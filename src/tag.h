@@ -37,6 +37,7 @@ typedef struct TagInfo
 	int32		chunk_min;		/* per-backend chunk bounds */
 	int32		chunk_max;
 	bool		reclaim;		/* give aborted IDs back */
+	bool		locality;		/* draw from the pool's shared chunk */
 } TagInfo;
 
 extern void tag_check_name(text *tag, NameData *name);
