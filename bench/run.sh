@@ -19,7 +19,8 @@
 # shared_buffers and the instruction counts.
 #
 # Settings (environment): ROUNDS, DURATION (s per pgbench point), CLIENTS
-# ("1 2 8 32 64"), JOBS (pgbench -j), INSERT_CLIENTS, INSERT_DURATION,
+# ("1 2 8 32 64"), JOBS (pgbench -j), INSERT_CLIENTS ("1 8 32 64"; the
+# large-index phase runs at 8, or the last of them), INSERT_DURATION,
 # CALLS (calls per in-server measurement), COST_REPS (in-server
 # measurements per round, the fastest counts), BIG_ROWS (rows before the
 # large-index INSERT phase; 0 skips it), BIG_SHARED_BUFFERS, INSTR (0 skips
@@ -47,16 +48,19 @@ done
 
 case $mode in
     full)
-        : "${ROUNDS:=3}" "${DURATION:=4}" "${CLIENTS:=1 2 8 32 64}"
+        : "${ROUNDS:=3}" "${DURATION:=4}" "${CLIENTS:=1 2 8 32 64}" "${INSERT_CLIENTS:=1 8 32 64}"
         : "${INSERT_DURATION:=5}" "${CALLS:=1000000}" "${BIG_ROWS:=2000000}" "${INSTR:=1}" ;;
     fast)
-        : "${ROUNDS:=1}" "${DURATION:=1}" "${CLIENTS:=1 8}"
+        : "${ROUNDS:=1}" "${DURATION:=1}" "${CLIENTS:=1 8}" "${INSERT_CLIENTS:=1 8}"
         : "${INSERT_DURATION:=1}" "${CALLS:=100000}" "${BIG_ROWS:=100000}" "${INSTR:=1}" ;;
     quick)
         : "${ROUNDS:=1}" "${DURATION:=2}" "${CLIENTS:=8}"
         : "${INSERT_DURATION:=0}" "${CALLS:=200000}" "${BIG_ROWS:=0}" "${INSTR:=0}" ;;
 esac
 : "${JOBS:=2}" "${INSERT_CLIENTS:=8}" "${BIG_SHARED_BUFFERS:=16MB}" "${COST_REPS:=3}"
+# the large-index phase: 8 clients if INSERT_CLIENTS has them, else the last
+LARGE_CLIENTS=$(tr ' ' '\n' <<<"$INSERT_CLIENTS" | grep -x 8 || true)
+[ -n "$LARGE_CLIENTS" ] || LARGE_CLIENTS=${INSERT_CLIENTS##* }
 # instruction counts: calls per query under valgrind (two sizes, differenced)
 INSTR_N1=1000
 INSTR_N2=21000
@@ -92,7 +96,7 @@ cleanup() {
     if [ "$target" = existing ] && [ "$server_up" = 1 ]; then
         psql_q "DROP SCHEMA IF EXISTS idgen_bench CASCADE" >/dev/null 2>&1
         psql_q "SELECT idgen.drop_tag(t, if_exists => true) FROM unnest(ARRAY['idgen_bench',
-                'idgen_bench_h', 'idgen_bench_ins', 'idgen_bench_ins_h']) AS t" >/dev/null 2>&1
+                'idgen_bench_h', 'idgen_bench_ins', 'idgen_bench_ins_chunks', 'idgen_bench_ins_h']) AS t" >/dev/null 2>&1
         local e
         for e in "${created_exts[@]}"; do
             psql_q "DROP EXTENSION IF EXISTS $e" >/dev/null 2>&1
@@ -153,6 +157,30 @@ stop_server() {
     server_up=0
 }
 
+# install_peer DIR MAKEARGS...: build and install a peer extension from a
+# copy of its source in ../shared/anchors (never built in place: that tree
+# may be read-only), so that the published tables always include it
+ANCHORS=${ANCHORS:-$REPO/../shared/anchors}
+install_peer() {
+    local src="$ANCHORS/$1" tmp
+    shift
+    [ -d "$src" ] || { say "no $src: that peer is left out"; return 0; }
+    tmp=$(mktemp -d /tmp/idgen-peer.XXXXXX)
+    cp -r "$src" "$tmp/"
+    say "building $(basename "$src") from $src"
+    if make -s -C "$tmp/$(basename "$src")" PG_CONFIG="$PG_CONFIG" "$@" >"$tmp/build.log" 2>&1 \
+        && $SUDO make -s -C "$tmp/$(basename "$src")" PG_CONFIG="$PG_CONFIG" "$@" install >>"$tmp/build.log" 2>&1; then
+        rm -rf "$tmp"
+    else
+        say "could not build $(basename "$src"), see $tmp/build.log"
+    fi
+}
+if [ "$target" = own ]; then
+    extdir="$("$PG_CONFIG" --sharedir)/extension"
+    [ -f "$extdir/snowflake.control" ] || install_peer pgedge-snowflake USE_PGXS=1
+    [ -f "$extdir/pg_uuidv7.control" ] || install_peer pg_uuidv7
+fi
+
 if [ "$target" = own ]; then
     port=$(free_port)
     data="$work/data"
@@ -196,7 +224,7 @@ available() { avail[$1]=1; record avail "$1" 1 "${2:-}"; }
 # absent W REASON: mark W not available and say why
 absent() { avail[$1]=0; note[$1]=$2; record avail "$1" 0 "$2"; say "$1: not available ($2)"; }
 
-for w in select1 nextval1 nextval1000 uuid next_id next_id_range bigserial; do
+for w in select1 nextval1 nextval1000 uuid next_id next_id_range next_id_chunks bigserial; do
     available "$w"
 done
 
@@ -262,7 +290,7 @@ optional_ext uuidv7 pg_uuidv7 "uuid_generate_v7()" uuid
 pick() { local w; for w in "$@"; do [ "${avail[$w]}" = 1 ] && echo "$w"; done; return 0; }
 mapfile -t RT_W < <(pick select1 nextval1 nextval1000 uuid next_id next_id_range snowflake hybrid pgedge uuidv7)
 mapfile -t COST_W < <(pick nextval1 nextval1000 uuid next_id next_id_range snowflake hybrid pgedge uuidv7)
-mapfile -t INS_W < <(pick bigserial nextval1000 uuid next_id snowflake hybrid pgedge uuidv7)
+mapfile -t INS_W < <(pick bigserial nextval1000 uuid next_id next_id_chunks snowflake hybrid pgedge uuidv7)
 
 # expr W: the SQL expression of a generator, for the in-server phase
 expr_of() {
@@ -310,6 +338,7 @@ record meta duration "$DURATION"
 record meta clients "$CLIENTS"
 record meta jobs "$JOBS"
 record meta insert_clients "$INSERT_CLIENTS"
+record meta large_clients "$LARGE_CLIENTS"
 record meta insert_duration "$INSERT_DURATION"
 record meta calls "$CALLS"
 record meta big_rows "$BIG_ROWS"
@@ -318,7 +347,8 @@ record meta big_shared_buffers "$BIG_SHARED_BUFFERS"
 n_rt=$(( ${#RT_W[@]} * $(wc -w <<<"$CLIENTS") * ROUNDS ))
 n_ins=$(( ${#INS_W[@]} * ROUNDS ))
 [ "$INSERT_DURATION" -gt 0 ] || n_ins=0
-[ "$BIG_ROWS" -gt 0 ] && [ "$target" = own ] && [ "$n_ins" -gt 0 ] && n_ins=$((n_ins * 2))
+[ "$BIG_ROWS" -gt 0 ] && [ "$target" = own ] && [ "$n_ins" -gt 0 ] && n_big=$n_ins || n_big=0
+n_ins=$(( n_ins * $(wc -w <<<"$INSERT_CLIENTS") + n_big ))
 est=$(( n_rt * (DURATION + 1) + n_ins * (INSERT_DURATION + 1) ))
 say "$mode run: $ROUNDS round(s); about $([ $est -lt 120 ] && echo "$est s" || echo "$((est / 60 + 1)) min") of pgbench"
 
@@ -410,30 +440,56 @@ if ! psql_q "CHECKPOINT" >/dev/null 2>&1; then
     say "CHECKPOINT not allowed here: WAL per row is measured without a checkpoint before each run"
 fi
 
-# insert_phase PHASE: ROUNDS rounds of every INSERT workload, then sizes
+# insert_phase PHASE CLIENTS...: ROUNDS rounds of every INSERT workload at
+# each client count.  In the small phase each run starts from an empty
+# table, and the size and leaf density of its primary key are measured
+# after it: what that many clients make of an index.
 insert_phase() {
-    local phase=$1 r w lsn0 lsn1 tps txns wal
+    local phase=$1 r c w lsn0 tps txns wal size
+    shift
     for ((r = 1; r <= ROUNDS; r++)); do
-        say "INSERT ($phase): round $r/$ROUNDS, $INSERT_CLIENTS clients"
-        mapfile -t order < <(rotate $((r - 1)) "${INS_W[@]}")
-        for w in "${order[@]}"; do
-            # a checkpoint first, so that every run pays its full-page writes
-            [ "$can_checkpoint" = 1 ] && psql_q "CHECKPOINT" >/dev/null
-            lsn0=$(psql_q "SELECT pg_current_wal_lsn()")
-            read -r tps txns < <(pgbench_run "ins_$w" "$INSERT_CLIENTS" "$INSERT_DURATION")
-            wal=$(psql_q "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0')")
-            record ins "$phase" "$w" "$r" "$tps" "$txns" "$wal"
+        for c in "$@"; do
+            say "INSERT ($phase): round $r/$ROUNDS, $c client(s)"
+            mapfile -t order < <(rotate $((r - 1)) "${INS_W[@]}")
+            for w in "${order[@]}"; do
+                [ "$phase" = small ] && psql_q "TRUNCATE idgen_bench.ins_$w" >/dev/null
+                # a checkpoint first, so that every run pays its full-page writes
+                [ "$can_checkpoint" = 1 ] && psql_q "CHECKPOINT" >/dev/null
+                lsn0=$(psql_q "SELECT pg_current_wal_lsn()")
+                read -r tps txns < <(pgbench_run "ins_$w" "$c" "$INSERT_DURATION")
+                wal=$(psql_q "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0')")
+                size=$(psql_q "SELECT pg_relation_size('idgen_bench.ins_${w}_pkey'),
+                                      (SELECT count(*) FROM idgen_bench.ins_$w),
+                                      $(density_sql "$w")" | tr '|' '\t')
+                record ins "$phase" "$c" "$w" "$r" "$tps" "$txns" "$wal" "$size"
+            done
         done
     done
-    for w in "${INS_W[@]}"; do
-        record size "$phase" "$w" $(psql_q "SELECT pg_relation_size('idgen_bench.ins_${w}_pkey'),
-                                                   (SELECT count(*) FROM idgen_bench.ins_$w)" | tr '|' ' ')
-    done
+}
+
+# density_sql W: the leaf density of W's primary key, where pgstattuple is
+# available
+has_density=0
+if [ "$(psql_q "SELECT count(*) FROM pg_extension WHERE extname = 'pgstattuple'")" = 1 ]; then
+    has_density=1
+elif psql_q "CREATE EXTENSION pgstattuple" >/dev/null 2>&1; then
+    has_density=1
+    created_exts+=(pgstattuple)
+else
+    record meta density_skipped "pgstattuple not installed (postgresql-contrib)"
+fi
+density_sql() {
+    if [ "$has_density" = 1 ]; then
+        echo "(pgstatindex('idgen_bench.ins_$1_pkey')).avg_leaf_density"
+    else
+        echo "'NaN'"
+    fi
 }
 
 if [ "$INSERT_DURATION" -gt 0 ]; then
     phase insert_small
-    insert_phase small
+    # shellcheck disable=SC2086
+    insert_phase small $INSERT_CLIENTS
     if [ "$BIG_ROWS" -gt 0 ] && [ "$target" = own ]; then
         phase insert_large
         say "INSERT (large index): loading $BIG_ROWS rows per table"
@@ -447,7 +503,7 @@ if [ "$INSERT_DURATION" -gt 0 ]; then
         write_conf "$BIG_SHARED_BUFFERS"
         start_server
         record meta big_settings "$(psql_q "SELECT 'shared_buffers=' || current_setting('shared_buffers')")"
-        insert_phase large
+        insert_phase large "$LARGE_CLIENTS"
     elif [ "$BIG_ROWS" -gt 0 ]; then
         record meta big_skipped "needs the throwaway cluster (restart with a small shared_buffers)"
     fi

@@ -11,10 +11,12 @@ CREATE SCHEMA idgen_bench;
 -- leftovers of an interrupted run
 SELECT idgen.drop_tag(t, if_exists => true)
   FROM unnest(ARRAY['idgen_bench', 'idgen_bench_h', 'idgen_bench_ins',
-                    'idgen_bench_ins_h']) AS t \g /dev/null
+                    'idgen_bench_ins_chunks', 'idgen_bench_ins_h']) AS t \g /dev/null
 
 SELECT idgen.create_tag('idgen_bench') \g /dev/null
 SELECT idgen.create_tag('idgen_bench_ins') \g /dev/null
+-- the same with per-backend chunks: what locality changes
+SELECT idgen.create_tag('idgen_bench_ins_chunks', locality => false) \g /dev/null
 
 CREATE SEQUENCE idgen_bench.seq_cache1 CACHE 1;
 CREATE SEQUENCE idgen_bench.seq_cache1000 CACHE 1000;
