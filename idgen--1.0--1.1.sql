@@ -10,6 +10,11 @@
 -- 1.0 get the new default.
 ALTER TABLE idgen.tags ADD COLUMN locality boolean NOT NULL DEFAULT true;
 
+-- 1.1: ordered tags.  Their IDs are tracked until they commit, so that
+-- idgen.watermark() can tell readers polling by ID how far every ID has
+-- committed (README, "Incremental readers").
+ALTER TABLE idgen.tags ADD COLUMN ordered boolean NOT NULL DEFAULT false;
+
 DROP FUNCTION idgen.create_tag(text, text, bigint, bigint, bigint, integer, integer, boolean);
 -- Create a tag: a row in idgen.tags and its sequence idgen_seq.<tag>.
 -- NULL maxvalue and chunk bounds get defaults that fit kind and region.
@@ -23,7 +28,8 @@ CREATE FUNCTION idgen.create_tag(tag text,
                                  chunk_min integer DEFAULT NULL,
                                  chunk_max integer DEFAULT NULL,
                                  reclaim boolean DEFAULT true,
-                                 locality boolean DEFAULT true)
+                                 locality boolean DEFAULT true,
+                                 ordered boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -40,8 +46,8 @@ BEGIN
     -- default chunk bounds shrink to fit a small region
     chunk_max := coalesce(chunk_max, least(10000, region));
     chunk_min := coalesce(chunk_min, least(10, chunk_max));
-    INSERT INTO idgen.tags (tag, kind, start, maxvalue, region, chunk_min, chunk_max, reclaim, locality)
-        VALUES (tag, kind, start, maxvalue, region, chunk_min, chunk_max, reclaim, locality);
+    INSERT INTO idgen.tags (tag, kind, start, maxvalue, region, chunk_min, chunk_max, reclaim, locality, ordered)
+        VALUES (tag, kind, start, maxvalue, region, chunk_min, chunk_max, reclaim, locality, ordered);
 END
 $$;
 
@@ -57,7 +63,8 @@ CREATE FUNCTION idgen.alter_tag(tag text,
                                 chunk_min integer DEFAULT NULL,
                                 chunk_max integer DEFAULT NULL,
                                 reclaim boolean DEFAULT NULL,
-                                locality boolean DEFAULT NULL)
+                                locality boolean DEFAULT NULL,
+                                ordered boolean DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -71,7 +78,8 @@ BEGIN
            chunk_min = coalesce(alter_tag.chunk_min, x.chunk_min),
            chunk_max = coalesce(alter_tag.chunk_max, x.chunk_max),
            reclaim = coalesce(alter_tag.reclaim, x.reclaim),
-           locality = coalesce(alter_tag.locality, x.locality)
+           locality = coalesce(alter_tag.locality, x.locality),
+           ordered = coalesce(alter_tag.ordered, x.ordered)
      WHERE x.tag OPERATOR(pg_catalog.=) alter_tag.tag;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'tag "%" does not exist', tag
@@ -118,6 +126,26 @@ CREATE VIEW idgen.stats AS
      WHERE idgen.tag_visible(c.oid);
 GRANT SELECT ON idgen.stats TO PUBLIC;
 
+-- 1.1: the watermark of an ordered tag, and what holds it back.
+CREATE FUNCTION idgen.watermark(tag text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'idgen_watermark'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION idgen.watermark_holders(
+    OUT tag text, OUT pid integer, OUT transaction xid, OUT lowest_id bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'idgen_watermark_holders'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW idgen.watermark_holders AS
+    SELECT h.tag, h.lowest_id, h.pid, a.state, a.xact_start,
+           h.transaction, p.gid, p.prepared
+      FROM idgen.watermark_holders() h
+      LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = h.pid
+      LEFT JOIN pg_catalog.pg_prepared_xacts p ON p.transaction = h.transaction;
+GRANT SELECT ON idgen.watermark_holders TO PUBLIC;
+
 -- 1.1: every object of the extension says what it is for.
 COMMENT ON SCHEMA idgen IS 'idgen: tag administration, monitoring and decoding';
 COMMENT ON SCHEMA idgen_seq IS 'idgen: one sequence per tag, holding its high-water mark';
@@ -126,8 +154,8 @@ COMMENT ON FUNCTION idgen.tags_guard() IS 'trigger of idgen.tags: validates, che
 COMMENT ON FUNCTION next_id(text) IS 'next ID of a segment tag';
 COMMENT ON FUNCTION next_id_range(text, bigint) IS 'n contiguous IDs of a segment tag, [lo, lo + n), the caller''s for good';
 COMMENT ON FUNCTION idgen.check_tag_name(text) IS 'raise the error an invalid tag name gets';
-COMMENT ON FUNCTION idgen.create_tag(text, text, bigint, bigint, bigint, integer, integer, boolean, boolean) IS 'create a tag of kind segment or hybrid, with its sequence';
-COMMENT ON FUNCTION idgen.alter_tag(text, bigint, bigint, bigint, integer, integer, boolean, boolean) IS 'change a tag''s options; NULL keeps an option';
+COMMENT ON FUNCTION idgen.create_tag(text, text, bigint, bigint, bigint, integer, integer, boolean, boolean, boolean) IS 'create a tag of kind segment or hybrid, with its sequence';
+COMMENT ON FUNCTION idgen.alter_tag(text, bigint, bigint, bigint, integer, integer, boolean, boolean, boolean) IS 'change a tag''s options; NULL keeps an option';
 COMMENT ON FUNCTION idgen.drop_tag(text, boolean) IS 'drop a tag and its sequence';
 COMMENT ON FUNCTION idgen.pool_stats() IS 'counters of the shared pool of each tag the caller may monitor (behind idgen.stats)';
 COMMENT ON FUNCTION idgen.tag_visible(oid) IS 'whether the caller may monitor the tag whose sequence this is';
@@ -143,3 +171,6 @@ COMMENT ON FUNCTION hybrid_id(text) IS 'next ID of a hybrid tag: slab | seconds 
 COMMENT ON FUNCTION idgen.hybrid_parse(bigint) IS 'decode a hybrid ID into (slab, seconds, seq)';
 COMMENT ON FUNCTION idgen.hybrid_stats() IS 'slab counters of each hybrid tag the caller may monitor (behind idgen.hybrid_stats)';
 COMMENT ON VIEW idgen.hybrid_stats IS 'per hybrid tag: slabs claimed, continued, returned, abandoned and pooled';
+COMMENT ON FUNCTION idgen.watermark(text) IS 'largest ID of an ordered tag at and below which every ID that will ever commit has committed: a safe cursor for readers polling by ID';
+COMMENT ON FUNCTION idgen.watermark_holders() IS 'transactions that hold back the watermark of each ordered tag the caller may monitor (behind idgen.watermark_holders)';
+COMMENT ON VIEW idgen.watermark_holders IS 'one row per open or prepared transaction holding back a watermark: the lowest ID it may still commit';

@@ -7,8 +7,8 @@
 
 BEGIN {
     FS = "\t"
-    nrt = split("select1 nextval1 nextval1000 uuid next_id next_id_range snowflake hybrid pgedge uuidv7", RTW, " ")
-    ncost = split("nextval1 nextval1000 uuid next_id next_id_range snowflake hybrid pgedge uuidv7", COSTW, " ")
+    nrt = split("select1 nextval1 nextval1000 uuid next_id next_id_ordered next_id_range snowflake hybrid pgedge uuidv7", RTW, " ")
+    ncost = split("nextval1 nextval1000 uuid next_id next_id_ordered next_id_range snowflake hybrid pgedge uuidv7", COSTW, " ")
     nins = split("bigserial nextval1000 uuid next_id next_id_chunks snowflake hybrid pgedge uuidv7", INSW, " ")
     L["select1"] = "SELECT 1"
     L["nextval1"] = "nextval CACHE 1"
@@ -17,6 +17,7 @@ BEGIN {
     L["next_id"] = "next_id(t)"
     L["next_id_range"] = "next_id_range(t, 100)"
     L["next_id_chunks"] = "next_id(t), locality => false"
+    L["next_id_ordered"] = "next_id(o), ordered => true"
     L["snowflake"] = "snowflake_id()"
     L["hybrid"] = "hybrid_id(h)"
     L["pgedge"] = "pgEdge snowflake.nextval()"
@@ -48,6 +49,8 @@ $1 == "ins" {
     HASINS[$2] = 1
     if ($5 > R) R = $5
 }
+# wm ROUND WRITER_TPS IDS_P50 IDS_P99 MS_P50 MS_P99 POLLS: the watermark phase
+$1 == "wm" { WM[$2] = $3 " " $4 " " $5 " " $6 " " $7 " " $8; if ($2 > NWM) NWM = $2 }
 $1 == "instr_raw" { IRAW[$2] = $3; HASINSTR = 1 }
 
 function num(v) { return v != "" && v != "NaN" && v ~ /^-?[0-9.]+([eE][-+]?[0-9]+)?$/ }
@@ -253,6 +256,24 @@ END {
     }
     if (M["big_skipped"] != "") print "Large-index INSERT phase skipped: " M["big_skipped"] ".\n"
     if (M["density_skipped"] != "") print "Leaf density not measured: " M["density_skipped"] ".\n"
+
+    # --- watermark -----------------------------------------------------------
+    if (NWM > 0) {
+        print "## Watermark of an ordered tag"
+        print ""
+        printf "`pgbench -n -M prepared -f bench/wm_insert.sql -c %s -j %s -T %s` (single-row INSERT, key `DEFAULT next_id(o)` of an\n", M["large_clients"], M["jobs"], M["insert_duration"]
+        print "ordered tag) with one reader running `bench/wm_poll.sql` alongside: `idgen.watermark(o)`, then, in the next statement, how"
+        print "far the rows visible above it reach (IDs) and how long the oldest of them has waited since its INSERT (ms)."
+        print ""
+        print "| round | writers' TPS | lag, IDs: median | p99 | lag, ms: median | p99 | polls |"
+        print "|---:|---:|---:|---:|---:|---:|---:|"
+        for (r = 1; r <= NWM; r++) {
+            if (!(r in WM)) continue
+            split(WM[r], x, " ")
+            printf "| %d | %s | %s | %s | %s | %s | %s |\n", r, f0(x[1]), f0(x[2]), f0(x[3]), f1(x[4]), f1(x[5]), x[6]
+        }
+        print ""
+    }
 
     # --- targets -----------------------------------------------------------
     printf "| target (BRIEF.md) | measured | |\n|---|---:|---|\n" >> targets

@@ -96,7 +96,8 @@ cleanup() {
     if [ "$target" = existing ] && [ "$server_up" = 1 ]; then
         psql_q "DROP SCHEMA IF EXISTS idgen_bench CASCADE" >/dev/null 2>&1
         psql_q "SELECT idgen.drop_tag(t, if_exists => true) FROM unnest(ARRAY['idgen_bench',
-                'idgen_bench_h', 'idgen_bench_ins', 'idgen_bench_ins_chunks', 'idgen_bench_ins_h']) AS t" >/dev/null 2>&1
+                'idgen_bench_h', 'idgen_bench_ins', 'idgen_bench_ins_chunks', 'idgen_bench_ins_h',
+                'idgen_bench_o', 'idgen_bench_wm']) AS t" >/dev/null 2>&1
         local e
         for e in "${created_exts[@]}"; do
             psql_q "DROP EXTENSION IF EXISTS $e" >/dev/null 2>&1
@@ -224,7 +225,7 @@ available() { avail[$1]=1; record avail "$1" 1 "${2:-}"; }
 # absent W REASON: mark W not available and say why
 absent() { avail[$1]=0; note[$1]=$2; record avail "$1" 0 "$2"; say "$1: not available ($2)"; }
 
-for w in select1 nextval1 nextval1000 uuid next_id next_id_range next_id_chunks bigserial; do
+for w in select1 nextval1 nextval1000 uuid next_id next_id_ordered next_id_range next_id_chunks bigserial; do
     available "$w"
 done
 
@@ -288,8 +289,8 @@ optional_ext uuidv7 pg_uuidv7 "uuid_generate_v7()" uuid
 
 # the workloads of each phase, among the available ones
 pick() { local w; for w in "$@"; do [ "${avail[$w]}" = 1 ] && echo "$w"; done; return 0; }
-mapfile -t RT_W < <(pick select1 nextval1 nextval1000 uuid next_id next_id_range snowflake hybrid pgedge uuidv7)
-mapfile -t COST_W < <(pick nextval1 nextval1000 uuid next_id next_id_range snowflake hybrid pgedge uuidv7)
+mapfile -t RT_W < <(pick select1 nextval1 nextval1000 uuid next_id next_id_ordered next_id_range snowflake hybrid pgedge uuidv7)
+mapfile -t COST_W < <(pick nextval1 nextval1000 uuid next_id next_id_ordered next_id_range snowflake hybrid pgedge uuidv7)
 mapfile -t INS_W < <(pick bigserial nextval1000 uuid next_id next_id_chunks snowflake hybrid pgedge uuidv7)
 
 # expr W: the SQL expression of a generator, for the in-server phase
@@ -300,6 +301,7 @@ expr_of() {
         nextval1000) echo "nextval('idgen_bench.seq_cache1000')" ;;
         uuid) echo "gen_random_uuid()" ;;
         next_id) echo "next_id('idgen_bench')" ;;
+        next_id_ordered) echo "next_id('idgen_bench_o')" ;;
         next_id_range) echo "next_id_range('idgen_bench', 100)" ;;
         snowflake) echo "snowflake_id()" ;;
         hybrid) echo "hybrid_id('idgen_bench_h')" ;;
@@ -507,6 +509,23 @@ if [ "$INSERT_DURATION" -gt 0 ]; then
     elif [ "$BIG_ROWS" -gt 0 ]; then
         record meta big_skipped "needs the throwaway cluster (restart with a small shared_buffers)"
     fi
+
+    # the watermark of an ordered tag under the INSERT load of 8 clients
+    # (or the large phase's count): one reader polls it alongside
+    phase watermark
+    for ((r = 1; r <= ROUNDS; r++)); do
+        say "watermark: round $r/$ROUNDS, $LARGE_CLIENTS writer(s) and one reader"
+        psql_q "TRUNCATE idgen_bench.wm, idgen_bench.wm_lag" >/dev/null
+        pgbench_run wm_poll 1 "$INSERT_DURATION" >/dev/null &
+        read -r tps _ < <(pgbench_run wm_insert "$LARGE_CLIENTS" "$INSERT_DURATION")
+        wait
+        record wm "$r" "$tps" $(psql_q "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ids),
+                                               percentile_cont(0.99) WITHIN GROUP (ORDER BY ids),
+                                               percentile_cont(0.5) WITHIN GROUP (ORDER BY ms),
+                                               percentile_cont(0.99) WITHIN GROUP (ORDER BY ms),
+                                               count(*)
+                                          FROM idgen_bench.wm_lag" | tr '|' ' ')
+    done
 fi
 
 # ---------------------------------------------------------------------------

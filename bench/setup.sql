@@ -11,12 +11,17 @@ CREATE SCHEMA idgen_bench;
 -- leftovers of an interrupted run
 SELECT idgen.drop_tag(t, if_exists => true)
   FROM unnest(ARRAY['idgen_bench', 'idgen_bench_h', 'idgen_bench_ins',
-                    'idgen_bench_ins_chunks', 'idgen_bench_ins_h']) AS t \g /dev/null
+                    'idgen_bench_ins_chunks', 'idgen_bench_ins_h', 'idgen_bench_o',
+                    'idgen_bench_wm']) AS t \g /dev/null
 
 SELECT idgen.create_tag('idgen_bench') \g /dev/null
 SELECT idgen.create_tag('idgen_bench_ins') \g /dev/null
 -- the same with per-backend chunks: what locality changes
 SELECT idgen.create_tag('idgen_bench_ins_chunks', locality => false) \g /dev/null
+-- ordered tags: what tracking IDs until they commit costs, and how far
+-- the watermark trails the rows (the watermark phase)
+SELECT idgen.create_tag('idgen_bench_o', ordered => true) \g /dev/null
+SELECT idgen.create_tag('idgen_bench_wm', ordered => true) \g /dev/null
 
 CREATE SEQUENCE idgen_bench.seq_cache1 CACHE 1;
 CREATE SEQUENCE idgen_bench.seq_cache1000 CACHE 1000;
@@ -50,3 +55,14 @@ CREATE TABLE idgen_bench.ins_uuid (id uuid PRIMARY KEY DEFAULT gen_random_uuid()
 CREATE TABLE idgen_bench.ins_next_id (
     id bigint PRIMARY KEY DEFAULT next_id('idgen_bench_ins'), n int)
     WITH (autovacuum_enabled = off);
+CREATE TABLE idgen_bench.ins_next_id_chunks (
+    id bigint PRIMARY KEY DEFAULT next_id('idgen_bench_ins_chunks'), n int)
+    WITH (autovacuum_enabled = off);
+
+-- The watermark phase: writers insert into wm, one reader polls the
+-- watermark of its tag and records its lag in wm_lag.
+CREATE TABLE idgen_bench.wm (
+    id bigint PRIMARY KEY DEFAULT next_id('idgen_bench_wm'), n int,
+    at timestamptz NOT NULL DEFAULT clock_timestamp())
+    WITH (autovacuum_enabled = off);
+CREATE TABLE idgen_bench.wm_lag (ids bigint, ms float8);

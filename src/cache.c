@@ -78,6 +78,7 @@
 #include "pool.h"
 #include "reclaim.h"
 #include "slot.h"
+#include "watermark.h"
 
 PG_FUNCTION_INFO_V1(idgen_next_id);
 PG_FUNCTION_INFO_V1(idgen_next_id_range);
@@ -173,7 +174,8 @@ backend_slot(int index)
 /*
  * cache_read_chunk
  *		Copy backend number "backend"'s chunk of tag slot index, for the
- *		monitoring views; false when the backend holds none.  Lock-free,
+ *		monitoring views and the watermark; false when the backend holds
+ *		none.  Lock-free,
  *		see the locking protocol above.
  */
 bool
@@ -183,7 +185,8 @@ cache_read_chunk(int backend, int index, pid_t *pid, BackendChunk *chunk)
 
 	*pid = slot->pid;
 	*chunk = slot->chunks[index];
-	return *pid != 0 && chunk->end != 0;
+	/* a first refill publishes its floor before its chunk (watermark.c) */
+	return *pid != 0 && (chunk->end != 0 || chunk->floor != 0);
 }
 
 /*
@@ -257,6 +260,8 @@ cache_init(void)
 	local_tags = hash_create("idgen local tags", 16, &ctl,
 							 HASH_ELEM | HASH_STRINGS);
 	CacheRegisterRelcacheCallback(cache_inval_callback, (Datum) 0);
+	/* callbacks run newest first: watermark's after reclaim's */
+	watermark_register();
 	reclaim_register();
 
 	/* a previous owner of the slot always cleared it; be sure anyway */
@@ -291,6 +296,8 @@ cache_first_use(LocalTag *lt, TagKind kind)
 		c->tally.skipped += c->end - c->next;
 		c->start = c->next = c->end;
 	}
+	if (lt->info.ordered)
+		watermark_note(lt);
 	reclaim_note(lt);
 }
 
@@ -427,6 +434,27 @@ cache_chunk(int index)
 }
 
 /*
+ * cache_give_back_tail
+ *		Hand the unused rest of this backend's chunk of slot index back to
+ *		its pool (into the shared chunk if nobody drew after it, skipped
+ *		otherwise): an ordered tag's transaction has ended (watermark.c).
+ *		Raises no error.
+ */
+void
+cache_give_back_tail(int index)
+{
+	BackendChunk *c = &my_slot->chunks[index];
+	IdRange		tail;
+
+	if (c->next >= c->end)
+		return;
+	tail.lo = c->next;
+	tail.hi = c->end;
+	pool_give_back(index, c->generation, tail, GIVE_BACK_EXIT, true, NULL);
+	c->end = c->next;
+}
+
+/*
  * cache_refill
  *		Replace an exhausted chunk with a new one from the pool, adapting
  *		its size (see the header comment).
@@ -467,7 +495,7 @@ cache_refill(LocalTag *lt)
 				   lt->info.chunk_max);
 		if (lt->info.locality)
 			ok = pool_take_front(lt->slot, lt->generation, &lt->info, size,
-								 &chunk);
+								 &chunk, lt->info.ordered ? &c->floor : NULL);
 		else
 			ok = pool_take_chunk(lt->slot, lt->generation, &lt->info, size,
 								 c->next - 1, &chunk);
@@ -549,6 +577,13 @@ idgen_next_id_range(PG_FUNCTION_ARGS)
 				 errhint("Call next_id_range() several times for more IDs.")));
 
 	lt = cache_get(fcinfo, TAG_SEGMENT, "next_id_range");
+	if (lt->info.ordered)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("next_id_range() is not available for ordered tag \"%s\"",
+						NameStr(lt->info.name)),
+				 errdetail("A block of IDs can be inserted at any later time, which idgen.watermark() cannot follow."),
+				 errhint("Draw blocks from a tag that is not ordered.")));
 	while (!pool_take_range(lt->slot, lt->generation, &lt->info, n, &range))
 		cache_reattach(lt, TAG_SEGMENT, "next_id_range");
 

@@ -33,6 +33,8 @@ typedef struct BackendChunk
 	int64		xact_drawn;		/* drawn by the open transaction, in closed
 								 * runs (reclaim) */
 	int64		xact_lo;		/* start of its open run in this chunk, or 0 */
+	int64		floor;			/* ordered tags: lowest ID the open
+								 * transaction may draw, or 0 (watermark.c) */
 	uint32		generation;		/* slot generation the chunk came from */
 	int32		size;			/* adaptive chunk size */
 	bool		locality;		/* the tag's option, as last read */
@@ -64,6 +66,7 @@ extern LocalTag *cache_get(FunctionCallInfo fcinfo, TagKind kind,
 extern void cache_reattach(LocalTag *lt, TagKind kind,
 						   const char *function);
 extern BackendChunk *cache_chunk(int index);
+extern void cache_give_back_tail(int index);
 extern bool cache_read_chunk(int backend, int index, pid_t *pid,
 							 BackendChunk *chunk);
 

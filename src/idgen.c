@@ -27,6 +27,7 @@
 #include "slot.h"
 #include "snowflake.h"
 #include "tag.h"
+#include "watermark.h"
 
 PG_MODULE_MAGIC;
 
@@ -53,6 +54,7 @@ idgen_shmem_request(void)
 	cache_shmem_request();
 	snowflake_shmem_request();
 	hybrid_shmem_request();
+	watermark_shmem_request();
 }
 
 /*
@@ -71,6 +73,7 @@ idgen_shmem_startup(void)
 	cache_shmem_startup();
 	snowflake_shmem_startup();
 	hybrid_shmem_startup();
+	watermark_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -91,6 +91,7 @@ typedef struct TagPool
 	IdRange		active;			/* region IDs are handed out from */
 	int64		active_base;	/* where the active region began */
 	IdRange		standby;		/* region claimed in advance, or empty */
+	int64		installed_hi;	/* end of the last region installed, or 0 */
 	IdRange		front;			/* the shared chunk (locality tags) */
 	pg_atomic_uint64 front_taken;	/* IDs taken from it; may run past its
 									 * size, which means it is used up */
@@ -251,6 +252,7 @@ pool_claim(int index, uint32 generation, const TagInfo *info)
 			/* claims are serialised: the standby is free, and above */
 			Assert(RANGE_SIZE(pool->standby) == 0);
 			pool->counters.claims++;
+			pool->installed_hi = region.hi;
 			if (RANGE_SIZE(pool->active) == 0)
 			{
 				pool->active = region;
@@ -529,12 +531,14 @@ front_rewind(TagPool *pool, IdRange range)
  *		Give a backend of a locality tag up to n IDs (at least one) from
  *		the front of the shared chunk, cutting the next shared chunk from
  *		the active region when this one is used up.  The common case holds
- *		the pool lock shared for one fetch-add.  Returns false when the
- *		slot moved on.
+ *		the pool lock shared for one fetch-add.  If floor is not NULL, it
+ *		is lowered to the first ID taken before the lock is released (an
+ *		ordered tag's transaction floor, see watermark.c).  Returns false
+ *		when the slot moved on.
  */
 bool
 pool_take_front(int index, uint32 generation, const TagInfo *info,
-				int64 n, IdRange *got)
+				int64 n, IdRange *got, int64 *floor)
 {
 	TagPool    *pool = &pools[index];
 	LWLock	   *lock = &pool_locks[index].lock;
@@ -544,6 +548,8 @@ pool_take_front(int index, uint32 generation, const TagInfo *info,
 	done = pool->generation == generation &&
 		slot_generation(index) == generation &&
 		front_take(pool, n, got);
+	if (done && floor != NULL && *floor > got->lo)
+		*floor = got->lo;
 	LWLockRelease(lock);
 	if (done)
 		return true;
@@ -567,9 +573,51 @@ pool_take_front(int index, uint32 generation, const TagInfo *info,
 			pg_atomic_write_u64(&pool->front_taken, 0);
 			(void) front_take(pool, n, got);
 		}
+		if (floor != NULL && *floor > got->lo)
+			*floor = got->lo;
 		pool_served(index, generation, info, prefetch);
 		return true;
 	}
+}
+
+/*
+ * pool_watermark
+ *		For idgen.watermark() (watermark.c): with the pool lock held
+ *		exclusive, so that no backend is between taking IDs from the pool
+ *		and publishing them in its chunk, set *floor to the lowest ID the
+ *		pool may still hand out, POOL_FLOOR_UNKNOWN when a claim is under
+ *		way with nothing left to hand out, or POOL_FLOOR_NONE_YET when no
+ *		region was installed since the server started and no claim runs;
+ *		and call scan(arg) to fold in the backends' chunks.
+ *		Returns false when the slot moved on.
+ */
+bool
+pool_watermark(int index, uint32 generation, int64 *floor,
+			   void (*scan) (void *arg), void *arg)
+{
+	TagPool    *pool = pool_lock(index, generation);
+	uint64		taken;
+	int64		f = PG_INT64_MAX;
+
+	if (pool == NULL)
+		return false;
+	taken = pg_atomic_read_u64(&pool->front_taken);
+	if (taken < (uint64) RANGE_SIZE(pool->front))
+		f = pool->front.lo + (int64) taken;
+	if (pool->nreturned > 0)
+		f = Min(f, pool->returned[0].lo);
+	if (RANGE_SIZE(pool->active) > 0)
+		f = Min(f, pool->active.lo);
+	if (RANGE_SIZE(pool->standby) > 0)
+		f = Min(f, pool->standby.lo);
+	/* nothing to hand out: the next claim lands above the last one */
+	if (f == PG_INT64_MAX)
+		f = pool->claimer != 0 ? POOL_FLOOR_UNKNOWN :
+			pool->installed_hi > 0 ? pool->installed_hi : POOL_FLOOR_NONE_YET;
+	*floor = f;
+	scan(arg);
+	pool_unlock(index);
+	return true;
 }
 
 /*

@@ -61,8 +61,14 @@ extern void pool_shmem_startup(void);
 extern bool pool_take_chunk(int index, uint32 generation, const TagInfo *info,
 							int64 size, int64 after, IdRange *chunk);
 extern bool pool_take_front(int index, uint32 generation, const TagInfo *info,
-							int64 n, IdRange *got);
+							int64 n, IdRange *got, int64 *floor);
 extern int64 pool_front_next(int index);
+/* pool_watermark's answers when the pool has nothing to hand out */
+#define POOL_FLOOR_UNKNOWN		(-1)
+#define POOL_FLOOR_NONE_YET		0
+
+extern bool pool_watermark(int index, uint32 generation, int64 *floor,
+						   void (*scan) (void *arg), void *arg);
 extern bool pool_take_range(int index, uint32 generation,
 							const TagInfo *info, int64 n, IdRange *range);
 extern void pool_give_back(int index, uint32 generation, IdRange range,

@@ -475,6 +475,21 @@ row_to_info(HeapTuple row, TupleDesc desc, TagInfo *info)
 				 errmsg("locality cannot be null")));
 	else
 		info->locality = DatumGetBool(v);
+
+	if (SPI_fnumber(desc, "ordered") <= 0)
+		info->ordered = false;
+	else if (!row_value(row, desc, "ordered", &v))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("ordered cannot be null")));
+	else
+		info->ordered = DatumGetBool(v);
+	if (info->ordered && (!info->locality || info->kind != TAG_SEGMENT))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ordered tag \"%s\" must be a segment tag with locality", tag),
+				 errdetail("An ordered tag's backends must draw from one shared chunk."),
+				 errhint("Leave locality at true, or ordered at false.")));
 }
 
 /*

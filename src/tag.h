@@ -38,6 +38,7 @@ typedef struct TagInfo
 	int32		chunk_max;
 	bool		reclaim;		/* give aborted IDs back */
 	bool		locality;		/* draw from the pool's shared chunk */
+	bool		ordered;		/* IDs tracked until commit (watermark) */
 } TagInfo;
 
 extern void tag_check_name(text *tag, NameData *name);

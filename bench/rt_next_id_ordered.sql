@@ -1,0 +1,1 @@
+SELECT next_id('idgen_bench_o');

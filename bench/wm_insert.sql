@@ -1,0 +1,1 @@
+INSERT INTO idgen_bench.wm (n) VALUES (1);

@@ -1,0 +1,22 @@
+/*-------------------------------------------------------------------------
+ *
+ * watermark.h
+ *	  idgen.watermark(tag) and the transaction floors behind it.
+ *
+ * The locking protocol is described at the top of watermark.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef IDGEN_WATERMARK_H
+#define IDGEN_WATERMARK_H
+
+#include "postgres.h"
+
+#include "cache.h"
+
+extern void watermark_shmem_request(void);
+extern void watermark_shmem_startup(void);
+extern void watermark_register(void);
+extern void watermark_note(LocalTag *lt);
+
+#endif							/* IDGEN_WATERMARK_H */
