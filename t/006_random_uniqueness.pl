@@ -80,7 +80,10 @@ $node->safe_psql(
 	'postgres', q{
 CREATE EXTENSION idgen;
 SELECT idgen.create_tag('a', region => 500, chunk_min => 1, chunk_max => 50);
-SELECT idgen.create_tag('b', region => 200, chunk_min => 1, chunk_max => 20);
+-- 'b' and half the incarnations of 'c' have per-backend chunks, the
+-- others locality (the default)
+SELECT idgen.create_tag('b', region => 200, chunk_min => 1, chunk_max => 20,
+                        locality => false);
 SELECT idgen.create_tag('nr', region => 1000, chunk_min => 1, chunk_max => 50, reclaim => false);
 SELECT idgen.create_tag('c', region => 300, chunk_min => 1, chunk_max => 30);
 SELECT idgen.create_tag('h', kind => 'hybrid');
@@ -264,7 +267,8 @@ BEGIN
             PERFORM idgen.drop_tag(t);
             PERFORM idgen.create_tag(t, start => hwm + 1, region => 100 + x1 % 400,
                                      chunk_min => 1, chunk_max => 1 + x2 % 30,
-                                     reclaim => x3 % 4 <> 0);
+                                     reclaim => x3 % 4 <> 0,
+                                     locality => x2 % 2 = 0);
         END CASE;
     EXCEPTION WHEN invalid_parameter_value OR lock_not_available OR deadlock_detected THEN
         what := what || ' failed';
