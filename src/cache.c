@@ -175,8 +175,7 @@ backend_slot(int index)
  * cache_read_chunk
  *		Copy backend number "backend"'s chunk of tag slot index, for the
  *		monitoring views and the watermark; false when the backend holds
- *		none.  Lock-free,
- *		see the locking protocol above.
+ *		none.  Lock-free, see the locking protocol above.
  */
 bool
 cache_read_chunk(int backend, int index, pid_t *pid, BackendChunk *chunk)
@@ -505,6 +504,9 @@ cache_refill(LocalTag *lt)
 		cache_reattach(lt, TAG_SEGMENT, "next_id");
 		c = lt->chunk;
 		last_end = c->end;
+		/* a new chunk has no floor yet */
+		if (lt->info.ordered)
+			watermark_note(lt);
 	}
 
 	/* locality: drawing alone (nobody took IDs since ours) doubles */
