@@ -341,7 +341,7 @@ DECLARE
     have_tag boolean;
     sid bigint;
     expr text;
-    s record;
+    shape record;
     grantees oid[];
     g oid;
 BEGIN
@@ -413,6 +413,11 @@ BEGIN
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       DETAIL = pg_catalog.format('It also gives IDs to %s; after the conversion their IDs and this column''s could be equal.', others),
                       HINT = 'Convert each of them to the same tag, or pass allow_shared => true if this column''s IDs need not differ from theirs.';
+        ELSIF others IS NOT NULL AND NOT coalesce(keep_sequence, true) THEN
+            RAISE EXCEPTION 'cannot drop sequence % because other columns use it', seq
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      DETAIL = pg_catalog.format('It gives IDs to %s.', others),
+                      HINT = 'Leave keep_sequence true.';
         ELSIF NOT owned AND NOT coalesce(allow_shared, false) THEN
             RAISE EXCEPTION 'sequence % is not owned by column "%" of table "%"', seq, col, c.relname
                 USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -440,7 +445,7 @@ BEGIN
         IF sid OPERATOR(pg_catalog.<=) top THEN
             RAISE EXCEPTION 'IDs of column "%" of table "%" reach above the snowflake IDs issued now', col, c.relname
                 USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = pg_catalog.format('Its largest ID, or its sequence''s last value, is %s; snowflake_id() returned %s.', top, sid),
+                      DETAIL = pg_catalog.format('Its largest ID, or its sequence''s last value, is %s.', top),
                       HINT = 'Convert it to next_id or hybrid_id, whose tags start above any existing ID.';
         END IF;
         expr := pg_catalog.format('%I.snowflake_id()', ext);
@@ -493,7 +498,7 @@ BEGIN
     SELECT pg_catalog.array_agg(x) INTO grantees FROM idgen.adopt_grantees(tbl, col, seq) x;
     -- the sequence's shape, to keep it when it goes with an identity
     SELECT q.seqtypid, q.seqincrement, q.seqmin, q.seqmax, q.seqcache, q.seqcycle, q.seqstart
-      INTO s FROM pg_catalog.pg_sequence q WHERE q.seqrelid OPERATOR(pg_catalog.=) seq;
+      INTO shape FROM pg_catalog.pg_sequence q WHERE q.seqrelid OPERATOR(pg_catalog.=) seq;
     IF c.attidentity OPERATOR(pg_catalog.<>) '' THEN
         -- the identity's sequence is dropped with it
         EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP IDENTITY', tbl, col);
@@ -504,8 +509,8 @@ BEGIN
         -- the identity's sequence again, where it was, owned by the column
         -- as a serial's is
         EXECUTE pg_catalog.format('CREATE SEQUENCE %s AS %s INCREMENT %s MINVALUE %s MAXVALUE %s START %s CACHE %s %s OWNED BY %s.%I',
-                                  seqname, s.seqtypid::pg_catalog.regtype, s.seqincrement, s.seqmin, s.seqmax,
-                                  s.seqstart, s.seqcache, CASE WHEN s.seqcycle THEN 'CYCLE' ELSE 'NO CYCLE' END,
+                                  seqname, shape.seqtypid::pg_catalog.regtype, shape.seqincrement, shape.seqmin, shape.seqmax,
+                                  shape.seqstart, shape.seqcache, CASE WHEN shape.seqcycle THEN 'CYCLE' ELSE 'NO CYCLE' END,
                                   tbl, col);
         PERFORM pg_catalog.setval(seqname::pg_catalog.regclass, seqlast, seqcalled);
     ELSIF c.attidentity OPERATOR(pg_catalog.=) '' AND NOT coalesce(keep_sequence, true) THEN
