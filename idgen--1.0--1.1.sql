@@ -495,6 +495,15 @@ BEGIN
         expr := pg_catalog.format('%I.%I(%L)', ext, generator, tag);
     END IF;
 
+    IF c.attidentity OPERATOR(pg_catalog.<>) '' AND coalesce(keep_sequence, true)
+       AND NOT pg_catalog.has_schema_privilege(
+               (SELECT r.relnamespace FROM pg_catalog.pg_class r WHERE r.oid OPERATOR(pg_catalog.=) seq), 'CREATE') THEN
+        RAISE EXCEPTION 'permission denied to keep sequence % of identity column "%" of table "%"', seq, col, c.relname
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The identity''s sequence is dropped with it; keeping it creates it again, which needs CREATE on its schema.',
+                  HINT = 'Pass keep_sequence => false, or have CREATE granted on the schema.';
+    END IF;
+
     SELECT pg_catalog.array_agg(x) INTO grantees FROM idgen.adopt_grantees(tbl, col, seq) x;
     -- the sequence's shape, to keep it when it goes with an identity
     SELECT q.seqtypid, q.seqincrement, q.seqmin, q.seqmax, q.seqcache, q.seqcycle, q.seqstart

@@ -171,6 +171,13 @@ INSERT INTO one DEFAULT VALUES;
 INSERT INTO two DEFAULT VALUES;
 SELECT (SELECT max(id) FROM one) <> (SELECT max(id) FROM two) AS distinct_across;
 
+-- a sequence owned by another table's column
+CREATE TABLE seqowner (id bigserial PRIMARY KEY);
+CREATE TABLE borrower (id bigint PRIMARY KEY DEFAULT nextval('seqowner_id_seq'));
+SELECT idgen.convert_column('borrower', 'id');
+SELECT idgen.convert_column('seqowner', 'id');
+DROP TABLE borrower, seqowner;
+
 -- an existing tag: its start is raised above the column, once that commits
 -- no backend hands out an ID below it, not even from a cached chunk
 SELECT idgen.create_tag('reused');
@@ -337,6 +344,10 @@ SELECT idgen.convert_column('owned', 'id');
 RESET ROLE;
 GRANT INSERT, UPDATE, DELETE ON idgen.tags TO adopt_owner;
 GRANT CREATE ON SCHEMA idgen_seq TO adopt_owner;
+SET ROLE adopt_owner;
+-- keeping an identity's sequence creates it again
+SELECT idgen.convert_column('owned', 'id');
+RESET ROLE;
 GRANT CREATE ON SCHEMA public TO adopt_owner;
 SET ROLE adopt_owner;
 SELECT idgen.convert_column('owned', 'id');
