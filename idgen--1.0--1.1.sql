@@ -169,6 +169,7 @@ DECLARE
     rel record;
     att record;
     parent regclass;
+    basetype oid;
 BEGIN
     IF tbl IS NULL OR col IS NULL THEN
         RAISE EXCEPTION 'table and column must not be null'
@@ -230,14 +231,17 @@ BEGIN
     END IF;
     attnum := att.attnum;
     attidentity := att.attidentity;
-    typname := pg_catalog.format_type(att.atttypid, NULL);
-    typmax := CASE att.atttypid WHEN 'pg_catalog.int2'::pg_catalog.regtype THEN 32767
+    -- a domain counts as its base type
+    SELECT CASE WHEN t.typtype OPERATOR(pg_catalog.=) 'd' THEN t.typbasetype ELSE t.oid END
+      INTO basetype FROM pg_catalog.pg_type t WHERE t.oid OPERATOR(pg_catalog.=) att.atttypid;
+    typname := pg_catalog.format_type(basetype, NULL);
+    typmax := CASE basetype WHEN 'pg_catalog.int2'::pg_catalog.regtype THEN 32767
                                 WHEN 'pg_catalog.int4'::pg_catalog.regtype THEN 2147483647
                                 WHEN 'pg_catalog.int8'::pg_catalog.regtype THEN 9223372036854775807 END;
     IF typmax IS NULL THEN
         RAISE EXCEPTION 'column "%" of table "%" is not of an integer type', col, relname
             USING ERRCODE = 'datatype_mismatch',
-                  DETAIL = pg_catalog.format('Its type is %s.', typname),
+                  DETAIL = pg_catalog.format('Its type is %s.', pg_catalog.format_type(att.atttypid, NULL)),
                   HINT = 'Only smallint, integer and bigint columns hold idgen IDs.';
     END IF;
     IF att.attgenerated OPERATOR(pg_catalog.<>) '' THEN

@@ -87,6 +87,23 @@ INSERT INTO small DEFAULT VALUES RETURNING id;
 CREATE TABLE tiny (id smallserial PRIMARY KEY);
 SELECT idgen.convert_column('tiny', 'id', tag => 'small ids');
 
+-- a domain over bigint counts as bigint
+CREATE DOMAIN posint8 AS bigint CHECK (VALUE > 0);
+CREATE TABLE dom (id bigserial PRIMARY KEY);
+INSERT INTO dom SELECT FROM generate_series(1, 3);
+ALTER TABLE dom ALTER COLUMN id TYPE posint8;
+SELECT idgen.convert_column('dom', 'id');
+INSERT INTO dom DEFAULT VALUES RETURNING id;
+BEGIN;
+-- a rolled-back revert leaves the conversion in place
+SELECT idgen.revert_column('dom', 'id') > 4 AS above;
+ROLLBACK;
+SELECT coldefault('dom', 'id');
+SELECT idgen.revert_column('dom', 'id', drop_tag => true) > 4 AS above;
+INSERT INTO dom DEFAULT VALUES RETURNING id > 4 AS above;
+DROP TABLE dom;
+DROP DOMAIN posint8;
+
 --
 -- partitioned tables: convert the parent, every partition follows
 --
