@@ -343,6 +343,54 @@ INSERT INTO "it's" DEFAULT VALUES RETURNING id;
 SELECT idgen.revert_column('"it''s"', 'id', drop_tag => true) > 2 AS above;
 
 --
+-- the SQLSTATE of every refusal
+--
+CREATE FUNCTION sqlstate_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE q;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE;
+END $$;
+CREATE TABLE st_plain (id bigint, t text DEFAULT 'x', n bigint DEFAULT 0,
+                       g bigint GENERATED ALWAYS AS (id) STORED);
+CREATE TABLE st_int (id serial);
+CREATE TABLE st_full (id bigserial);
+INSERT INTO st_full VALUES (9223372036854775806);
+CREATE TABLE st_one (id bigint DEFAULT nextval('plainseq'));
+CREATE TABLE st_two (id bigint DEFAULT nextval('plainseq'));
+CREATE TABLE st_done (id bigint DEFAULT next_id('h'));
+CREATE TABLE st_parted (id bigserial) PARTITION BY RANGE (id);
+CREATE TABLE st_part PARTITION OF st_parted FOR VALUES FROM (0) TO (10);
+CREATE TEMPORARY TABLE st_temp (id bigserial);
+SELECT q, sqlstate_of(q) FROM (VALUES
+    ($$SELECT idgen.convert_column('st_plain', 't')$$),
+    ($$SELECT idgen.convert_column('st_int', 'id')$$),
+    ($$SELECT idgen.convert_column('st_int', 'id', generator => 'snowflake_id')$$),
+    ($$SELECT idgen.convert_column('st_plain', 'id')$$),
+    ($$SELECT idgen.convert_column('st_plain', 'n')$$),
+    ($$SELECT idgen.convert_column('st_plain', 'g')$$),
+    ($$SELECT idgen.convert_column('st_done', 'id')$$),
+    ($$SELECT idgen.convert_column('st_one', 'id')$$),
+    ($$SELECT idgen.convert_column('st_one', 'id', allow_shared => true, keep_sequence => false)$$),
+    ($$SELECT idgen.convert_column('st_full', 'id')$$),
+    ($$SELECT idgen.convert_column('st_full', 'id', tag => 'h')$$),
+    ($$SELECT idgen.convert_column('st_part', 'id')$$),
+    ($$SELECT idgen.convert_column('plainseq', 'id')$$),
+    ($$SELECT idgen.convert_column('st_temp', 'id')$$),
+    ($$SELECT idgen.convert_column('st_plain', 'nosuch')$$),
+    ($$SELECT idgen.convert_column(NULL, 'id')$$),
+    ($$SELECT idgen.convert_column('st_full', 'id', generator => 'uuid')$$),
+    ($$SELECT idgen.convert_column('st_full', 'id', tag => 't', generator => 'snowflake_id')$$),
+    ($$SELECT idgen.revert_column('st_plain', 'n')$$),
+    ($$SELECT idgen.revert_column('st_full', 'id', identity => 'never')$$)
+) v(q);
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT sqlstate_of($$SELECT idgen.convert_column('st_full', 'id')$$) AS repeatable_read;
+ROLLBACK;
+DROP TABLE st_plain, st_int, st_full, st_one, st_two, st_done, st_parted, st_temp;
+
+--
 -- privileges: the table's owner converts; inserters keep working
 --
 CREATE ROLE adopt_owner;
@@ -355,6 +403,7 @@ INSERT INTO owned (v) VALUES ('before');
 SET ROLE adopt_stranger;
 SELECT idgen.convert_column('owned', 'id');
 SELECT idgen.revert_column('orders', 'id');
+SELECT sqlstate_of($$SELECT idgen.convert_column('owned', 'id')$$) AS not_owner;
 SET ROLE adopt_owner;
 -- creating the tag needs the rights of a tag administrator
 SELECT idgen.convert_column('owned', 'id');
@@ -390,6 +439,6 @@ DROP TABLE orders, deleted, fresh, always, bydefault, idopts, small, tiny, parte
     plain, stillid, wrapped, rr, one, two, reuse, reuse2, wrongkind, huge, full_up, hyb, snow,
     future, rb, "it's" CASCADE;
 DROP SEQUENCE plainseq;
-DROP FUNCTION coldefault(regclass, name);
+DROP FUNCTION coldefault(regclass, name), sqlstate_of(text);
 SELECT count(idgen.drop_tag(tag)) > 0 AS dropped FROM idgen.tags;
 DROP EXTENSION idgen CASCADE;
