@@ -38,6 +38,8 @@ CREATE FUNCTION wait_exit(old_pid integer) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     WHILE EXISTS (SELECT FROM pg_stat_activity WHERE pid = old_pid) LOOP
         PERFORM pg_sleep(0.01);
+        -- pg_stat_activity is read once per transaction otherwise
+        PERFORM pg_stat_clear_snapshot();
     END LOOP;
 END
 $$;
