@@ -24,6 +24,16 @@ $node->safe_psql(
 						 db text DEFAULT current_database());
 	INSERT INTO orders SELECT FROM generate_series(1, 1234);
 	SELECT next_id('we"ird tag');
+	-- tables converted by idgen.convert_column: a bigserial and an identity
+	CREATE TABLE legacy (id bigserial PRIMARY KEY, db text DEFAULT current_database());
+	INSERT INTO legacy (db) SELECT 'old' FROM generate_series(1, 500);
+	SELECT idgen.convert_column('legacy', 'id');
+	INSERT INTO legacy (db) SELECT 'old' FROM generate_series(1, 20);
+	CREATE TABLE "Legacy id" ("the id" int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+							  db text DEFAULT current_database());
+	INSERT INTO "Legacy id" (db) SELECT 'old' FROM generate_series(1, 300);
+	SELECT idgen.convert_column('"Legacy id"', 'the id', tag => 'legacy"id');
+	INSERT INTO "Legacy id" (db) SELECT 'old' FROM generate_series(1, 30);
 });
 
 my $dump = $node->basedir . '/old.dump';
@@ -36,7 +46,7 @@ $node->command_ok(
 
 is( $node->safe_psql(
 		'new', 'SELECT tag, kind, region, chunk_max, reclaim FROM idgen.tags ORDER BY tag'),
-	"orders|segment|1000|50|t\nwe\"ird tag|segment|100000|10000|f",
+	"legacy|segment|100000|10000|t\nlegacy\"id|segment|100000|10000|t\norders|segment|1000|50|t\nwe\"ird tag|segment|100000|10000|f",
 	'the tags came back');
 
 $node->safe_psql('new', 'INSERT INTO orders SELECT FROM generate_series(1, 100)');
@@ -49,6 +59,40 @@ is( $node->safe_psql(
 	'new IDs are above the old ones');
 cmp_ok($node->safe_psql('new', q{SELECT next_id('we"ird tag')}),
 	'>', 5000, 'the quoted tag continues too');
+
+# converted columns keep their next_id defaults and continue above the old
+# IDs, the serial's and the tag's alike
+is( $node->safe_psql(
+		'new', q{
+	SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef
+	 WHERE adrelid IN ('legacy'::regclass, '"Legacy id"'::regclass) ORDER BY adrelid::regclass::text DESC, adnum}),
+	"next_id('legacy'::text)\ncurrent_database()\nnext_id('legacy\"id'::text)\ncurrent_database()",
+	'converted columns keep their next_id defaults');
+$node->safe_psql(
+	'new', q{
+	INSERT INTO legacy (db) SELECT 'new' FROM generate_series(1, 100);
+	INSERT INTO "Legacy id" (db) SELECT 'new' FROM generate_series(1, 100);
+});
+is( $node->safe_psql(
+		'new', q{
+	SELECT min(id) FILTER (WHERE db = 'new') > max(id) FILTER (WHERE db = 'old'),
+		   count(*) = count(DISTINCT id), count(*)
+	  FROM legacy}),
+	't|t|620',
+	'a converted bigserial continues above its old IDs after restore');
+is( $node->safe_psql(
+		'new', q{
+	SELECT min("the id") FILTER (WHERE db = 'new') > max("the id") FILTER (WHERE db = 'old'),
+		   count(*) = count(DISTINCT "the id"), count(*)
+	  FROM "Legacy id"}),
+	't|t|430',
+	'a converted identity continues above its old IDs after restore');
+# and can go back to a sequence above every ID the tag gave out
+$node->safe_psql('new', q{SELECT idgen.revert_column('legacy', 'id')});
+is( $node->safe_psql(
+		'new', q{
+	INSERT INTO legacy (db) VALUES ('reverted') RETURNING id > (SELECT max(id) FROM legacy)}),
+	't', 'reverted after restore: above every ID');
 
 $node->stop;
 done_testing();

@@ -13,6 +13,10 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-pg_config}
 TOOL_PACKAGES="libipc-run-perl make gcc faketime gnuplot-nox"
 SERVER_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib"
+# the client stacks of t/301_clients.pl (see ensure_clients)
+CLIENT_PACKAGES="python3-psycopg python3-psycopg2 python3-sqlalchemy python3-django libpostgresql-jdbc-java default-jdk-headless"
+# node-postgres from the npm registry, at this major version
+NODE_PG_VERSION=8
 
 if [ "$(id -u)" = 0 ]; then
     SUDO=
@@ -49,6 +53,35 @@ ensure_packages() {
         install_packages $SERVER_PACKAGES
     fi
     PG_CONFIG=$(command -v "$PG_CONFIG") || { echo "no pg_config: $PG_CONFIG" >&2; exit 1; }
+}
+
+# ensure_clients: install what is missing of the client stacks that
+# t/301_clients.pl runs: Debian's Python, Java and JDBC packages, Node.js
+# (Debian's, when none is on PATH) and node-postgres from the npm registry
+# into a cache outside the checkout (IDGEN_CLIENT_CACHE; by default
+# /var/cache/idgen-clients as root, ~/.cache/idgen-clients otherwise).
+# Exports IDGEN_NODE_MODULES for the test, and IDGEN_CLIENTS_REQUIRED=1 so
+# that a stack missing after all this fails rather than skips.
+ensure_clients() {
+    local cache
+    # shellcheck disable=SC2086
+    install_packages $CLIENT_PACKAGES
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        install_packages nodejs npm
+    fi
+    if [ "$(id -u)" = 0 ]; then
+        cache=${IDGEN_CLIENT_CACHE:-/var/cache/idgen-clients}
+    else
+        cache=${IDGEN_CLIENT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/idgen-clients}
+    fi
+    if [ ! -e "$cache/node_modules/pg/package.json" ]; then
+        say "installing pg@$NODE_PG_VERSION from the npm registry into $cache"
+        mkdir -p "$cache"
+        npm install --prefix "$cache" --no-audit --no-fund --no-save --loglevel=error \
+            "pg@$NODE_PG_VERSION" >&2
+    fi
+    export IDGEN_NODE_MODULES="$cache/node_modules"
+    export IDGEN_CLIENTS_REQUIRED=1
 }
 
 # pg_bindir: the server binaries of $PG_CONFIG

@@ -7,6 +7,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 prepare
+ensure_clients
 work=$(make_workdir test)
 stage_sources "$work"
 set +e

@@ -1,0 +1,6 @@
+from django.db import models
+
+
+class Order(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    item = models.TextField()
