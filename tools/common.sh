@@ -13,7 +13,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-pg_config}
 TOOL_PACKAGES="libipc-run-perl make gcc faketime gnuplot-nox"
 SERVER_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib"
-# the client stacks of t/301_clients.pl (see ensure_clients)
+# the client stacks of t/401_clients.pl (see ensure_clients)
 CLIENT_PACKAGES="python3-psycopg python3-psycopg2 python3-sqlalchemy python3-django libpostgresql-jdbc-java default-jdk-headless"
 # node-postgres from the npm registry, at this major version
 NODE_PG_VERSION=8
@@ -56,7 +56,7 @@ ensure_packages() {
 }
 
 # ensure_clients: install what is missing of the client stacks that
-# t/301_clients.pl runs: Debian's Python, Java and JDBC packages, Node.js
+# t/401_clients.pl runs: Debian's Python, Java and JDBC packages, Node.js
 # (Debian's, when none is on PATH) and node-postgres from the npm registry
 # into a cache outside the checkout (IDGEN_CLIENT_CACHE; by default
 # /var/cache/idgen-clients as root, ~/.cache/idgen-clients otherwise).
