@@ -17,7 +17,10 @@ ISOLATION = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
 ISOLATION_OPTS = --temp-config=$(srcdir)/tools/test.conf
 TAP_TESTS = 1
 
-PG_CPPFLAGS = -I$(srcdir)/src -Wno-unused-parameter -Wno-missing-field-initializers
+PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir) -Wno-unused-parameter -Wno-missing-field-initializers
+# the runway worker of a node talks to its root over libpq, as
+# contrib/postgres_fdw and contrib/dblink do
+SHLIB_LINK_INTERNAL = $(libpq)
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
