@@ -794,10 +794,10 @@ COMMENT ON FUNCTION idgen.runway_status() IS 'what the runway worker knows of ea
 
 CREATE VIEW idgen.runway AS
     SELECT t.tag, t.source,
-           coalesce(l.grants, 0) AS grants_held,
-           coalesce(l.ids_left, 0) AS ids_left,
+           CASE WHEN t.source = 'root' THEN coalesce(l.grants, 0) END AS grants_held,
+           CASE WHEN t.source = 'root' THEN coalesce(l.ids_left, 0) END AS ids_left,
            r.ids_per_second,
-           CASE WHEN r.ids_per_second > 0
+           CASE WHEN t.source = 'root' AND r.ids_per_second > 0
                 THEN (coalesce(l.ids_left, 0) / r.ids_per_second)::bigint
            END AS seconds_left,
            r.root_reachable, r.last_error, r.state_since
