@@ -62,6 +62,17 @@ SELECT idgen.alter_tag('orders', source => 'root');
 SELECT idgen.alter_tag('orders', source => 'local');
 SELECT idgen.alter_tag('fromroot', source => 'local');
 
+-- a grant recorded by hand (as the runway worker records them): claims of
+-- the node's tag take their regions from it, and from nothing else
+INSERT INTO idgen.leases (tag, range) VALUES ('fromroot', '[500,600)');
+SELECT min(id), max(id), count(*)
+  FROM (SELECT next_id('fromroot') AS id FROM generate_series(1, 100)) s;
+SELECT next_id('fromroot');
+SELECT grants_held, ids_left FROM idgen.runway WHERE tag = 'fromroot';
+-- dropping the tag forgets the grants held of it
+SELECT idgen.drop_tag('fromroot');
+SELECT count(*) AS leases_left FROM idgen.leases;
+
 -- the ledger and the leases are kept by pg_dump
 SELECT array_agg(c::regclass ORDER BY c::regclass::text) AS dumped
   FROM pg_extension, unnest(extconfig) c WHERE extname = 'idgen';

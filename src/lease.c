@@ -182,3 +182,31 @@ lease_record(const NameData *tag, IdRange grant)
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
+
+/*
+ * lease_forget
+ *		Delete the grants this server holds of a tag being dropped, as the
+ *		table's owner; nothing when idgen.leases does not exist (1.0).
+ *		Their IDs are lost, never reissued anywhere.
+ */
+void
+lease_forget(const NameData *tag)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	Oid			save_userid;
+	int			save_sec_context;
+	Oid			nsp = get_namespace_oid("idgen", true);
+
+	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("leases", nsp)))
+		return;
+	args[0] = CStringGetTextDatum(NameStr(*tag));
+	durable_as_owner(leases_relid(), &save_userid, &save_sec_context);
+	SPI_connect();
+	if (SPI_execute_with_args("DELETE FROM idgen.leases"
+							  " WHERE tag OPERATOR(pg_catalog.=) $1",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "idgen: could not delete from idgen.leases");
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+}

@@ -19,5 +19,6 @@ extern bool lease_claim(const TagInfo *info, int64 mark, int64 n, bool exact,
 extern void lease_runway(const TagInfo *info, int64 mark, int *grants,
 						 int64 *left);
 extern void lease_record(const NameData *tag, IdRange grant);
+extern void lease_forget(const NameData *tag);
 
 #endif							/* IDGEN_LEASE_H */

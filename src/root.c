@@ -60,6 +60,7 @@
 #include "compat.h"
 #include "durable.h"
 #include "idgen.h"
+#include "runway.h"
 #include "slot.h"
 #include "tag.h"
 
@@ -209,12 +210,17 @@ idgen_lease_grant(PG_FUNCTION_ARGS)
 	index = slot_attach(info.seqoid, &name, created, &generation);
 	if (!tag_claim(&info, index, grant_size(&info, node), false, &grant,
 				   &left))
+	{
+		/* a regional node's tag: its own grants are used up */
+		if (info.from_root)
+			runway_exhausted(&info, grant_size(&info, node));
 		ereport(ERROR,
 				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
 				 errmsg("tag \"%s\" has run out of IDs", NameStr(name)),
 				 errdetail("Its maxvalue " INT64_FORMAT " has been reached.",
 						   info.maxvalue),
 				 errhint("Raise the tag's maxvalue with idgen.alter_tag().")));
+	}
 	ledger_insert(&name, node, grant);
 
 	/* the ledger row is durable (and replicated) before the node sees it */

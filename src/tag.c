@@ -23,7 +23,8 @@
  *	  lowers start, never lowers maxvalue below the mark; a raised start
  *	  moves the mark up to it and resets the tag's slot at commit, so that
  *	  no ID below the new start is handed out from a cache afterwards;
- *	- DELETE drops the tag's sequence (which needs ownership);
+ *	- DELETE drops the tag's sequence (which needs ownership) and the
+ *	  grants the server holds of it (lease.c);
  *	- TRUNCATE is refused.
  * Changes of start and maxvalue hold the sequence's claim lock until the
  * transaction ends, and claims read the bounds as committed once they have
@@ -37,7 +38,8 @@
  * A tag of source 'root' (a node's tag, see lease.c) keeps the same mark,
  * but claims take their IDs from the grants the node holds above it
  * instead of from [start, maxvalue]; with no grant left, a claim waits
- * once for the runway worker (runway.c) and then fails.
+ * once for the runway worker (runway.c) and then fails like a claim at
+ * maxvalue, for which pool.c raises runway_exhausted's error instead.
  *
  * Shared memory is touched only through slot.c (and runway.c, for the
  * wait).
@@ -327,9 +329,10 @@ tag_wrong_kind(const TagInfo *info, const char *function)
  *		*claimed.  Returns false, claiming nothing, when fewer than n (or,
  *		unless exact, no) IDs are left; *left is set to the number left
  *		either way.  For a tag of source 'root', the IDs come from the grants
- *		the server holds, and running out of them raises the runway error
- *		(runway_exhausted) instead.  The caller has checked the user's right
- *		to use the tag.
+ *		the server holds; when they are used up (even after one round of the
+ *		runway worker) it returns false with *left 0, and a caller that
+ *		cannot go on raises runway_exhausted's error (a prefetch need not).
+ *		The caller has checked the user's right to use the tag.
  */
 bool
 tag_claim(const TagInfo *info, int index, int64 n, bool exact,
@@ -359,7 +362,9 @@ tag_claim(const TagInfo *info, int index, int64 n, bool exact,
 				waited = true;
 				continue;
 			}
-			runway_exhausted(&now, n);
+			/* the caller raises runway_exhausted's error if it must */
+			*left = 0;
+			return false;
 		}
 
 		*left = 0;
@@ -724,13 +729,16 @@ tags_update(const TagInfo *old, TagInfo *new)
 
 /*
  * tags_delete
- *		A dropped tag: drop its sequence, if it is still there.
+ *		A dropped tag: drop its sequence, if it is still there, and forget
+ *		the grants this server holds of it (a tag created again under the
+ *		name must not claim from them).
  */
 static void
 tags_delete(const TagInfo *info)
 {
 	Oid			seqoid = tag_lock_sequence(&info->name, AccessShareLock);
 
+	lease_forget(&info->name);
 	if (!OidIsValid(seqoid))
 		return;
 	dropping_seqoid = seqoid;
