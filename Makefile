@@ -41,12 +41,16 @@ prove_installcheck:
 
 # The test, demo and benchmark drivers install what is missing, build,
 # install, and start throwaway clusters as an unprivileged user.
-.PHONY: test demo bench
+.PHONY: test demo demo-cluster bench
 test:
 	PG_CONFIG="$(PG_CONFIG)" bash tools/test.sh
 
 demo:
 	PG_CONFIG="$(PG_CONFIG)" bash tools/demo.sh
+
+# many servers: a root and two nodes, the root stopped and started again
+demo-cluster:
+	PG_CONFIG="$(PG_CONFIG)" bash tools/demo-cluster.sh
 
 bench:
 	PG_CONFIG="$(PG_CONFIG)" bash bench/run.sh

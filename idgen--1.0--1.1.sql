@@ -778,11 +778,14 @@ COMMENT ON TABLE idgen.leases IS 'grants this node holds from its root, written 
 -- over libpq.  Needs USAGE (or UPDATE) on the tag's sequence, as next_id
 -- does: a grant is a large next_id_range, recorded in the ledger.  Refused
 -- inside a transaction block, so that a returned grant is in the ledger.
-CREATE FUNCTION idgen.lease_grant(tag text, node text)
+-- The grant is the tag's grant_size, doubled until it lasts ten minutes at
+-- the node's rate (ids_per_second), up to 64 times.
+CREATE FUNCTION idgen.lease_grant(tag text, node text,
+                                  ids_per_second float8 DEFAULT 0)
 RETURNS int8range
 AS 'MODULE_PATHNAME', 'idgen_lease_grant'
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION idgen.lease_grant(text, text) IS 'lease the next grant of a tag to a node, durably, and record it in idgen.grants';
+COMMENT ON FUNCTION idgen.lease_grant(text, text, float8) IS 'lease the next grant of a tag to a node, durably, and record it in idgen.grants';
 
 CREATE FUNCTION idgen.runway_status(
     OUT tag text, OUT ids_per_second float8, OUT root_reachable boolean,

@@ -10,13 +10,16 @@ SELECT idgen.create_tag('orders', grant_size => 1000);
 SELECT next_id('orders') AS local_first;
 SELECT idgen.lease_grant('orders', 'eu-1') AS first_grant;
 -- a node draining its grants fast gets larger ones (up to 64 times)
-SELECT idgen.lease_grant('orders', 'eu-1') AS doubled;
+SELECT idgen.lease_grant('orders', 'eu-1', 2) AS doubled;
+SELECT upper(g) - lower(g) AS at_most_64_times
+  FROM idgen.lease_grant('orders', 'eu-1', 1e9) g;
+SELECT idgen.lease_grant('orders', 'eu-1', -1);
 SELECT idgen.lease_grant('orders', 'us-1') AS other_node;
 SELECT tag, node, range, granted_to = current_user AS by_me
   FROM idgen.grants ORDER BY range;
 -- the root's own IDs stay clear of every grant
 SELECT count(*) AS inside_grants
-  FROM (SELECT next_id('orders') AS id FROM generate_series(1, 110000)) s
+  FROM (SELECT next_id('orders') AS id FROM generate_series(1, 200000)) s
   JOIN idgen.grants g ON g.range @> s.id;
 
 -- errors of lease_grant

@@ -30,18 +30,21 @@
  * rights its caller lacks, instead of a SECURITY DEFINER function, so that
  * nothing but the row of the grant just made can be written that way.
  *
- * Size: a tag's grant_size is the base.  Like a backend's chunk, a node's
- * grants adapt to how fast it drains them, judged from the ledger (so a
- * node cannot ask for more than its rate earns): a node whose previous
- * grant of the tag is under GRANT_FAST_SECS old gets twice its size, up to
- * GRANT_MAX_GROWTH times the base; one whose previous grant is over
- * GRANT_SLOW_SECS old gets half, down to the base.
+ * Size: a tag's grant_size is the base.  Like a backend's chunk, grants
+ * adapt to how fast a node drains them: the node tells the rate it
+ * measures (the runway worker does), and the grant is the base doubled
+ * until it lasts GRANT_TARGET_SECS at that rate, up to GRANT_MAX_GROWTH
+ * times the base.  A node gains nothing by overstating its rate that it
+ * could not have by leasing more often: both are bounded by its privilege,
+ * as next_id_range is.
  *
  * Shared memory is touched only through slot.c (slot_attach).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -66,8 +69,7 @@
 
 PG_FUNCTION_INFO_V1(idgen_lease_grant);
 
-#define GRANT_FAST_SECS		600		/* previous grant younger: double */
-#define GRANT_SLOW_SECS		3600	/* previous grant older: halve */
+#define GRANT_TARGET_SECS	600		/* a grant should last at least this */
 #define GRANT_MAX_GROWTH	64		/* largest grant, in base sizes */
 
 /*
@@ -90,55 +92,19 @@ grants_relid(void)
 
 /*
  * grant_size
- *		The size of the next grant of a tag to a node; see the header
- *		comment.
+ *		The size of the next grant of a tag to a node that drains rate IDs
+ *		per second; see the header comment.
  */
 static int64
-grant_size(const TagInfo *info, text *node)
+grant_size(const TagInfo *info, double rate)
 {
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		args[2];
-	Oid			save_userid;
-	int			save_sec_context;
 	int64		base = info->grant_size;
 	int64		size = base;
 
-	args[0] = CStringGetTextDatum(NameStr(info->name));
-	args[1] = PointerGetDatum(node);
-	durable_as_owner(grants_relid(), &save_userid, &save_sec_context);
-	SPI_connect();
-	if (SPI_execute_with_args("SELECT pg_catalog.upper(range) OPERATOR(pg_catalog.-) pg_catalog.lower(range),"
-							  " pg_catalog.date_part('epoch', pg_catalog.now() OPERATOR(pg_catalog.-) granted_at)"
-							  " FROM idgen.grants"
-							  " WHERE tag OPERATOR(pg_catalog.=) $1 AND node OPERATOR(pg_catalog.=) $2"
-							  " ORDER BY granted_at DESC LIMIT 1",
-							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "idgen: could not read idgen.grants");
-	if (SPI_processed == 1)
-	{
-		bool		isnull;
-		int64		previous;
-		double		age;
-
-		previous = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-											   SPI_tuptable->tupdesc, 1,
-											   &isnull));
-		age = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0],
-										   SPI_tuptable->tupdesc, 2,
-										   &isnull));
-		size = previous;
-		if (age < GRANT_FAST_SECS)
-			size = previous <= PG_INT64_MAX / 2 ? previous * 2 : previous;
-		else if (age > GRANT_SLOW_SECS)
-			size = previous / 2;
-	}
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-
-	/* within [base, GRANT_MAX_GROWTH * base], whatever base was before */
-	if (base <= PG_INT64_MAX / GRANT_MAX_GROWTH)
-		size = Min(size, base * GRANT_MAX_GROWTH);
-	return Max(size, base);
+	while ((double) size < rate * GRANT_TARGET_SECS &&
+		   size / base < GRANT_MAX_GROWTH && size <= PG_INT64_MAX / 2)
+		size *= 2;
+	return size;
 }
 
 /*
@@ -171,13 +137,16 @@ ledger_insert(const NameData *tag, text *node, IdRange grant)
 
 /*
  * idgen_lease_grant
- *		lease_grant(tag, node): the next grant of a tag for the named node,
- *		durable and in the ledger; see the header comment.
+ *		lease_grant(tag, node, ids_per_second): the next grant of a tag for
+ *		the named node, sized for its rate, durable and in the ledger; see
+ *		the header comment.
  */
 Datum
 idgen_lease_grant(PG_FUNCTION_ARGS)
 {
 	text	   *node = PG_GETARG_TEXT_PP(1);
+	double		rate = PG_GETARG_FLOAT8(2);
+	int64		size;
 	int			len = VARSIZE_ANY_EXHDR(node);
 	NameData	name;
 	TagInfo		info;
@@ -202,18 +171,24 @@ idgen_lease_grant(PG_FUNCTION_ARGS)
 				 errhint("Node names are 1 to %d bytes long.",
 						 NAMEDATALEN - 1)));
 
+	if (isnan(rate) || rate < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid rate %g IDs per second", rate),
+				 errhint("The rate is zero or more; zero when unknown.")));
+
 	created = tag_lookup(&name, &info);
 	if (info.kind != TAG_SEGMENT)
 		tag_wrong_kind(&info, "idgen.lease_grant");
 	tag_check_usage(&info);
 
+	size = grant_size(&info, rate);
 	index = slot_attach(info.seqoid, &name, created, &generation);
-	if (!tag_claim(&info, index, grant_size(&info, node), false, &grant,
-				   &left))
+	if (!tag_claim(&info, index, size, false, &grant, &left))
 	{
 		/* a regional node's tag: its own grants are used up */
 		if (info.from_root)
-			runway_exhausted(&info, grant_size(&info, node));
+			runway_exhausted(&info, size);
 		ereport(ERROR,
 				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
 				 errmsg("tag \"%s\" has run out of IDs", NameStr(name)),

@@ -107,8 +107,9 @@ typedef struct RunwayTag
 {
 	NameData	tag;
 	double		rate;			/* IDs per second, smoothed */
-	int64		sample_mark;	/* mark at the start of the rate window */
-	TimestampTz sample_at;		/* and when it was read */
+	int64		sample_left;	/* IDs left in grants at the window's start */
+	int64		leased;			/* IDs leased since then */
+	TimestampTz sample_at;		/* when the window started */
 } RunwayTag;
 
 typedef struct RunwayShared
@@ -293,8 +294,11 @@ set_state(RunwayState state, const char *error)
 		int			len;
 
 		strlcpy(clean, error, sizeof(clean));
-		/* libpq's messages end with a newline */
+		/* one line: libpq's messages end with a newline, some have two */
 		len = strlen(clean);
+		for (int i = 0; i < len; i++)
+			if (clean[i] == '\n' || clean[i] == '\t')
+				clean[i] = ' ';
 		while (len > 0 && (clean[len - 1] == '\n' || clean[len - 1] == ' '))
 			clean[--len] = '\0';
 	}
@@ -488,20 +492,22 @@ lost:
 
 /*
  * root_lease
- *		Lease one grant of a tag from the root into *grant; false (with the
- *		state set) on failure.
+ *		Lease one grant of a tag from the root into *grant, telling the root
+ *		the tag's rate here (which sizes the grant); false (with the state
+ *		set) on failure.
  */
 static bool
-root_lease(const NameData *tag, IdRange *grant)
+root_lease(const NameData *tag, double rate, IdRange *grant)
 {
-	const char *values[2];
+	const char *values[3];
 	PGresult   *res;
 	bool		ok = false;
 
 	values[0] = NameStr(*tag);
 	values[1] = node_name();
+	values[2] = psprintf("%.0f", rate);
 	res = root_exec("SELECT pg_catalog.lower(g), pg_catalog.upper(g)"
-					" FROM idgen.lease_grant($1, $2) g", 2, values);
+					" FROM idgen.lease_grant($1, $2, $3) g", 3, values);
 	if (res == NULL)
 		return false;
 	if (PQresultStatus(res) == PGRES_TUPLES_OK &&
@@ -611,10 +617,14 @@ tag_need(const NameData *name, int index, RunwayTag *prev, int nprev)
 	mark = durable_read(info.seqoid);
 	lease_runway(&info, mark, &grants, &left);
 
-	/* the rate window carries over from the previous round */
+	/*
+	 * The rate window carries over from the previous round.  The rate is
+	 * what was consumed from grants, not how far the mark moved: the mark
+	 * jumps from one grant to the next.
+	 */
 	memset(&t, 0, sizeof(t));
 	t.tag = *name;
-	t.sample_mark = mark;
+	t.sample_left = left;
 	t.sample_at = now;
 	for (i = 0; i < nprev; i++)
 		if (strcmp(NameStr(prev[i].tag), NameStr(*name)) == 0)
@@ -623,10 +633,12 @@ tag_need(const NameData *name, int index, RunwayTag *prev, int nprev)
 			if (now - t.sample_at >= RUNWAY_RATE_SECS * USECS_PER_SEC)
 			{
 				double		secs = (double) (now - t.sample_at) / USECS_PER_SEC;
-				double		rate = (double) (mark - t.sample_mark) / secs;
+				double		rate;
 
+				rate = (double) Max(t.sample_left + t.leased - left, 0) / secs;
 				t.rate = t.rate == 0 ? rate : (t.rate + rate) / 2;
-				t.sample_mark = mark;
+				t.sample_left = left;
+				t.leased = 0;
 				t.sample_at = now;
 			}
 			break;
@@ -638,6 +650,21 @@ tag_need(const NameData *name, int index, RunwayTag *prev, int nprev)
 
 	return grants < runway_grants ||
 		(double) left < t.rate * (double) runway_seconds;
+}
+
+/*
+ * prev_update
+ *		Carry a tag's entry, just changed in shared memory by the worker
+ *		(the only writer), over into the copy tag_need reads it from.
+ */
+static void
+prev_update(RunwayTag *prev, int nprev, RunwayTag *entry)
+{
+	int			i;
+
+	for (i = 0; i < nprev; i++)
+		if (strcmp(NameStr(prev[i].tag), NameStr(entry->tag)) == 0)
+			prev[i] = *entry;
 }
 
 /*
@@ -696,7 +723,8 @@ runway_round(MemoryContext cxt)
 
 			/* the grant is durable on the root before we see it */
 			tried = true;
-			if (!root_connect() || !root_lease(&name, &grant))
+			if (!root_connect() ||
+				!root_lease(&name, rw->tags[index].rate, &grant))
 			{
 				failed = true;
 				break;
@@ -709,6 +737,12 @@ runway_round(MemoryContext cxt)
 			lease_record(&name, grant);
 			PopActiveSnapshot();
 			CommitTransactionCommand();
+
+			/* tag_need copies the entry into prev for the next lease */
+			LWLockAcquire(rw_lock, LW_EXCLUSIVE);
+			rw->tags[index].leased += RANGE_SIZE(grant);
+			LWLockRelease(rw_lock);
+			prev_update(prev, nprev, &rw->tags[index]);
 		}
 		index++;
 	}
