@@ -40,7 +40,8 @@
  *	- lock (a named LWLock, "idgen runway") protects every field; it is
  *	  held only to copy a few fields or the tag array, never across I/O,
  *	  SPI or anything that can raise an error, and no other idgen lock is
- *	  taken while holding it.
+ *	  taken while holding it.  The worker is the only writer of tags[] and
+ *	  ntags (under the lock), so it may read them without the lock.
  *	- round_cv is broadcast by the worker after each round; waiters need no
  *	  lock to sleep on it.
  *
