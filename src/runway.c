@@ -250,7 +250,8 @@ runway_register_worker(void)
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
 		BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 1;
+	/* a missing idgen.node_database fails it at start: retry calmly */
+	worker.bgw_restart_time = 10;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "idgen");
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "idgen_runway_main");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "idgen runway worker");
