@@ -239,6 +239,12 @@ for my $sql (
 ok(!$ok && $err =~ /cannot run inside a transaction block/,
 	'a grant is never leased inside a transaction block');
 
+# one log line per change of state, not one per retry: the root was down
+# twice, and the worker retried many times meanwhile
+my @down = slurp_file($b->logfile) =~ /root server is unreachable/g;
+ok(@down >= 1 && @down <= 2,
+	'a node logs each outage of the root once, not each retry (' . scalar(@down) . ')');
+
 # the password in idgen.root is never logged, nor shown to other roles
 for my $node ($a, $b)
 {
