@@ -241,7 +241,7 @@ ok(!$ok && $err =~ /cannot run inside a transaction block/,
 
 # one log line per change of state, not one per retry: the root was down
 # twice, and the worker retried many times meanwhile
-my @down = slurp_file($b->logfile) =~ /root server is unreachable/g;
+my @down = slurp_file($b->logfile) =~ /runway worker: root server is unreachable/g;
 ok(@down >= 1 && @down <= 2,
 	'a node logs each outage of the root once, not each retry (' . scalar(@down) . ')');
 
