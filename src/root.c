@@ -25,10 +25,11 @@
  * tag's sequence, exactly what next_id needs, since a grant is nothing but
  * a large next_id_range (and next_id_range already lets such a role draw
  * 2^31 IDs in one call).  The ledger is written as its owner (the role
- * that created the extension): callers may not write it, nor read it
- * unless granted SELECT.  This is the one place where idgen acts with
- * rights its caller lacks, instead of a SECURITY DEFINER function, so that
- * nothing but the row of the grant just made can be written that way.
+ * that created the extension), as durable.c sets a mark as the sequence's
+ * owner: callers may not write the ledger, nor read it unless granted
+ * SELECT.  This is done here rather than by a SECURITY DEFINER function so
+ * that nothing but the row of the grant just made is written with rights
+ * the caller lacks.
  *
  * Size: a tag's grant_size is the base.  Like a backend's chunk, grants
  * adapt to how fast a node drains them: the node tells the rate it
