@@ -62,6 +62,16 @@ track_commit_timestamp = on
 	{
 		my $dsn = $node->connstr('postgres');
 		$dsn =~ s/'/''/g;
+		# where the server has output_plugin_libraries, logical slots may
+		# use only the output plugins it lists: add pglogical's
+		if ($node->safe_psql('postgres',
+				"SELECT count(*) FROM pg_settings WHERE name = 'output_plugin_libraries'"))
+		{
+			$node->safe_psql('postgres',
+				"ALTER SYSTEM SET output_plugin_libraries = 'pgoutput, test_decoding, pglogical_output'"
+			);
+			$node->reload;
+		}
 		$node->safe_psql(
 			'postgres', qq{
 			CREATE EXTENSION pglogical;
