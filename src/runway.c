@@ -136,6 +136,12 @@ static int	runway_grants = 2;
 static RunwayShared *rw = NULL;
 static LWLock *rw_lock = NULL;
 
+/* the worker's state within a round, kept across errors (longjmp) */
+static bool round_failed = false;	/* a lease failed: lease no more */
+static bool round_tried = false;	/* a lease was tried */
+static bool round_local_error = false;	/* an error of our own occurred */
+static char local_error[RUNWAY_ERROR_LEN] = "";	/* the last one logged */
+
 /* the worker's connection to the root, and the conninfo it was made with */
 static PGconn *root_conn = NULL;
 static char *root_conninfo = NULL;
@@ -670,6 +676,111 @@ prev_update(RunwayTag *prev, int nprev, RunwayTag *entry)
 }
 
 /*
+ * serve_tag
+ *		Lease grants of one tag while it needs them (tag_need), each in
+ *		transactions of its own.  After a failure to lease (round_failed),
+ *		only the tag's rate is updated.  index is the tag's place in
+ *		rw->tags; prev holds the entries of the previous round.
+ */
+static void
+serve_tag(const NameData *name, int index, RunwayTag *prev, int nprev)
+{
+	int			leased;
+
+	for (leased = 0; leased < RUNWAY_MAX_LEASES; leased++)
+	{
+		bool		need;
+		IdRange		grant;
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		need = tag_need(name, index, prev, nprev);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		if (!need || round_failed)
+			break;
+
+		/* the grant is durable on the root before we see it */
+		round_tried = true;
+		if (!root_connect() ||
+			!root_lease(name, rw->tags[index].rate, &grant))
+		{
+			round_failed = true;
+			break;
+		}
+
+		/* and here, before any claim can see it (synchronous_commit) */
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		lease_record(name, grant);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+
+		/* tag_need copies the entry into prev for the next lease */
+		LWLockAcquire(rw_lock, LW_EXCLUSIVE);
+		rw->tags[index].leased += RANGE_SIZE(grant);
+		LWLockRelease(rw_lock);
+		prev_update(prev, nprev, &rw->tags[index]);
+	}
+}
+
+/*
+ * runway_error
+ *		Recover from an error of the worker's own (not the root's): abort
+ *		the transaction, log the error unless it is the one logged last
+ *		(a local error that persists is logged once), and show it in
+ *		idgen.runway.  Called in a PG_CATCH block; cxt is the round's
+ *		memory context.
+ */
+static void
+runway_error(MemoryContext cxt)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	AbortCurrentTransaction();
+	MemoryContextSwitchTo(cxt);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	if (strcmp(local_error, edata->message) != 0)
+		ereport(LOG,
+				(errmsg("idgen runway worker: %s", edata->message)));
+	strlcpy(local_error, edata->message, sizeof(local_error));
+	round_local_error = true;
+	LWLockAcquire(rw_lock, LW_EXCLUSIVE);
+	strlcpy(rw->last_error, edata->message, sizeof(rw->last_error));
+	LWLockRelease(rw_lock);
+	FreeErrorData(edata);
+}
+
+/*
+ * serve_tag_apart
+ *		serve_tag, where an error (say, the tag's sequence was dropped) is
+ *		recovered from, so that it spares the other tags.
+ */
+static void
+serve_tag_apart(const NameData *name, int index, RunwayTag *prev, int nprev,
+				MemoryContext cxt)
+{
+	PG_TRY();
+	{
+		serve_tag(name, index, prev, nprev);
+	}
+	PG_CATCH();
+	{
+		runway_error(cxt);
+		LWLockAcquire(rw_lock, LW_EXCLUSIVE);
+		memset(&rw->tags[index], 0, sizeof(RunwayTag));
+		rw->tags[index].tag = *name;
+		LWLockRelease(rw_lock);
+	}
+	PG_END_TRY();
+}
+
+/*
  * runway_round
  *		One round: find the tags that need a grant, and lease them.  cxt,
  *		the current memory context, is reset after each round.
@@ -682,8 +793,6 @@ runway_round(MemoryContext cxt)
 	int			nprev;
 	ListCell   *lc;
 	int			index = 0;
-	bool		failed = false;
-	bool		tried = false;
 	static TimestampTz last_ping = 0;
 
 	/* the rates of the previous round, by name */
@@ -701,51 +810,15 @@ runway_round(MemoryContext cxt)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 
+	round_failed = false;
+	round_tried = false;
 	foreach(lc, names)
 	{
-		NameData	name = *(NameData *) lfirst(lc);
-		int			leased;
+		const NameData *name = (const NameData *) lfirst(lc);
 
 		if (index >= idgen_max_tags)
 			break;
-		for (leased = 0; leased < RUNWAY_MAX_LEASES; leased++)
-		{
-			bool		need;
-			IdRange		grant;
-
-			SetCurrentStatementStartTimestamp();
-			StartTransactionCommand();
-			PushActiveSnapshot(GetTransactionSnapshot());
-			need = tag_need(&name, index, prev, nprev);
-			PopActiveSnapshot();
-			CommitTransactionCommand();
-			/* after a failure, the other tags' rates are still updated */
-			if (!need || failed)
-				break;
-
-			/* the grant is durable on the root before we see it */
-			tried = true;
-			if (!root_connect() ||
-				!root_lease(&name, rw->tags[index].rate, &grant))
-			{
-				failed = true;
-				break;
-			}
-
-			/* and here, before any claim can see it (synchronous_commit) */
-			SetCurrentStatementStartTimestamp();
-			StartTransactionCommand();
-			PushActiveSnapshot(GetTransactionSnapshot());
-			lease_record(&name, grant);
-			PopActiveSnapshot();
-			CommitTransactionCommand();
-
-			/* tag_need copies the entry into prev for the next lease */
-			LWLockAcquire(rw_lock, LW_EXCLUSIVE);
-			rw->tags[index].leased += RANGE_SIZE(grant);
-			LWLockRelease(rw_lock);
-			prev_update(prev, nprev, &rw->tags[index]);
-		}
+		serve_tag_apart(name, index, prev, nprev, cxt);
 		index++;
 	}
 
@@ -754,7 +827,7 @@ runway_round(MemoryContext cxt)
 	LWLockRelease(rw_lock);
 
 	/* no lease tried this round: see whether the root still answers */
-	if (!tried && names != NIL)
+	if (!round_tried && names != NIL)
 	{
 		TimestampTz now = GetCurrentTimestamp();
 
@@ -842,30 +915,20 @@ idgen_runway_main(Datum arg)
 
 		if (runway_root[0] != '\0')
 		{
+			round_local_error = false;
 			PG_TRY();
 			{
 				runway_round(round_cxt);
 			}
 			PG_CATCH();
 			{
-				ErrorData  *edata;
-
-				MemoryContextSwitchTo(round_cxt);
-				edata = CopyErrorData();
-				FlushErrorState();
-				AbortCurrentTransaction();
-				pgstat_report_activity(STATE_IDLE, NULL);
-				ereport(LOG,
-						(errmsg("idgen runway worker: %s", edata->message)));
-				LWLockAcquire(rw_lock, LW_EXCLUSIVE);
-				strlcpy(rw->last_error, edata->message,
-						sizeof(rw->last_error));
-				LWLockRelease(rw_lock);
-				FreeErrorData(edata);
+				runway_error(round_cxt);
 			}
 			PG_END_TRY();
 		}
 
+		if (!round_local_error)
+			local_error[0] = '\0';
 		LWLockAcquire(rw_lock, LW_EXCLUSIVE);
 		rw->rounds_done = rw->rounds_begun;
 		state = rw->state;

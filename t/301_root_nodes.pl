@@ -239,6 +239,25 @@ for my $sql (
 ok(!$ok && $err =~ /cannot run inside a transaction block/,
 	'a grant is never leased inside a transaction block');
 
+# a tag the worker cannot serve (its sequence dropped by hand) spares the
+# others, and its error is logged once, not at every round
+$b->safe_psql(
+	'postgres', q{
+	SELECT idgen.create_tag('broken', source => 'root');
+	SET client_min_messages = error;
+	DROP SEQUENCE idgen_seq.broken;
+});
+$b->append_conf('postgresql.conf', 'idgen.runway_grants = 4');
+$b->reload;
+$b->poll_query_until('postgres',
+	"SELECT grants_held >= 4 FROM idgen.runway WHERE tag = 'orders'")
+  or die "the worker stopped serving orders";
+$b->safe_psql('postgres', "SELECT pg_sleep(3)");
+my @broken = slurp_file($b->logfile) =~
+  /runway worker: sequence of tag "broken" does not exist/g;
+is(scalar(@broken), 1,
+	'a tag the worker cannot serve spares the others, its error logged once');
+
 # one log line per change of state, not one per retry: the root was down
 # twice, and the worker retried many times meanwhile
 my @down = slurp_file($b->logfile) =~ /runway worker: root server is unreachable/g;
