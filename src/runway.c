@@ -35,6 +35,8 @@
  * grant), unless the worker already knows the root is unreachable; then
  * it fails with runway_exhausted's error (SQLSTATE 08006, with the
  * worker's last error).  Leasing resumes by itself when the root is back.
+ * An error of the worker's own (a tag whose sequence was dropped by hand)
+ * is logged once while it persists, and spares the other tags.
  *
  * Locking protocol (for everything in RunwayShared):
  *	- lock (a named LWLock, "idgen runway") protects every field; it is
