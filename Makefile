@@ -17,7 +17,10 @@ ISOLATION = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
 ISOLATION_OPTS = --temp-config=$(srcdir)/tools/test.conf
 TAP_TESTS = 1
 
-PG_CPPFLAGS = -I$(srcdir)/src -Wno-unused-parameter -Wno-missing-field-initializers
+PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir) -Wno-unused-parameter -Wno-missing-field-initializers
+# the runway worker of a node talks to its root over libpq, as
+# contrib/postgres_fdw and contrib/dblink do
+SHLIB_LINK_INTERNAL = $(libpq)
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -38,12 +41,16 @@ prove_installcheck:
 
 # The test, demo and benchmark drivers install what is missing, build,
 # install, and start throwaway clusters as an unprivileged user.
-.PHONY: test demo bench
+.PHONY: test demo demo-cluster bench
 test:
 	PG_CONFIG="$(PG_CONFIG)" bash tools/test.sh
 
 demo:
 	PG_CONFIG="$(PG_CONFIG)" bash tools/demo.sh
+
+# many servers: a root and two nodes, the root stopped and started again
+demo-cluster:
+	PG_CONFIG="$(PG_CONFIG)" bash tools/demo-cluster.sh
 
 bench:
 	PG_CONFIG="$(PG_CONFIG)" bash bench/run.sh

@@ -29,7 +29,9 @@ CREATE FUNCTION idgen.create_tag(tag text,
                                  chunk_max integer DEFAULT NULL,
                                  reclaim boolean DEFAULT true,
                                  locality boolean DEFAULT true,
-                                 ordered boolean DEFAULT false)
+                                 ordered boolean DEFAULT false,
+                                 source text DEFAULT 'local',
+                                 grant_size bigint DEFAULT 16777216)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -46,8 +48,8 @@ BEGIN
     -- default chunk bounds shrink to fit a small region
     chunk_max := coalesce(chunk_max, least(10000, region));
     chunk_min := coalesce(chunk_min, least(10, chunk_max));
-    INSERT INTO idgen.tags (tag, kind, start, maxvalue, region, chunk_min, chunk_max, reclaim, locality, ordered)
-        VALUES (tag, kind, start, maxvalue, region, chunk_min, chunk_max, reclaim, locality, ordered);
+    INSERT INTO idgen.tags (tag, kind, start, maxvalue, region, chunk_min, chunk_max, reclaim, locality, ordered, source, grant_size)
+        VALUES (tag, kind, start, maxvalue, region, chunk_min, chunk_max, reclaim, locality, ordered, source, grant_size);
 END
 $$;
 
@@ -55,7 +57,8 @@ DROP FUNCTION idgen.alter_tag(text, bigint, bigint, bigint, integer, integer, bo
 -- Change a tag's options; NULL leaves an option as it is.  Needs ownership
 -- of the tag and UPDATE on idgen.tags.  start can only be raised: every ID
 -- issued after the change commits is at least start.  maxvalue cannot go
--- below an ID that was already claimed.
+-- below an ID that was already claimed.  source can change from 'local' to
+-- 'root' only: a node's own sequence knows nothing of other nodes' grants.
 CREATE FUNCTION idgen.alter_tag(tag text,
                                 start bigint DEFAULT NULL,
                                 maxvalue bigint DEFAULT NULL,
@@ -64,7 +67,9 @@ CREATE FUNCTION idgen.alter_tag(tag text,
                                 chunk_max integer DEFAULT NULL,
                                 reclaim boolean DEFAULT NULL,
                                 locality boolean DEFAULT NULL,
-                                ordered boolean DEFAULT NULL)
+                                ordered boolean DEFAULT NULL,
+                                source text DEFAULT NULL,
+                                grant_size bigint DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -79,7 +84,9 @@ BEGIN
            chunk_max = coalesce(alter_tag.chunk_max, x.chunk_max),
            reclaim = coalesce(alter_tag.reclaim, x.reclaim),
            locality = coalesce(alter_tag.locality, x.locality),
-           ordered = coalesce(alter_tag.ordered, x.ordered)
+           ordered = coalesce(alter_tag.ordered, x.ordered),
+           source = coalesce(alter_tag.source, x.source),
+           grant_size = coalesce(alter_tag.grant_size, x.grant_size)
      WHERE x.tag OPERATOR(pg_catalog.=) alter_tag.tag;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'tag "%" does not exist', tag
@@ -154,8 +161,8 @@ COMMENT ON FUNCTION idgen.tags_guard() IS 'trigger of idgen.tags: validates, che
 COMMENT ON FUNCTION next_id(text) IS 'next ID of a segment tag';
 COMMENT ON FUNCTION next_id_range(text, bigint) IS 'n contiguous IDs of a segment tag, [lo, lo + n), the caller''s for good';
 COMMENT ON FUNCTION idgen.check_tag_name(text) IS 'raise the error an invalid tag name gets';
-COMMENT ON FUNCTION idgen.create_tag(text, text, bigint, bigint, bigint, integer, integer, boolean, boolean, boolean) IS 'create a tag of kind segment or hybrid, with its sequence';
-COMMENT ON FUNCTION idgen.alter_tag(text, bigint, bigint, bigint, integer, integer, boolean, boolean, boolean) IS 'change a tag''s options; NULL keeps an option';
+COMMENT ON FUNCTION idgen.create_tag(text, text, bigint, bigint, bigint, integer, integer, boolean, boolean, boolean, text, bigint) IS 'create a tag of kind segment or hybrid, with its sequence; source ''root'' takes its IDs from grants of the root server';
+COMMENT ON FUNCTION idgen.alter_tag(text, bigint, bigint, bigint, integer, integer, boolean, boolean, boolean, text, bigint) IS 'change a tag''s options; NULL keeps an option';
 COMMENT ON FUNCTION idgen.drop_tag(text, boolean) IS 'drop a tag and its sequence';
 COMMENT ON FUNCTION idgen.pool_stats() IS 'counters of the shared pool of each tag the caller may monitor (behind idgen.stats)';
 COMMENT ON FUNCTION idgen.tag_visible(oid) IS 'whether the caller may monitor the tag whose sequence this is';
@@ -726,3 +733,92 @@ COMMENT ON FUNCTION idgen.adopt_owned_sequence(regclass, smallint) IS 'the seque
 COMMENT ON FUNCTION idgen.adopt_generator(oid) IS 'the idgen generator a column default (pg_attrdef OID) calls, or NULL';
 COMMENT ON FUNCTION idgen.convert_column(regclass, name, text, text, boolean, boolean, boolean) IS 'switch a serial, bigserial or identity column to DEFAULT next_id(tag), hybrid_id(tag) or snowflake_id(), above every existing ID';
 COMMENT ON FUNCTION idgen.revert_column(regclass, name, text, boolean) IS 'switch a column converted by idgen.convert_column back to a sequence or identity, above every ID idgen gave out';
+
+--
+-- 1.1: many servers, one ID space (see README, "Many servers").  A root
+-- server leases grants of a tag's IDs to node servers; each node claims its
+-- regions from the grants it holds instead of from its own sequence.
+--
+
+-- Where a tag's IDs come from: 'local' (its own sequence, as in 1.0) or
+-- 'root' (grants leased from the server idgen.root names).  grant_size is
+-- the base size of the grants this server leases out of the tag.
+ALTER TABLE idgen.tags ADD COLUMN source text NOT NULL DEFAULT 'local';
+ALTER TABLE idgen.tags ADD COLUMN grant_size bigint NOT NULL DEFAULT 16777216;
+
+-- The ledger of a server that leases grants (a root, or a node serving
+-- nodes below it): one row per grant, written only by idgen.lease_grant.
+-- Nobody but its owner may read or write it; grant SELECT to operators.
+CREATE TABLE idgen.grants (
+    tag         text NOT NULL,
+    node        text NOT NULL,
+    range       int8range NOT NULL,
+    granted_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    granted_to  name NOT NULL DEFAULT SESSION_USER,
+    PRIMARY KEY (tag, range)
+);
+CREATE INDEX grants_node ON idgen.grants (tag, node, granted_at);
+SELECT pg_catalog.pg_extension_config_dump('idgen.grants', '');
+REVOKE ALL ON idgen.grants FROM PUBLIC;
+COMMENT ON TABLE idgen.grants IS 'ledger of the grants this server leased to nodes: tag, node name, range [lo, hi), time, role';
+
+-- The grants a node holds, leased from its root by the runway worker and
+-- committed (WAL flushed) before any ID of them is issued.
+CREATE TABLE idgen.leases (
+    tag         text NOT NULL,
+    range       int8range NOT NULL,
+    leased_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (tag, range)
+);
+SELECT pg_catalog.pg_extension_config_dump('idgen.leases', '');
+REVOKE ALL ON idgen.leases FROM PUBLIC;
+COMMENT ON TABLE idgen.leases IS 'grants this node holds from its root, written by the runway worker; claims of tags of source root take their regions from them';
+
+-- Lease a grant of a tag to a node: called by the runway worker of a node
+-- over libpq.  Needs USAGE (or UPDATE) on the tag's sequence, as next_id
+-- does: a grant is a large next_id_range, recorded in the ledger.  Refused
+-- inside a transaction block, so that a returned grant is in the ledger.
+-- The grant is the tag's grant_size, doubled until it lasts ten minutes at
+-- the node's rate (ids_per_second), up to 64 times.
+CREATE FUNCTION idgen.lease_grant(tag text, node text,
+                                  ids_per_second float8 DEFAULT 0)
+RETURNS int8range
+AS 'MODULE_PATHNAME', 'idgen_lease_grant'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION idgen.lease_grant(text, text, float8) IS 'lease the next grant of a tag to a node, durably, and record it in idgen.grants';
+
+CREATE FUNCTION idgen.runway_status(
+    OUT tag text, OUT ids_per_second float8, OUT root_reachable boolean,
+    OUT last_error text, OUT state_since timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'idgen_runway_status'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION idgen.runway_status() IS 'what the runway worker knows of each root-sourced tag (behind idgen.runway)';
+
+CREATE VIEW idgen.runway AS
+    SELECT t.tag, t.source,
+           CASE WHEN t.source = 'root' THEN coalesce(l.grants, 0) END AS grants_held,
+           CASE WHEN t.source = 'root' THEN coalesce(l.ids_left, 0) END AS ids_left,
+           r.ids_per_second,
+           CASE WHEN t.source = 'root' AND r.ids_per_second > 0
+                THEN (coalesce(l.ids_left, 0) / r.ids_per_second)::bigint
+           END AS seconds_left,
+           r.root_reachable, r.last_error, r.state_since
+      FROM idgen.tags t
+      JOIN pg_catalog.pg_class c
+        ON c.relname = t.tag AND c.relnamespace = 'idgen_seq'::pg_catalog.regnamespace
+      LEFT JOIN pg_catalog.pg_sequences q
+             ON q.schemaname = 'idgen_seq' AND q.sequencename = t.tag
+      LEFT JOIN LATERAL (
+            SELECT pg_catalog.count(*) AS grants,
+                   pg_catalog.sum(pg_catalog.upper(g.range) -
+                                  greatest(pg_catalog.lower(g.range),
+                                           coalesce(q.last_value, t.start - 1) + 1)) AS ids_left
+              FROM idgen.leases g
+             WHERE g.tag = t.tag
+               AND pg_catalog.upper(g.range) > coalesce(q.last_value, t.start - 1) + 1) l
+        ON t.source = 'root'
+      LEFT JOIN idgen.runway_status() r ON r.tag = t.tag
+     WHERE idgen.tag_visible(c.oid);
+GRANT SELECT ON idgen.runway TO PUBLIC;
+COMMENT ON VIEW idgen.runway IS 'per tag: its source and, for tags of source root, grants held, IDs and seconds of runway left, whether the root is reachable, the last error';

@@ -98,12 +98,13 @@ durable_unlock(Oid seqoid)
 }
 
 /*
- * as_owner
+ * durable_as_owner
  *		Switch to the owner of a relation; returns the previous identity
- *		in *save_userid and *save_sec_context.
+ *		in *save_userid and *save_sec_context, for SetUserIdAndSecContext.
+ *		Also used by lease.c and root.c for the tables they keep.
  */
-static void
-as_owner(Oid relid, Oid *save_userid, int *save_sec_context)
+void
+durable_as_owner(Oid relid, Oid *save_userid, int *save_sec_context)
 {
 	HeapTuple	tuple;
 	Oid			owner;
@@ -136,7 +137,7 @@ durable_read(Oid seqoid)
 	query = psprintf("SELECT last_value FROM %s",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(seqoid)),
 												get_rel_name(seqoid)));
-	as_owner(seqoid, &save_userid, &save_sec_context);
+	durable_as_owner(seqoid, &save_userid, &save_sec_context);
 	SPI_connect();
 	if (SPI_execute(query, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "idgen: could not read sequence %u", seqoid);
@@ -197,7 +198,7 @@ durable_advance(Oid seqoid, int64 value)
 
 	args[0] = ObjectIdGetDatum(seqoid);
 	args[1] = Int64GetDatum(value);
-	as_owner(seqoid, &save_userid, &save_sec_context);
+	durable_as_owner(seqoid, &save_userid, &save_sec_context);
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT pg_catalog.setval($1, $2, true)",
 							  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)

@@ -24,6 +24,7 @@
 #include "hybrid.h"
 #include "idgen.h"
 #include "pool.h"
+#include "runway.h"
 #include "slot.h"
 #include "snowflake.h"
 #include "tag.h"
@@ -55,6 +56,7 @@ idgen_shmem_request(void)
 	snowflake_shmem_request();
 	hybrid_shmem_request();
 	watermark_shmem_request();
+	runway_shmem_request();
 }
 
 /*
@@ -74,6 +76,7 @@ idgen_shmem_startup(void)
 	snowflake_shmem_startup();
 	hybrid_shmem_startup();
 	watermark_shmem_startup();
+	runway_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -114,6 +117,8 @@ _PG_init(void)
 
 	snowflake_define_settings();
 	snowflake_register_keeper();
+	runway_define_settings();
+	runway_register_worker();
 
 	MarkGUCPrefixReserved("idgen");
 

@@ -70,6 +70,7 @@
 #include "storage/shmem.h"
 
 #include "pool.h"
+#include "runway.h"
 #include "slot.h"
 
 #define POOL_TRANCHE	"idgen pools"
@@ -397,6 +398,9 @@ pool_cut(TagPool *pool, int64 size, bool exact, IdRange *cut, bool *prefetch)
 static void
 pool_run_out(const TagInfo *info, int64 n, int64 left, int64 pooled)
 {
+	/* a node's tag ran out of grants, not of IDs (runway.c) */
+	if (info->from_root)
+		runway_exhausted(info, n);
 	if (n == 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),

@@ -23,7 +23,8 @@
  *	  lowers start, never lowers maxvalue below the mark; a raised start
  *	  moves the mark up to it and resets the tag's slot at commit, so that
  *	  no ID below the new start is handed out from a cache afterwards;
- *	- DELETE drops the tag's sequence (which needs ownership);
+ *	- DELETE drops the tag's sequence (which needs ownership) and the
+ *	  grants the server holds of it (lease.c);
  *	- TRUNCATE is refused.
  * Changes of start and maxvalue hold the sequence's claim lock until the
  * transaction ends, and claims read the bounds as committed once they have
@@ -34,7 +35,14 @@
  * installed as object_access_hook, sees every drop.  So does dropping a
  * database.
  *
- * Shared memory is touched only through slot.c.
+ * A tag of source 'root' (a node's tag, see lease.c) keeps the same mark,
+ * but claims take their IDs from the grants the node holds above it
+ * instead of from [start, maxvalue]; with no grant left, a claim waits
+ * once for the runway worker (runway.c) and then fails like a claim at
+ * maxvalue, for which pool.c raises runway_exhausted's error instead.
+ *
+ * Shared memory is touched only through slot.c (and runway.c, for the
+ * wait).
  *
  *-------------------------------------------------------------------------
  */
@@ -63,6 +71,8 @@
 
 #include "durable.h"
 #include "idgen.h"
+#include "lease.h"
+#include "runway.h"
 #include "slot.h"
 #include "tag.h"
 
@@ -73,6 +83,9 @@ PG_FUNCTION_INFO_V1(idgen_tag_visible);
 /* largest ID of a segment tag, and largest slab of a hybrid tag */
 #define TAG_MAX_ID		INT64CONST(9223372036854775806)
 #define TAG_MAX_SLAB	INT64CONST(2147483647)
+
+/* largest base grant size: adaptive grants grow up to 64 times it (root.c) */
+#define TAG_MAX_GRANT_SIZE	(INT64CONST(1) << 40)
 
 /* the sequence the tags trigger is dropping, so that no warning is given */
 static Oid	dropping_seqoid = InvalidOid;
@@ -141,6 +154,25 @@ static Oid
 tag_seq_schema(void)
 {
 	return get_namespace_oid(IDGEN_SEQ_SCHEMA, true);
+}
+
+/*
+ * row_value
+ *		Column "name" of a row of idgen.tags into *value; false when it is
+ *		NULL, or when the table has no such column (a column added by a
+ *		later version, before ALTER EXTENSION UPDATE).
+ */
+static bool
+row_value(HeapTuple row, TupleDesc desc, const char *name, Datum *value)
+{
+	bool		isnull;
+	int			attnum = SPI_fnumber(desc, name);
+
+	*value = (Datum) 0;
+	if (attnum <= 0)
+		return false;
+	*value = heap_getattr(row, attnum, desc, &isnull);
+	return !isnull;
 }
 
 /*
@@ -296,7 +328,11 @@ tag_wrong_kind(const TagInfo *info, const char *function)
  *		range, unless exact) through its slot index, and return them in
  *		*claimed.  Returns false, claiming nothing, when fewer than n (or,
  *		unless exact, no) IDs are left; *left is set to the number left
- *		either way.  The caller has checked the user's right to use the tag.
+ *		either way.  For a tag of source 'root', the IDs come from the grants
+ *		the server holds; when they are used up (even after one round of the
+ *		runway worker) it returns false with *left 0, and a caller that
+ *		cannot go on raises runway_exhausted's error (a prefetch need not).
+ *		The caller has checked the user's right to use the tag.
  */
 bool
 tag_claim(const TagInfo *info, int index, int64 n, bool exact,
@@ -305,43 +341,52 @@ tag_claim(const TagInfo *info, int index, int64 n, bool exact,
 	TagInfo		now;
 	int64		mark;
 	int64		lo = 0;
+	bool		waited = false;
 
 	Assert(n > 0);
-	if (!durable_lock(info->seqoid) || !tag_read(&info->name, &now))
-		tag_dropped(&info->name);
-
-	mark = durable_read(info->seqoid);
-	*left = 0;
-	if (mark < now.maxvalue)
+	for (;;)
 	{
-		lo = Max(mark + 1, now.start);
-		*left = now.maxvalue - lo + 1;
-	}
-	if (*left < (exact ? n : 1))
-	{
-		durable_unlock(info->seqoid);
-		return false;
+		if (!durable_lock(info->seqoid) || !tag_read(&info->name, &now))
+			tag_dropped(&info->name);
+		mark = durable_read(info->seqoid);
+
+		/* a node's tag: from the grants it holds (lease.c) */
+		if (now.from_root)
+		{
+			if (lease_claim(&now, mark, n, exact, claimed, left))
+				break;
+			durable_unlock(info->seqoid);
+			/* no grant yet (a new tag): let the runway worker lease one */
+			if (!waited && runway_wait_for_grant())
+			{
+				waited = true;
+				continue;
+			}
+			/* the caller raises runway_exhausted's error if it must */
+			*left = 0;
+			return false;
+		}
+
+		*left = 0;
+		if (mark < now.maxvalue)
+		{
+			lo = Max(mark + 1, now.start);
+			*left = now.maxvalue - lo + 1;
+		}
+		if (*left < (exact ? n : 1))
+		{
+			durable_unlock(info->seqoid);
+			return false;
+		}
+		claimed->lo = lo;
+		claimed->hi = lo + Min(n, *left);
+		break;
 	}
 
-	claimed->lo = lo;
-	claimed->hi = lo + Min(n, *left);
 	durable_advance(info->seqoid, claimed->hi - 1);
 	slot_note_claim(index, info->seqoid, &info->name, *claimed);
 	durable_unlock(info->seqoid);
 	return true;
-}
-
-/*
- * row_value
- *		Column "name" of a row of idgen.tags, or NULL.
- */
-static bool
-row_value(HeapTuple row, TupleDesc desc, const char *name, Datum *value)
-{
-	bool		isnull;
-
-	*value = heap_getattr(row, SPI_fnumber(desc, name), desc, &isnull);
-	return !isnull;
 }
 
 /*
@@ -490,6 +535,43 @@ row_to_info(HeapTuple row, TupleDesc desc, TagInfo *info)
 				 errmsg("ordered tag \"%s\" must be a segment tag with locality", tag),
 				 errdetail("An ordered tag's backends must draw from one shared chunk."),
 				 errhint("Leave locality at true, or ordered at false.")));
+
+	/* source and grant_size: absent from a 1.0 table, NOT NULL in 1.1 */
+	if (SPI_fnumber(desc, "source") > 0)
+	{
+		const char *source = NULL;
+
+		if (row_value(row, desc, "source", &v))
+			source = TextDatumGetCString(v);
+		if (source == NULL ||
+			(strcmp(source, "local") != 0 && strcmp(source, "root") != 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid source \"%s\" for tag \"%s\"",
+							source ? source : "NULL", tag),
+					 errhint("Valid sources are \"local\" and \"root\".")));
+		info->from_root = strcmp(source, "root") == 0;
+		if (info->from_root && info->kind == TAG_HYBRID)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("hybrid tag \"%s\" cannot take its IDs from the root", tag),
+					 errhint("Use a segment tag with source \"root\", or source \"local\".")));
+	}
+	info->grant_size = TAG_DEFAULT_GRANT_SIZE;
+	if (SPI_fnumber(desc, "grant_size") > 0)
+	{
+		bool		has_grant = row_value(row, desc, "grant_size", &v);
+
+		if (!has_grant || DatumGetInt64(v) < 1 ||
+			DatumGetInt64(v) > TAG_MAX_GRANT_SIZE)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid grant_size %s for tag \"%s\"",
+							int8_or_null(has_grant, v), tag),
+					 errhint("grant_size must lie between 1 and " INT64_FORMAT ".",
+							 TAG_MAX_GRANT_SIZE)));
+		info->grant_size = DatumGetInt64(v);
+	}
 }
 
 /*
@@ -601,6 +683,18 @@ tags_update(const TagInfo *old, TagInfo *new)
 				 errhint("Drop the tag with idgen.drop_tag() and create it again.")));
 	check_owner(new->seqoid, &new->name);
 
+	/*
+	 * IDs above a node's mark may belong to other nodes: once a tag takes
+	 * grants, its own sequence can never be its source again.
+	 */
+	if (old->from_root && !new->from_root)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot change the source of tag \"%s\" from \"root\" to \"local\"",
+						NameStr(new->name)),
+				 errdetail("IDs above this server's high-water mark may have been granted to other servers."),
+				 errhint("Create a new tag instead, with a start above every grant in the root's ledger.")));
+
 	if (new->start < old->start)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -635,13 +729,16 @@ tags_update(const TagInfo *old, TagInfo *new)
 
 /*
  * tags_delete
- *		A dropped tag: drop its sequence, if it is still there.
+ *		A dropped tag: drop its sequence, if it is still there, and forget
+ *		the grants this server holds of it (a tag created again under the
+ *		name must not claim from them).
  */
 static void
 tags_delete(const TagInfo *info)
 {
 	Oid			seqoid = tag_lock_sequence(&info->name, AccessShareLock);
 
+	lease_forget(&info->name);
 	if (!OidIsValid(seqoid))
 		return;
 	dropping_seqoid = seqoid;

@@ -39,7 +39,12 @@ typedef struct TagInfo
 	bool		reclaim;		/* give aborted IDs back */
 	bool		locality;		/* draw from the pool's shared chunk */
 	bool		ordered;		/* IDs tracked until commit (watermark) */
+	bool		from_root;		/* source 'root': claims come from grants */
+	int64		grant_size;		/* base size of the grants leased out */
 } TagInfo;
+
+/* grant_size of a tag whose idgen.tags has no such column (1.0) */
+#define TAG_DEFAULT_GRANT_SIZE	INT64CONST(16777216)
 
 extern void tag_check_name(text *tag, NameData *name);
 extern SubTransactionId tag_lookup(const NameData *name, TagInfo *info);

@@ -53,6 +53,24 @@ ensure_packages() {
         install_packages $SERVER_PACKAGES
     fi
     PG_CONFIG=$(command -v "$PG_CONFIG") || { echo "no pg_config: $PG_CONFIG" >&2; exit 1; }
+    ensure_pglogical
+}
+
+# ensure_pglogical: t/304 replicates two nodes to each other, natively from
+# PostgreSQL 16 on, with pglogical before: install Debian's package of it
+# for a Debian-packaged server older than 16, where there is one
+ensure_pglogical() {
+    local bindir major
+    bindir=$("$PG_CONFIG" --bindir)
+    case $bindir in
+        /usr/lib/postgresql/*/bin) ;;
+        *) return 0 ;;
+    esac
+    major=$(basename "$(dirname "$bindir")")
+    if [ "$major" -lt 16 ] && apt-cache show "postgresql-$major-pglogical" >/dev/null 2>&1; then
+        install_packages "postgresql-$major-pglogical"
+    fi
+    return 0
 }
 
 # ensure_clients: install what is missing of the client stacks that

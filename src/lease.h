@@ -1,0 +1,24 @@
+/*-------------------------------------------------------------------------
+ *
+ * lease.h
+ *	  The node side of many servers: the grants a node holds (idgen.leases)
+ *	  and claims of tags of source 'root' from them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef IDGEN_LEASE_H
+#define IDGEN_LEASE_H
+
+#include "postgres.h"
+
+#include "idgen.h"
+#include "tag.h"
+
+extern bool lease_claim(const TagInfo *info, int64 mark, int64 n, bool exact,
+						IdRange *claimed, int64 *left);
+extern void lease_runway(const TagInfo *info, int64 mark, int *grants,
+						 int64 *left);
+extern void lease_record(const NameData *tag, IdRange grant);
+extern void lease_forget(const NameData *tag);
+
+#endif							/* IDGEN_LEASE_H */
