@@ -38,6 +38,7 @@ SELECT idgen.create_tag('plain');
 SELECT idgen.watermark('plain');
 SELECT next_id_range('w', 10);
 SELECT idgen.create_tag('w2', ordered => true, locality => false);
+SELECT idgen.create_tag('w3', ordered => true, source => 'root');
 SELECT idgen.create_tag('h', kind => 'hybrid', ordered => true);
 SELECT idgen.alter_tag('w', locality => false);
 UPDATE idgen.tags SET ordered = NULL WHERE tag = 'w';

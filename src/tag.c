@@ -556,6 +556,13 @@ row_to_info(HeapTuple row, TupleDesc desc, TagInfo *info)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("hybrid tag \"%s\" cannot take its IDs from the root", tag),
 					 errhint("Use a segment tag with source \"root\", or source \"local\".")));
+		/* the watermark follows the transactions of one server */
+		if (info->from_root && info->ordered)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("ordered tag \"%s\" cannot take its IDs from the root", tag),
+					 errdetail("Its watermark would follow this server's transactions only, while other servers commit IDs of the same tag."),
+					 errhint("Leave ordered at false for a tag of source \"root\".")));
 	}
 	info->grant_size = TAG_DEFAULT_GRANT_SIZE;
 	if (SPI_fnumber(desc, "grant_size") > 0)
