@@ -67,8 +67,10 @@ track_commit_timestamp = on
 		if ($node->safe_psql('postgres',
 				"SELECT count(*) FROM pg_settings WHERE name = 'output_plugin_libraries'"))
 		{
-			$node->safe_psql('postgres',
-				"ALTER SYSTEM SET output_plugin_libraries = 'pgoutput, test_decoding, pglogical_output'"
+			# a list: written in the configuration file, it is split
+			# into its names (a quoted ALTER SYSTEM value would be one)
+			$node->append_conf('postgresql.conf',
+				"output_plugin_libraries = 'pgoutput, test_decoding, pglogical_output'"
 			);
 			$node->reload;
 		}
