@@ -10,7 +10,6 @@ prepare
 
 work=$(make_workdir demo-cluster)
 bin=$(pg_bindir)
-servers=()
 
 # start_server NAME EXTRA_CONF: a cluster in $work/NAME, listening on a
 # socket in $work only; prints its port
@@ -26,14 +25,16 @@ shared_preload_libraries = 'idgen'
 $conf
 CONF
     as_pguser "$bin/pg_ctl" -D "$work/$name" -l "$work/$name.log" -w start >/dev/null
-    servers+=("$name")
     echo "$port"
 }
 
+# stop_all: stop every cluster of the demo that runs (start_server runs in
+# a command substitution, so its callers cannot keep a list of them)
 stop_all() {
-    local name
-    for name in "${servers[@]}"; do
-        as_pguser "$bin/pg_ctl" -D "$work/$name" -m fast -w stop >/dev/null 2>&1 || true
+    local pid
+    for pid in "$work"/*/postmaster.pid; do
+        [ -f "$pid" ] || continue
+        as_pguser "$bin/pg_ctl" -D "$(dirname "$pid")" -m fast -w stop >/dev/null 2>&1 || true
     done
 }
 trap stop_all EXIT
