@@ -28,6 +28,15 @@ SELECT idgen.watermark('w');
 INSERT INTO ev DEFAULT VALUES RETURNING id;
 SELECT idgen.watermark('w');
 
+-- more prepared transactions than max_prepared_transactions (10 here), one
+-- after the other, without a watermark call between them: the floors of
+-- finished ones make room for new ones
+SELECT format('BEGIN; INSERT INTO ev DEFAULT VALUES; PREPARE TRANSACTION %L', 'wm' || i),
+       format('COMMIT PREPARED %L', 'wm' || i)
+  FROM generate_series(1, 12) i \gexec
+SELECT idgen.watermark('w') = max(id) AS caught_up FROM ev;
+SELECT count(*) FROM idgen.watermark_holders;
+
 -- no chunk is kept across transactions
 SELECT count(*) FROM idgen.backend_ranges WHERE tag = 'w' AND chunk_end > next_id;
 

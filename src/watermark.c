@@ -206,6 +206,28 @@ watermark_note(LocalTag *lt)
 }
 
 /*
+ * prune_prepared
+ *		Forget the prepared floors whose transaction has finished, and
+ *		return the lowest of the others (PG_INT64_MAX if none).  Caller
+ *		holds the slot's lock.
+ */
+static int64
+prune_prepared(WatermarkSlot *ws)
+{
+	int64		lowest = PG_INT64_MAX;
+	int			i;
+
+	for (i = 0; i < ws->nprepared;)
+	{
+		if (TransactionIdIsInProgress(ws->prepared[i].xid))
+			lowest = Min(lowest, ws->prepared[i++].floor);
+		else
+			ws->prepared[i] = ws->prepared[--ws->nprepared];
+	}
+	return lowest;
+}
+
+/*
  * register_prepared
  *		The transaction is being prepared: its floors go to the slots' lists
  *		of prepared floors, with its xid.
@@ -223,8 +245,17 @@ register_prepared(void)
 
 		if (ws == NULL)
 			continue;			/* the tag was dropped or reset */
-		/* one entry per prepared transaction and slot: never full */
-		Assert(ws->nprepared < max_prepared_xacts);
+		/* entries of finished transactions go when room is needed */
+		if (ws->nprepared == max_prepared_xacts)
+			prune_prepared(ws);
+		if (ws->nprepared == max_prepared_xacts)
+		{
+			LWLockRelease(&watermark_locks[floored[i]].lock);
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many prepared transactions hold IDs of an ordered tag"),
+					 errhint("Commit or roll back prepared transactions first.")));
+		}
 		ws->prepared[ws->nprepared].xid = xid;
 		ws->prepared[ws->nprepared].floor = c->floor;
 		ws->nprepared++;
@@ -389,7 +420,6 @@ idgen_watermark(PG_FUNCTION_ARGS)
 	int64		floor;
 	WatermarkSlot *ws;
 	int64		result;
-	int			i;
 
 	if (RecoveryInProgress())
 		ereport(ERROR,
@@ -419,13 +449,7 @@ idgen_watermark(PG_FUNCTION_ARGS)
 				 errmsg("tag \"%s\" was dropped", NameStr(info.name))));
 
 	/* prepared transactions hold their floors until they finish */
-	for (i = 0; i < ws->nprepared;)
-	{
-		if (TransactionIdIsInProgress(ws->prepared[i].xid))
-			scan.lowest = Min(scan.lowest, ws->prepared[i++].floor);
-		else
-			ws->prepared[i] = ws->prepared[--ws->nprepared];
-	}
+	scan.lowest = Min(scan.lowest, prune_prepared(ws));
 
 	/*
 	 * No region installed since the server started, and no claim under way:
