@@ -31,7 +31,8 @@
  *	- the slot's generation (slot.c), read atomically: once a tag is
  *	  dropped or its start raised, no cached ID of it is handed out;
  *	- the transaction stamp (reclaim.c): the first use of a tag in each
- *	  transaction checks the role's privilege on the tag again, so that a
+ *	  transaction checks the role's privilege on the tag again if any
+ *	  invalidation message arrived since the last check, so that a
  *	  revoked privilege or role membership takes effect at the latest at
  *	  the next transaction, and opens reclaim's record of the run;
  *	- the current role, against the one checked (SET ROLE, SECURITY
@@ -64,6 +65,7 @@
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
+#include "storage/sinval.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -282,8 +284,19 @@ cache_first_use(LocalTag *lt, TagKind kind)
 {
 	BackendChunk *c = lt->chunk;
 
-	tag_check_usage(&lt->info);
-	lt->checked_user = GetUserId();
+	/*
+	 * A privilege, a role membership or a role's attributes change only with
+	 * a catalog change, which reaches this backend as an invalidation
+	 * message by the start of its next transaction: while none has arrived
+	 * since the last check for the same role, its answer stands.
+	 */
+	if (lt->checked_user != GetUserId() ||
+		lt->checked_inval != SharedInvalidMessageCounter)
+	{
+		tag_check_usage(&lt->info);
+		lt->checked_user = GetUserId();
+		lt->checked_inval = SharedInvalidMessageCounter;
+	}
 	lt->xact_stamp = reclaim_stamp;
 	if (kind != TAG_SEGMENT)
 		return;
@@ -375,6 +388,7 @@ cache_lookup(FunctionCallInfo fcinfo, text *tag, TagKind kind,
 		lt->open_record = -1;
 		lt->last_record = -1;
 		lt->xact_stamp = 0;
+		lt->checked_user = InvalidOid;
 	}
 	else if (lt->valid && slot_generation(lt->slot) != lt->generation)
 		lt->valid = false;

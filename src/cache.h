@@ -46,6 +46,7 @@ typedef struct LocalTag
 	NameData	name;			/* hash key */
 	bool		valid;			/* false once invalidated; rebuilt on use */
 	Oid			checked_user;	/* role whose privileges were checked */
+	uint64		checked_inval;	/* SharedInvalidMessageCounter then */
 	uint64		xact_stamp;		/* reclaim_stamp of the transaction whose
 								 * first use was handled (cache_first_use) */
 	TagInfo		info;
