@@ -20,8 +20,9 @@
  *	  doubles its next chunk, up to chunk_max: a backend drawing alone
  *	  (a bulk load) refills rarely.  At its first use of the tag in each
  *	  transaction, a backend whose chunk has fallen behind the front (a
- *	  pooled session that sat idle while others drew) gives up the rest of
- *	  it, counted as skipped, instead of inserting far behind the others.
+ *	  pooled session that sat idle while others drew) hands the rest of it
+ *	  back to the pool, which skips it (cache_give_back_tail), instead of
+ *	  inserting far behind the others.
  *	- locality => false: a chunk of its own, whose size doubles (up to the
  *	  tag's chunk_max) when the previous chunk lasted under a second, and
  *	  halves (down to chunk_min) when it lasted over ten seconds.  Fewer
@@ -273,6 +274,18 @@ cache_init(void)
 }
 
 /*
+ * chunk_size_clamp
+ *		A chunk size within a tag's bounds: chunk_min to chunk_max, or 1 to
+ *		chunk_max for a locality tag (see the header comment).
+ */
+static int64
+chunk_size_clamp(const TagInfo *info, int64 size)
+{
+	return Min(Max(size, info->locality ? 1 : info->chunk_min),
+			   info->chunk_max);
+}
+
+/*
  * cache_first_use
  *		First use of a tag in this transaction (or by another role, or since
  *		the tag was attached again): check the role's right to use it, and
@@ -300,14 +313,10 @@ cache_first_use(LocalTag *lt, TagKind kind)
 	lt->xact_stamp = reclaim_stamp;
 	if (kind != TAG_SEGMENT)
 		return;
-	/* a locality tag's chunk that others have passed is given up */
+	/* a locality tag's chunk that others have passed goes back */
 	if (lt->info.locality && c->next < c->end &&
 		pool_front_next(lt->slot) != c->end)
-	{
-		c->tally.issued += c->next - c->start;
-		c->tally.skipped += c->end - c->next;
-		c->start = c->next = c->end;
-	}
+		cache_give_back_tail(lt->slot);
 	if (lt->info.ordered)
 		watermark_note(lt);
 	reclaim_note(lt);
@@ -352,9 +361,7 @@ cache_reattach(LocalTag *lt, TagKind kind, const char *function)
 			if (other != lt && other->slot == index)
 				other->valid = false;
 	}
-	/* a locality tag's chunks start at one ID: see the header comment */
-	c->size = Min(Max(c->size, lt->info.locality ? 1 : lt->info.chunk_min),
-				  lt->info.chunk_max);
+	c->size = chunk_size_clamp(&lt->info, c->size);
 	c->locality = lt->info.locality;
 
 	lt->slot = index;
@@ -448,10 +455,11 @@ cache_chunk(int index)
 
 /*
  * cache_give_back_tail
- *		Hand the unused rest of this backend's chunk of slot index back to
- *		its pool (into the shared chunk if nobody drew after it, skipped
- *		otherwise): an ordered tag's transaction has ended (watermark.c).
- *		Raises no error.
+ *		Hand the unused rest of this backend's chunk of slot index, a
+ *		locality tag's, back to its pool: into the shared chunk if nobody
+ *		drew after it, skipped otherwise.  Done when others have passed the
+ *		chunk (cache_first_use), and when an ordered tag's transaction ends
+ *		(watermark.c).  Raises no error.
  */
 void
 cache_give_back_tail(int index)
@@ -504,8 +512,7 @@ cache_refill(LocalTag *lt)
 	{
 		bool		ok;
 
-		size = Min(Max(size, lt->info.locality ? 1 : lt->info.chunk_min),
-				   lt->info.chunk_max);
+		size = chunk_size_clamp(&lt->info, size);
 		if (lt->info.locality)
 			ok = pool_take_front(lt->slot, lt->generation, &lt->info, size,
 								 &chunk, lt->info.ordered ? &c->floor : NULL);
@@ -532,7 +539,7 @@ cache_refill(LocalTag *lt)
 	c->start = chunk.lo;
 	c->next = chunk.lo;
 	c->end = chunk.hi;
-	c->size = Min(size, lt->info.chunk_max);
+	c->size = chunk_size_clamp(&lt->info, size);
 	lt->refilled_at = now;
 	/* the transaction goes on drawing, from the new chunk */
 	reclaim_note(lt);

@@ -493,11 +493,13 @@ pool_take_chunk(int index, uint32 generation, const TagInfo *info,
  *		Take up to n IDs from the front of the shared chunk, if it has any
  *		left, with one atomic fetch-add: callers holding the pool lock
  *		shared take side by side.  A fetch-add that finds the chunk used up
- *		leaves front_taken past its size, which means just that.  Caller
- *		holds the pool lock, shared or exclusive.
+ *		leaves front_taken past its size, which means just that.  If floor
+ *		is not NULL, it is lowered to the first ID taken while the lock is
+ *		still held (see pool_take_front).  Caller holds the pool lock,
+ *		shared or exclusive.
  */
 static bool
-front_take(TagPool *pool, int64 n, IdRange *got)
+front_take(TagPool *pool, int64 n, IdRange *got, int64 *floor)
 {
 	uint64		size = RANGE_SIZE(pool->front);
 	uint64		t;
@@ -509,6 +511,8 @@ front_take(TagPool *pool, int64 n, IdRange *got)
 		return false;
 	got->lo = pool->front.lo + t;
 	got->hi = size - t <= (uint64) n ? pool->front.hi : got->lo + n;
+	if (floor != NULL && *floor > got->lo)
+		*floor = got->lo;
 	return true;
 }
 
@@ -551,9 +555,7 @@ pool_take_front(int index, uint32 generation, const TagInfo *info,
 	LWLockAcquire(lock, LW_SHARED);
 	done = pool->generation == generation &&
 		slot_generation(index) == generation &&
-		front_take(pool, n, got);
-	if (done && floor != NULL && *floor > got->lo)
-		*floor = got->lo;
+		front_take(pool, n, got, floor);
 	LWLockRelease(lock);
 	if (done)
 		return true;
@@ -566,7 +568,7 @@ pool_take_front(int index, uint32 generation, const TagInfo *info,
 		pool = pool_lock(index, generation);
 		if (pool == NULL)
 			return false;
-		if (!front_take(pool, n, got))
+		if (!front_take(pool, n, got, floor))
 		{
 			if (!pool_cut(pool, info->chunk_max, false, &front, &prefetch))
 			{
@@ -575,10 +577,8 @@ pool_take_front(int index, uint32 generation, const TagInfo *info,
 			}
 			pool->front = front;
 			pg_atomic_write_u64(&pool->front_taken, 0);
-			(void) front_take(pool, n, got);
+			(void) front_take(pool, n, got, floor);
 		}
-		if (floor != NULL && *floor > got->lo)
-			*floor = got->lo;
 		pool_served(index, generation, info, prefetch);
 		return true;
 	}

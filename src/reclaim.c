@@ -119,32 +119,29 @@ reclaim_note(LocalTag *lt)
 		Assert(r->lt == lt);
 		if (r->generation == lt->generation && r->hi > r->lo)
 			r->passed += r->hi - r->lo;
-		r->slot = lt->slot;
-		r->generation = lt->generation;
-		r->lo = c->next;
-		r->hi = 0;
-		c->xact_lo = c->next;
-		lt->open_record = lt->last_record;
-		return;
 	}
-	if (nrecords == maxrecords)
+	else
 	{
-		maxrecords = Max(16, maxrecords * 2);
-		if (records == NULL)
-			records = MemoryContextAlloc(TopMemoryContext,
-										 maxrecords * sizeof(DrawRecord));
-		else
-			records = repalloc(records, maxrecords * sizeof(DrawRecord));
+		if (nrecords == maxrecords)
+		{
+			maxrecords = Max(16, maxrecords * 2);
+			if (records == NULL)
+				records = MemoryContextAlloc(TopMemoryContext,
+											 maxrecords * sizeof(DrawRecord));
+			else
+				records = repalloc(records, maxrecords * sizeof(DrawRecord));
+		}
+		r = &records[nrecords];
+		r->lt = lt;
+		r->passed = 0;
+		lt->last_record = nrecords++;
 	}
-	r = &records[nrecords];
-	r->lt = lt;
 	r->slot = lt->slot;
 	r->generation = lt->generation;
 	r->lo = c->next;
 	r->hi = 0;
-	r->passed = 0;
 	c->xact_lo = c->next;
-	lt->open_record = lt->last_record = nrecords++;
+	lt->open_record = lt->last_record;
 }
 
 /*
