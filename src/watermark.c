@@ -356,13 +356,17 @@ scan_chunks(void *arg)
 /*
  * prepared_before_start
  *		Whether this database has prepared transactions from before the
- *		server started, whose floors are not known.
+ *		server started, whose floors are not known.  No new one can appear,
+ *		so once there are none the question is not asked again.
  */
 static bool
 prepared_before_start(void)
 {
+	static bool none_left = false;
 	bool		found;
 
+	if (none_left)
+		return false;
 	SPI_connect();
 	if (SPI_execute("SELECT FROM pg_catalog.pg_prepared_xacts"
 					" WHERE database OPERATOR(pg_catalog.=) pg_catalog.current_database()"
@@ -371,6 +375,7 @@ prepared_before_start(void)
 		elog(ERROR, "idgen: could not read pg_prepared_xacts");
 	found = SPI_processed > 0;
 	SPI_finish();
+	none_left = !found;
 	return found;
 }
 
