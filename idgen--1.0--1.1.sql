@@ -747,27 +747,76 @@ ALTER TABLE idgen.tags ADD COLUMN source text NOT NULL DEFAULT 'local';
 ALTER TABLE idgen.tags ADD COLUMN grant_size bigint NOT NULL DEFAULT 16777216;
 
 -- The ledger of a server that leases grants (a root, or a node serving
--- nodes below it): one row per grant, written only by idgen.lease_grant.
--- Nobody but its owner may read or write it; grant SELECT to operators.
+-- nodes below it): one row per grant, written only by idgen.lease_grant
+-- and idgen.report_holdings.  kind is 'grant' (leased), 'healed' (a grant
+-- a node proved it holds that this server had no record of: it went back),
+-- 'adopted' (IDs a node issued from its own sequence before its tag took
+-- its IDs from this server) or 'lost' (a grant its node never recorded);
+-- held_since is when its node first reported holding it.  Nobody but its
+-- owner may read or write it; grant SELECT to operators.
 CREATE TABLE idgen.grants (
     tag         text NOT NULL,
     node        text NOT NULL,
     range       int8range NOT NULL,
     granted_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     granted_to  name NOT NULL DEFAULT SESSION_USER,
+    kind        text NOT NULL DEFAULT 'grant'
+                CHECK (kind IN ('grant', 'healed', 'adopted', 'lost')),
+    held_since  timestamptz,
     PRIMARY KEY (tag, range)
 );
 CREATE INDEX grants_node ON idgen.grants (tag, node, granted_at);
 SELECT pg_catalog.pg_extension_config_dump('idgen.grants', '');
 REVOKE ALL ON idgen.grants FROM PUBLIC;
-COMMENT ON TABLE idgen.grants IS 'ledger of the grants this server leased to nodes: tag, node name, range [lo, hi), time, role';
+COMMENT ON TABLE idgen.grants IS 'ledger of the grants this server leased to nodes: tag, node name, range [lo, hi), time, role, kind, since when the node reports holding it';
+
+-- The nodes that lease from this server: each name belongs to the role
+-- that used it first, and the server instance (a random token per start of
+-- the node) last seen under it, so that two servers leasing under one name
+-- (a copy of a node, a standby promoted next to its primary) are refused.
+CREATE TABLE idgen.nodes (
+    node            text PRIMARY KEY,
+    role            name NOT NULL,
+    instance        text,
+    since           timestamptz,
+    seen_at         timestamptz,
+    other_instance  text,
+    other_seen_at   timestamptz
+);
+SELECT pg_catalog.pg_extension_config_dump('idgen.nodes', '');
+REVOKE ALL ON idgen.nodes FROM PUBLIC;
+COMMENT ON TABLE idgen.nodes IS 'nodes that lease grants from this server: name, the role it belongs to, the server instances last seen under it';
+
+-- The keys with which this server signs the grants it leases, so that a
+-- node can prove a grant to a server that lost its record of it (restored
+-- from a backup).  Grants are signed with the oldest key, and proofs made
+-- with any of them are accepted: a restore of a dump adds the dumped key
+-- to the one CREATE EXTENSION made.
+CREATE TABLE idgen.grant_keys (
+    key     bytea PRIMARY KEY,
+    made_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+INSERT INTO idgen.grant_keys (key)
+    VALUES (pg_catalog.decode(pg_catalog.md5(pg_catalog.gen_random_uuid()::text) OPERATOR(pg_catalog.||)
+                              pg_catalog.md5(pg_catalog.gen_random_uuid()::text), 'hex'));
+SELECT pg_catalog.pg_extension_config_dump('idgen.grant_keys', '');
+REVOKE ALL ON idgen.grant_keys FROM PUBLIC;
+COMMENT ON TABLE idgen.grant_keys IS 'keys signing the grants this server leases (owner only)';
 
 -- The grants a node holds, leased from its root by the runway worker and
--- committed (WAL flushed) before any ID of them is issued.
+-- committed (WAL flushed) before any ID of them is issued, with the root's
+-- signature and WAL position.  The grants of a dropped tag stay, abandoned:
+-- the node still reports them, since rows may hold their IDs.  A row of
+-- kind 'local' holds the IDs a tag issued from its own sequence before it
+-- was switched to source root, for the root to adopt.
 CREATE TABLE idgen.leases (
     tag         text NOT NULL,
     range       int8range NOT NULL,
     leased_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    proof       text,
+    root_lsn    pg_lsn,
+    abandoned   boolean NOT NULL DEFAULT false,
+    kind        text NOT NULL DEFAULT 'grant' CHECK (kind IN ('grant', 'local')),
     PRIMARY KEY (tag, range)
 );
 SELECT pg_catalog.pg_extension_config_dump('idgen.leases', '');
@@ -779,21 +828,64 @@ COMMENT ON TABLE idgen.leases IS 'grants this node holds from its root, written 
 -- does: a grant is a large next_id_range, recorded in the ledger.  Refused
 -- inside a transaction block, so that a returned grant is in the ledger.
 -- The grant is the tag's grant_size, doubled until it lasts ten minutes at
--- the node's rate (ids_per_second), up to 64 times.
+-- the node's rate (ids_per_second), up to 64 times.  The node tells what it
+-- holds (its highest grants with their proofs, and IDs it issued before
+-- its tag took its IDs from here), and the tag's mark is raised above it
+-- first; the answer is the grant, its proof and this server's WAL
+-- position.
 CREATE FUNCTION idgen.lease_grant(tag text, node text,
-                                  ids_per_second float8 DEFAULT 0)
-RETURNS int8range
+                                  ids_per_second float8 DEFAULT 0,
+                                  instance text DEFAULT '',
+                                  held int8range[] DEFAULT '{}',
+                                  proofs text[] DEFAULT '{}',
+                                  local_ids int8range DEFAULT 'empty',
+                                  OUT ids int8range, OUT proof text,
+                                  OUT root_lsn pg_lsn)
+RETURNS record
 AS 'MODULE_PATHNAME', 'idgen_lease_grant'
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION idgen.lease_grant(text, text, float8) IS 'lease the next grant of a tag to a node, durably, and record it in idgen.grants';
+COMMENT ON FUNCTION idgen.lease_grant(text, text, float8, text, int8range[], text[], int8range) IS 'lease the next grant of a tag to a node, durably, above what the node holds, and record it in idgen.grants';
+
+-- What a node holds of a tag, told at every check of this server: the
+-- tag's mark is raised above it, and a node whose holdings contradict the
+-- ledger is told to stop (refused, and stop is true).
+CREATE FUNCTION idgen.report_holdings(tag text, node text, instance text,
+                                      held int8range[], proofs text[],
+                                      OUT refused text, OUT stop boolean,
+                                      OUT root_lsn pg_lsn)
+RETURNS record
+AS 'MODULE_PATHNAME', 'idgen_report_holdings'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION idgen.report_holdings(text, text, text, int8range[], text[]) IS 'a node tells which grants of a tag it holds; the tag''s mark is raised above them';
+
+-- For a server restored from a backup, or to a point in time: raise the
+-- mark of a tag (every segment tag the caller owns, when tag is NULL) to at
+-- least above, durably, and drop what backends cached below it.
+CREATE FUNCTION idgen.raise_marks(above bigint, tag text DEFAULT NULL,
+                                  OUT tag text, OUT old_mark bigint,
+                                  OUT new_mark bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'idgen_raise_marks'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION idgen.raise_marks(bigint, text) IS 'raise the high-water mark of a tag (or of every segment tag the caller owns) to at least a value, after a restore';
+
+-- On a copy of a node (pg_basebackup, a standby promoted while its primary
+-- lives on): give up every grant it holds, which the original holds too,
+-- so that it leases new ones under its new idgen.node_name.
+CREATE FUNCTION idgen.become_new_node()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'idgen_become_new_node'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION idgen.become_new_node() FROM PUBLIC;
+COMMENT ON FUNCTION idgen.become_new_node() IS 'on a copy of a node: give up the grants it holds (shared with the original), to lease anew under a new idgen.node_name';
 
 CREATE FUNCTION idgen.runway_status(
     OUT tag text, OUT ids_per_second float8, OUT root_reachable boolean,
-    OUT last_error text, OUT state_since timestamptz)
+    OUT state text, OUT last_error text, OUT state_since timestamptz)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'idgen_runway_status'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION idgen.runway_status() IS 'what the runway worker knows of each root-sourced tag (behind idgen.runway)';
+COMMENT ON FUNCTION idgen.runway_status() IS 'what the runway worker knows of each root-sourced tag the current role may monitor (behind idgen.runway)';
 
 CREATE VIEW idgen.runway AS
     SELECT t.tag, t.source,
@@ -803,7 +895,7 @@ CREATE VIEW idgen.runway AS
            CASE WHEN t.source = 'root' AND r.ids_per_second > 0
                 THEN (coalesce(l.ids_left, 0) / r.ids_per_second)::bigint
            END AS seconds_left,
-           r.root_reachable, r.last_error, r.state_since
+           r.root_reachable, r.state, r.last_error, r.state_since
       FROM idgen.tags t
       JOIN pg_catalog.pg_class c
         ON c.relname = t.tag AND c.relnamespace = 'idgen_seq'::pg_catalog.regnamespace
@@ -815,10 +907,10 @@ CREATE VIEW idgen.runway AS
                                   greatest(pg_catalog.lower(g.range),
                                            coalesce(q.last_value, t.start - 1) + 1)) AS ids_left
               FROM idgen.leases g
-             WHERE g.tag = t.tag
+             WHERE g.tag = t.tag AND NOT g.abandoned
                AND pg_catalog.upper(g.range) > coalesce(q.last_value, t.start - 1) + 1) l
         ON t.source = 'root'
       LEFT JOIN idgen.runway_status() r ON r.tag = t.tag
      WHERE idgen.tag_visible(c.oid);
 GRANT SELECT ON idgen.runway TO PUBLIC;
-COMMENT ON VIEW idgen.runway IS 'per tag: its source and, for tags of source root, grants held, IDs and seconds of runway left, whether the root is reachable, the last error';
+COMMENT ON VIEW idgen.runway IS 'per tag: its source and, for tags of source root, grants held, IDs and seconds of runway left, whether the root is reachable, the worker''s state for the tag and its last error';

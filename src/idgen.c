@@ -24,6 +24,7 @@
 #include "hybrid.h"
 #include "idgen.h"
 #include "pool.h"
+#include "root.h"
 #include "runway.h"
 #include "slot.h"
 #include "snowflake.h"
@@ -56,6 +57,7 @@ idgen_shmem_request(void)
 	snowflake_shmem_request();
 	hybrid_shmem_request();
 	watermark_shmem_request();
+	root_shmem_request();
 	runway_shmem_request();
 }
 
@@ -76,6 +78,7 @@ idgen_shmem_startup(void)
 	snowflake_shmem_startup();
 	hybrid_shmem_startup();
 	watermark_shmem_startup();
+	root_shmem_startup();
 	runway_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -117,6 +120,7 @@ _PG_init(void)
 
 	snowflake_define_settings();
 	snowflake_register_keeper();
+	root_define_settings();
 	runway_define_settings();
 	runway_register_worker();
 

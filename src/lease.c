@@ -24,10 +24,18 @@
  * another.  A lost row of idgen.leases loses IDs, never duplicates them:
  * every claim stays above the mark.
  *
+ * Each grant is recorded with the root's proof of it and the root's WAL
+ * position when it was made.  The node reports its highest grants, with
+ * their proofs, to the root at every check (runway.c), so that a root
+ * that went back raises its mark above them (root.c).  The grants of a
+ * dropped tag stay, abandoned: claims never use them again, but the node
+ * still reports them, since rows may hold their IDs.
+ *
  * idgen.leases is readable by its owner only; backends read it as that
  * owner (durable_as_owner), after checking the user's right to the tag.
  *
- * No shared memory is touched here.
+ * Shared memory is touched only through slot.c (become_new_node resets
+ * the slots of the tags whose grants it gives up).
  *
  *-------------------------------------------------------------------------
  */
@@ -35,14 +43,21 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "fmgr.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/pg_lsn.h"
 #include "utils/snapmgr.h"
 
 #include "durable.h"
 #include "lease.h"
+#include "runway.h"
+#include "slot.h"
+
+PG_FUNCTION_INFO_V1(idgen_become_new_node);
 
 /*
  * leases_relid
@@ -51,9 +66,11 @@
 static Oid
 leases_relid(void)
 {
-	Oid			relid;
+	Oid			nsp = tag_extension_schema();
+	Oid			relid = InvalidOid;
 
-	relid = get_relname_relid("leases", get_namespace_oid("idgen", false));
+	if (OidIsValid(nsp))
+		relid = get_relname_relid("leases", nsp);
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -92,7 +109,8 @@ lease_scan(const TagInfo *info, int64 mark, int64 n, bool exact,
 	SPI_connect();
 	plan = SPI_prepare("SELECT pg_catalog.lower(range), pg_catalog.upper(range)"
 					   " FROM idgen.leases"
-					   " WHERE tag OPERATOR(pg_catalog.=) $1"
+					   " WHERE tag OPERATOR(pg_catalog.=) $1 AND NOT abandoned"
+					   " AND kind OPERATOR(pg_catalog.=) 'grant'"
 					   " AND pg_catalog.upper(range) OPERATOR(pg_catalog.>) $2"
 					   " ORDER BY 1",
 					   2, argtypes);
@@ -157,13 +175,139 @@ lease_runway(const TagInfo *info, int64 mark, int *grants, int64 *left)
 
 /*
  * lease_record
- *		Insert a grant leased from the root into idgen.leases, as the
- *		table's owner.  Called by the runway worker, whose commit makes the
- *		grant durable (it runs with synchronous_commit on) before any
- *		claim can see it.
+ *		Insert a grant leased from the root into idgen.leases, with the
+ *		root's proof of it and its WAL position, as the table's owner.
+ *		Called by the runway worker, whose commit makes the grant durable
+ *		(it runs with synchronous_commit on) before any claim can see it.
  */
 void
-lease_record(const NameData *tag, IdRange grant)
+lease_record(const NameData *tag, IdRange grant, const char *proof,
+			 XLogRecPtr root_lsn)
+{
+	Oid			argtypes[5] = {TEXTOID, INT8OID, INT8OID, TEXTOID, LSNOID};
+	Datum		args[5];
+	Oid			save_userid;
+	int			save_sec_context;
+
+	args[0] = CStringGetTextDatum(NameStr(*tag));
+	args[1] = Int64GetDatum(grant.lo);
+	args[2] = Int64GetDatum(grant.hi);
+	args[3] = CStringGetTextDatum(proof);
+	args[4] = LSNGetDatum(root_lsn);
+	durable_as_owner(leases_relid(), &save_userid, &save_sec_context);
+	SPI_connect();
+	if (SPI_execute_with_args("INSERT INTO idgen.leases (tag, range, proof, root_lsn)"
+							  " VALUES ($1, pg_catalog.int8range($2, $3), $4, $5)",
+							  5, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "idgen: could not record a grant in idgen.leases");
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+}
+
+/*
+ * lease_holdings
+ *		What this node holds of a tag, as last committed: up to max of its
+ *		highest grants that carry a proof (abandoned ones too), highest
+ *		first, into held and proofs (allocated here); *top is the highest
+ *		ID of every grant held, with or without a proof (0 if none), and
+ *		*root_lsn the highest WAL position of the root any grant came with
+ *		(of all tags).  *local is the range of IDs the tag issued from its
+ *		own sequence before it took them from the root, while no grant lies
+ *		above it (empty otherwise).  Returns how many grants went into held.
+ */
+int
+lease_holdings(const NameData *tag, int max, IdRange **held, char ***proofs,
+			   int64 *top, IdRange *local, XLogRecPtr *root_lsn)
+{
+	Oid			argtypes[2] = {TEXTOID, INT4OID};
+	Datum		args[2];
+	Oid			save_userid;
+	int			save_sec_context;
+	SPIPlanPtr	plan;
+	MemoryContext cxt = CurrentMemoryContext;
+	int			n = 0;
+	uint64		i;
+	bool		isnull;
+	Datum		d;
+
+	args[0] = CStringGetTextDatum(NameStr(*tag));
+	args[1] = Int32GetDatum(max);
+	*held = palloc(sizeof(IdRange) * Max(max, 1));
+	*proofs = palloc(sizeof(char *) * Max(max, 1));
+	*top = 0;
+	local->lo = local->hi = 0;
+	*root_lsn = InvalidXLogRecPtr;
+
+	durable_as_owner(leases_relid(), &save_userid, &save_sec_context);
+	SPI_connect();
+	plan = SPI_prepare("SELECT pg_catalog.lower(range), pg_catalog.upper(range), proof"
+					   " FROM idgen.leases WHERE tag OPERATOR(pg_catalog.=) $1"
+					   " AND kind OPERATOR(pg_catalog.=) 'grant' AND proof IS NOT NULL"
+					   " ORDER BY 1 DESC LIMIT $2",
+					   2, argtypes);
+	if (plan == NULL ||
+		SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(),
+							 InvalidSnapshot, true, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "idgen: could not read idgen.leases");
+	for (i = 0; i < SPI_processed; i++, n++)
+	{
+		MemoryContext old;
+
+		(*held)[n].lo = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+													SPI_tuptable->tupdesc,
+													1, &isnull));
+		(*held)[n].hi = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+													SPI_tuptable->tupdesc,
+													2, &isnull));
+		old = MemoryContextSwitchTo(cxt);
+		(*proofs)[n] = pstrdup(SPI_getvalue(SPI_tuptable->vals[i],
+											SPI_tuptable->tupdesc, 3));
+		MemoryContextSwitchTo(old);
+	}
+	plan = SPI_prepare("SELECT (SELECT pg_catalog.max(pg_catalog.upper(range)) - 1"
+					   "   FROM idgen.leases WHERE tag OPERATOR(pg_catalog.=) $1),"
+					   " (SELECT pg_catalog.max(root_lsn) FROM idgen.leases),"
+					   " pg_catalog.lower(l.range), pg_catalog.upper(l.range)"
+					   " FROM (SELECT) one LEFT JOIN idgen.leases l"
+					   " ON l.tag OPERATOR(pg_catalog.=) $1"
+					   " AND l.kind OPERATOR(pg_catalog.=) 'local'"
+					   " AND NOT EXISTS (SELECT FROM idgen.leases g"
+					   "   WHERE g.tag OPERATOR(pg_catalog.=) $1"
+					   "   AND g.kind OPERATOR(pg_catalog.=) 'grant'"
+					   "   AND pg_catalog.lower(g.range) OPERATOR(pg_catalog.>=) pg_catalog.upper(l.range))",
+					   1, argtypes);
+	if (plan == NULL ||
+		SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(),
+							 InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "idgen: could not read idgen.leases");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+		*top = DatumGetInt64(d);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (!isnull)
+		*root_lsn = DatumGetLSN(d);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	if (!isnull)
+	{
+		local->lo = DatumGetInt64(d);
+		local->hi = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												SPI_tuptable->tupdesc, 4,
+												&isnull));
+	}
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return n;
+}
+
+/*
+ * lease_note_local
+ *		A tag switched from source local to root: record the IDs it issued
+ *		from its own sequence (kind 'local', abandoned: no claim uses them),
+ *		which the runway worker tells the root until a grant lies above
+ *		them.  As the table's owner.
+ */
+void
+lease_note_local(const NameData *tag, IdRange local)
 {
 	Oid			argtypes[3] = {TEXTOID, INT8OID, INT8OID};
 	Datum		args[3];
@@ -171,23 +315,25 @@ lease_record(const NameData *tag, IdRange grant)
 	int			save_sec_context;
 
 	args[0] = CStringGetTextDatum(NameStr(*tag));
-	args[1] = Int64GetDatum(grant.lo);
-	args[2] = Int64GetDatum(grant.hi);
+	args[1] = Int64GetDatum(local.lo);
+	args[2] = Int64GetDatum(local.hi);
 	durable_as_owner(leases_relid(), &save_userid, &save_sec_context);
 	SPI_connect();
-	if (SPI_execute_with_args("INSERT INTO idgen.leases (tag, range)"
-							  " VALUES ($1, pg_catalog.int8range($2, $3))",
+	if (SPI_execute_with_args("INSERT INTO idgen.leases (tag, range, kind, abandoned)"
+							  " VALUES ($1, pg_catalog.int8range($2, $3), 'local', true)",
 							  3, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "idgen: could not record a grant in idgen.leases");
+		elog(ERROR, "idgen: could not record local IDs in idgen.leases");
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
 
 /*
  * lease_forget
- *		Delete the grants this server holds of a tag being dropped, as the
- *		table's owner; nothing when idgen.leases does not exist (1.0).
- *		Their IDs are lost, never reissued anywhere.
+ *		A tag is being dropped: the grants this server holds of it are
+ *		abandoned, as the table's owner, so that a tag created again under
+ *		the name never claims from them; nothing when idgen.leases does not
+ *		exist (1.0).  Their IDs are lost, never reissued anywhere, and still
+ *		reported to the root (rows may hold them).
  */
 void
 lease_forget(const NameData *tag)
@@ -196,17 +342,68 @@ lease_forget(const NameData *tag)
 	Datum		args[1];
 	Oid			save_userid;
 	int			save_sec_context;
-	Oid			nsp = get_namespace_oid("idgen", true);
+	Oid			nsp = tag_extension_schema();
 
 	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("leases", nsp)))
 		return;
 	args[0] = CStringGetTextDatum(NameStr(*tag));
 	durable_as_owner(leases_relid(), &save_userid, &save_sec_context);
 	SPI_connect();
-	if (SPI_execute_with_args("DELETE FROM idgen.leases"
+	if (SPI_execute_with_args("UPDATE idgen.leases SET abandoned = true"
 							  " WHERE tag OPERATOR(pg_catalog.=) $1",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "idgen: could not delete from idgen.leases");
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "idgen: could not update idgen.leases");
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec_context);
+}
+
+/*
+ * idgen_become_new_node
+ *		become_new_node(): on a copy of a node, give up every grant this
+ *		server holds (the original holds them too), and drop every ID cached
+ *		from them at commit, so that its tags of source root lease anew,
+ *		above everything, under the new idgen.node_name.  Returns how many
+ *		grants were given up.
+ */
+Datum
+idgen_become_new_node(PG_FUNCTION_ARGS)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	uint64		given_up;
+	uint64		i;
+
+	idgen_check_preloaded();
+	PreventCommandIfReadOnly("idgen.become_new_node()");
+	if (runway_node_name_is_default())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("idgen.node_name is not set"),
+				 errdetail("Without it, a node leases under its system identifier, which a copy shares with the original."),
+				 errhint("Set idgen.node_name to a name no other server uses, reload the configuration, and call idgen.become_new_node() again.")));
+
+	durable_as_owner(leases_relid(), &save_userid, &save_sec_context);
+	SPI_connect();
+	if (SPI_execute("DELETE FROM idgen.leases", false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "idgen: could not delete from idgen.leases");
+	given_up = SPI_processed;
+	if (SPI_execute("SELECT c.oid FROM idgen.tags t"
+					" JOIN pg_catalog.pg_class c ON c.relname OPERATOR(pg_catalog.=) t.tag"
+					" AND c.relnamespace OPERATOR(pg_catalog.=) 'idgen_seq'::pg_catalog.regnamespace"
+					" WHERE t.source OPERATOR(pg_catalog.=) 'root'", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "idgen: could not read idgen.tags");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		slot_reset_at_commit(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															SPI_tuptable->tupdesc,
+															1, &isnull)));
+	}
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	ereport(LOG,
+			(errmsg("idgen: this server gave up the " UINT64_FORMAT " grants it held, to lease anew as node \"%s\"",
+					given_up, runway_node_name_current())));
+	PG_RETURN_INT64((int64) given_up);
 }

@@ -11,6 +11,8 @@
 
 #include "postgres.h"
 
+#include "access/xlogdefs.h"
+
 #include "idgen.h"
 #include "tag.h"
 
@@ -18,7 +20,12 @@ extern bool lease_claim(const TagInfo *info, int64 mark, int64 n, bool exact,
 						IdRange *claimed, int64 *left);
 extern void lease_runway(const TagInfo *info, int64 mark, int *grants,
 						 int64 *left);
-extern void lease_record(const NameData *tag, IdRange grant);
+extern void lease_record(const NameData *tag, IdRange grant,
+						 const char *proof, XLogRecPtr root_lsn);
+extern int	lease_holdings(const NameData *tag, int max, IdRange **held,
+						   char ***proofs, int64 *top, IdRange *local,
+						   XLogRecPtr *root_lsn);
+extern void lease_note_local(const NameData *tag, IdRange local);
 extern void lease_forget(const NameData *tag);
 
 #endif							/* IDGEN_LEASE_H */

@@ -3,22 +3,32 @@
  * runway.c
  *	  The runway worker of a node: a background worker that keeps every
  *	  tag of source 'root' supplied with grants leased from the root
- *	  server over libpq, ahead of need, and what backends ask of it.
+ *	  server over libpq, ahead of need, tells the root what the node holds,
+ *	  and what backends ask of it.
  *
  * Settings.  idgen.root is the libpq connection string of the server
- * above (the root, or a regional node); it is only shown to superusers
- * and never logged, since it may hold a password.  The worker is
- * registered at server start when idgen.root is set then; later changes
- * take effect at a reload (the worker reconnects: this is how nodes are
- * pointed at a promoted standby of the root).  It serves the tags of one
- * database, idgen.node_database.  The node asks for grants under the name
- * idgen.node_name (by default the server's system identifier).
+ * above (the root, or a regional node).  PostgreSQL logs every change of
+ * a setting at a reload, value included, and members of
+ * pg_read_all_settings can read it, so it must not hold a password: the
+ * worker refuses one there, and takes it from a password file (libpq's
+ * passfile, by default ~/.pgpass of the server's OS user).  A connection
+ * string libpq cannot parse is reported without its contents.  The worker
+ * is registered at server start when idgen.root is set then; later
+ * changes take effect at a reload (the worker reconnects).  It serves the
+ * tags of one database, idgen.node_database, as the bootstrap superuser,
+ * with search_path set to pg_catalog, pg_temp and every query qualified,
+ * and only once schema idgen there belongs to the extension: the owner of
+ * that database cannot make it run code of theirs.  The node asks for
+ * grants under the name idgen.node_name (by default the server's system
+ * identifier), and tells which server instance it is (a random token made
+ * at every start of the postmaster), so that the root can tell two servers
+ * under one name apart.
  *
  * Runway.  Every round (each second, or at once when a backend asks) the
  * worker reads each root-sourced tag's mark and the grants held above it
- * (lease.c), estimates the tag's rate from how fast the mark moves, and
- * leases grants, one at a time, while the tag holds fewer than
- * idgen.runway_grants grants with IDs left, or fewer IDs than
+ * (lease.c), estimates the tag's rate from how fast its grants are
+ * consumed, and leases grants, one at a time, while the tag holds fewer
+ * than idgen.runway_grants grants with IDs left, or fewer IDs than
  * idgen.runway seconds at that rate.  Each grant is leased with
  * idgen.lease_grant() on the root, which returns it only once it is
  * durable there and in the root's ledger, and then inserted into
@@ -27,23 +37,38 @@
  * backend can claim from it.  So backends do not wait for the network in
  * the normal case: they claim from grants already held.
  *
- * Failure.  When the root cannot be reached, or refuses a lease, the
- * worker keeps retrying with a backoff (1 s doubling to RUNWAY_MAX_BACKOFF_MS)
- * and logs one line per change of state, not one per retry; backends go on
- * claiming from the grants held.  A backend whose tag has no grant left
- * asks the worker for one round and waits for it (a new tag's first
- * grant), unless the worker already knows the root is unreachable; then
- * it fails with runway_exhausted's error (SQLSTATE 08006, with the
- * worker's last error).  Leasing resumes by itself when the root is back.
- * An error of the worker's own (a tag whose sequence was dropped by hand)
- * is logged once while it persists, and spares the other tags.
+ * Self-healing.  Before each lease, and every RUNWAY_REPORT_SECS for every
+ * tag, the worker reports what the node holds (idgen.report_holdings: its
+ * highest grants with the root's proofs of them) so that a root that went
+ * back raises its mark above them (root.c), and each lease request
+ * carries the same, and the IDs a tag issued from its own sequence before
+ * it was switched to source root.  A grant that does not lie above every
+ * ID the node holds is refused here, with a log line.  Each grant comes
+ * with the root's WAL position; a root later seen behind a position it
+ * showed has gone back, which is logged.  When the root answers that the
+ * node's grants of a tag may also be held by another server (a copy of
+ * this node, or a grant given twice), the tag is stopped: its claims fail
+ * (runway_check_stopped) until a report is accepted again.
+ *
+ * Failure.  When the root cannot be reached the worker keeps retrying
+ * with a backoff (1 s doubling to RUNWAY_MAX_BACKOFF_MS) and logs one
+ * line per change of state, not one per retry; backends go on claiming
+ * from the grants held.  A root's refusal of a tag is kept with the tag
+ * and logged when it changes.  A backend whose tag has no grant left asks
+ * the worker for one round and waits for it (a new tag's first grant),
+ * unless the worker already knows the root is unreachable or refuses the
+ * tag; then it fails with runway_exhausted's error (SQLSTATE 08006, with
+ * the reason).  Leasing resumes by itself when the root is back.  An
+ * error of the worker's own (a tag whose sequence was dropped by hand) is
+ * logged once while it persists, and spares the other tags.
  *
  * Locking protocol (for everything in RunwayShared):
  *	- lock (a named LWLock, "idgen runway") protects every field; it is
  *	  held only to copy a few fields or the tag array, never across I/O,
  *	  SPI or anything that can raise an error, and no other idgen lock is
- *	  taken while holding it.  The worker is the only writer of tags[] and
- *	  ntags (under the lock), so it may read them without the lock.
+ *	  taken while holding it.  The worker is the only writer of tags[],
+ *	  ntags and instance (set once at shared memory initialisation), so
+ *	  it may read them without the lock.
  *	- round_cv is broadcast by the worker after each round; waiters need no
  *	  lock to sleep on it.
  *
@@ -72,6 +97,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/pg_lsn.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
@@ -92,17 +118,18 @@ PGDLLEXPORT void idgen_runway_main(Datum arg);
 #define RUNWAY_QUERY_MS			60000	/* for one lease on the root */
 #define RUNWAY_MAX_LEASES		16	/* per tag and round */
 #define RUNWAY_RATE_SECS		5	/* shortest window of a rate sample */
-#define RUNWAY_PING_SECS		5	/* between checks of an idle root */
+#define RUNWAY_REPORT_SECS		5	/* between reports of an idle tag */
+#define RUNWAY_HELD_MAX			16	/* grants told in a report */
 #define RUNWAY_ERROR_LEN		256
+#define RUNWAY_INSTANCE_LEN		33	/* 16 random bytes in hex */
 
 /* what the worker knows of the root */
 typedef enum RunwayState
 {
 	RUNWAY_ABSENT,				/* no worker runs */
 	RUNWAY_STARTING,			/* no attempt made yet */
-	RUNWAY_OK,					/* the last lease (or connection) succeeded */
-	RUNWAY_UNREACHABLE,			/* could not connect, or lost the connection */
-	RUNWAY_REFUSED				/* the root answered a lease with an error */
+	RUNWAY_OK,					/* the last contact succeeded */
+	RUNWAY_UNREACHABLE			/* could not connect, or lost the connection */
 } RunwayState;
 
 /* one tag of source 'root', as the worker last saw it */
@@ -113,6 +140,9 @@ typedef struct RunwayTag
 	int64		sample_left;	/* IDs left in grants at the window's start */
 	int64		leased;			/* IDs leased since then */
 	TimestampTz sample_at;		/* when the window started */
+	TimestampTz reported_at;	/* last accepted report to the root */
+	bool		stopped;		/* the root said others may hold its grants */
+	char		refused[RUNWAY_ERROR_LEN];	/* why the root refuses it, or "" */
 } RunwayTag;
 
 typedef struct RunwayShared
@@ -122,12 +152,25 @@ typedef struct RunwayShared
 	RunwayState state;
 	TimestampTz state_since;
 	char		last_error[RUNWAY_ERROR_LEN];
+	char		instance[RUNWAY_INSTANCE_LEN];
 	uint64		rounds_begun;
 	uint64		rounds_done;
 	ConditionVariable round_cv;
 	int			ntags;
 	RunwayTag	tags[FLEXIBLE_ARRAY_MEMBER];	/* idgen_max_tags of them */
 } RunwayShared;
+
+/* what a tag holds, as told to the root */
+typedef struct Holding
+{
+	int64		mark;			/* the tag's high-water mark here */
+	int			nheld;
+	IdRange    *held;			/* highest grants with a proof, highest first */
+	char	  **proofs;
+	int64		top;			/* highest ID of every grant held */
+	IdRange		local;			/* IDs issued before the switch, or empty */
+	XLogRecPtr	root_lsn;		/* highest WAL position the root showed */
+} Holding;
 
 static char *runway_root = NULL;
 static char *runway_node_name = NULL;
@@ -139,14 +182,16 @@ static RunwayShared *rw = NULL;
 static LWLock *rw_lock = NULL;
 
 /* the worker's state within a round, kept across errors (longjmp) */
-static bool round_failed = false;	/* a lease failed: lease no more */
-static bool round_tried = false;	/* a lease was tried */
+static bool round_failed = false;	/* the root was lost: contact no more */
 static bool round_local_error = false;	/* an error of our own occurred */
 static char local_error[RUNWAY_ERROR_LEN] = "";	/* the last one logged */
 
 /* the worker's connection to the root, and the conninfo it was made with */
 static PGconn *root_conn = NULL;
 static char *root_conninfo = NULL;
+
+/* the root's WAL position last reported as gone back, not to repeat it */
+static XLogRecPtr went_back_logged = InvalidXLogRecPtr;
 
 /*
  * runway_define_settings
@@ -157,7 +202,7 @@ runway_define_settings(void)
 {
 	DefineCustomStringVariable("idgen.root",
 							   "Connection string of the server this node leases grants from.",
-							   "Empty: this server leases nothing. Set it before the server starts to run the runway worker; later changes take effect at a reload.",
+							   "Empty: this server leases nothing. Set it before the server starts to run the runway worker; later changes take effect at a reload. Never put a password here: use a password file.",
 							   &runway_root,
 							   "",
 							   PGC_SIGHUP,
@@ -225,13 +270,16 @@ runway_shmem_request(void)
 
 /*
  * runway_shmem_startup
- *		Attach to (and, the first time, initialise) the shared state.
- *		Called with AddinShmemInitLock held.
+ *		Attach to (and, the first time, initialise) the shared state, with
+ *		a new instance token: each start of the postmaster (and each
+ *		restart after a crash) is a new instance of the node.  Called with
+ *		AddinShmemInitLock held.
  */
 void
 runway_shmem_startup(void)
 {
 	bool		found;
+	uint8		random[(RUNWAY_INSTANCE_LEN - 1) / 2];
 
 	rw = ShmemInitStruct("idgen runway", runway_shmem_size(), &found);
 	rw_lock = &(GetNamedLWLockTranche(RUNWAY_TRANCHE))->lock;
@@ -240,6 +288,10 @@ runway_shmem_startup(void)
 	memset(rw, 0, runway_shmem_size());
 	rw->state = RUNWAY_ABSENT;
 	ConditionVariableInit(&rw->round_cv);
+	if (!pg_strong_random(random, sizeof(random)))
+		elog(FATAL, "idgen: could not generate a random instance token");
+	hex_encode((char *) random, sizeof(random), rw->instance);
+	rw->instance[RUNWAY_INSTANCE_LEN - 1] = '\0';
 }
 
 /*
@@ -268,29 +320,60 @@ runway_register_worker(void)
 }
 
 /*
- * state_name
- *		How a state reads in the log.
+ * node_name
+ *		idgen.node_name, or the system identifier.
  */
 static const char *
-state_name(RunwayState state)
+node_name(void)
 {
-	switch (state)
-	{
-		case RUNWAY_OK:
-			return "reachable";
-		case RUNWAY_UNREACHABLE:
-			return "unreachable";
-		case RUNWAY_REFUSED:
-			return "refusing leases";
-		default:
-			return "unknown";
-	}
+	if (runway_node_name != NULL && runway_node_name[0] != '\0')
+		return runway_node_name;
+	return psprintf(UINT64_FORMAT, GetSystemIdentifier());
+}
+
+/*
+ * runway_node_name_is_default
+ *		Whether idgen.node_name is unset (the system identifier is used).
+ */
+bool
+runway_node_name_is_default(void)
+{
+	return runway_node_name == NULL || runway_node_name[0] == '\0';
+}
+
+/*
+ * runway_node_name_current
+ *		The name this node leases under.
+ */
+const char *
+runway_node_name_current(void)
+{
+	return node_name();
+}
+
+/*
+ * one_line
+ *		A message of libpq or of the root on one line, cut to fit dest.
+ */
+static void
+one_line(char *dest, const char *message)
+{
+	int			len;
+
+	strlcpy(dest, message, RUNWAY_ERROR_LEN);
+	/* libpq's messages end with a newline, some have two */
+	len = strlen(dest);
+	for (int i = 0; i < len; i++)
+		if (dest[i] == '\n' || dest[i] == '\t')
+			dest[i] = ' ';
+	while (len > 0 && (dest[len - 1] == '\n' || dest[len - 1] == ' '))
+		dest[--len] = '\0';
 }
 
 /*
  * set_state
- *		Record the outcome of an attempt, and log a line when the state
- *		changes (not at every retry).  error is NULL on success.
+ *		Record the outcome of a contact with the root, and log a line when
+ *		the state changes (not at every retry).  error is NULL on success.
  */
 static void
 set_state(RunwayState state, const char *error)
@@ -300,18 +383,7 @@ set_state(RunwayState state, const char *error)
 
 	clean[0] = '\0';
 	if (error != NULL)
-	{
-		int			len;
-
-		strlcpy(clean, error, sizeof(clean));
-		/* one line: libpq's messages end with a newline, some have two */
-		len = strlen(clean);
-		for (int i = 0; i < len; i++)
-			if (clean[i] == '\n' || clean[i] == '\t')
-				clean[i] = ' ';
-		while (len > 0 && (clean[len - 1] == '\n' || clean[len - 1] == ' '))
-			clean[--len] = '\0';
-	}
+		one_line(clean, error);
 
 	LWLockAcquire(rw_lock, LW_EXCLUSIVE);
 	old = rw->state;
@@ -333,9 +405,46 @@ set_state(RunwayState state, const char *error)
 						root_conn ? PQport(root_conn) : "?")));
 	else
 		ereport(LOG,
-				(errmsg("idgen runway worker: root server is %s", state_name(state)),
+				(errmsg("idgen runway worker: root server is unreachable"),
 				 errdetail("%s", clean),
 				 errhint("Nodes go on issuing IDs from the grants they hold; the worker retries.")));
+}
+
+/*
+ * set_tag_refusal
+ *		Record the root's verdict on a tag (refused NULL: accepted), and
+ *		whether the tag must stop issuing from its grants; log a line when
+ *		the refusal changes.
+ */
+static void
+set_tag_refusal(int index, const char *refused, bool stop)
+{
+	RunwayTag  *t = &rw->tags[index];
+	char		clean[RUNWAY_ERROR_LEN];
+	bool		changed;
+
+	clean[0] = '\0';
+	if (refused != NULL)
+		one_line(clean, refused);
+	changed = strcmp(clean, t->refused) != 0 || stop != t->stopped;
+
+	LWLockAcquire(rw_lock, LW_EXCLUSIVE);
+	strlcpy(t->refused, clean, sizeof(t->refused));
+	t->stopped = stop;
+	LWLockRelease(rw_lock);
+
+	if (!changed)
+		return;
+	if (refused == NULL)
+		ereport(LOG,
+				(errmsg("idgen runway worker: root server accepts tag \"%s\" again",
+						NameStr(t->tag))));
+	else
+		ereport(LOG,
+				(errmsg("idgen runway worker: root server refuses tag \"%s\"%s",
+						NameStr(t->tag),
+						stop ? ", which stops issuing IDs from its grants" : ""),
+				 errdetail("%s", clean)));
 }
 
 /*
@@ -376,6 +485,35 @@ root_wait(int io, TimestampTz deadline)
 }
 
 /*
+ * conninfo_problem
+ *		Why idgen.root cannot be used, or NULL: it does not parse (libpq's
+ *		message would quote it, password and all), or it holds a password.
+ */
+static const char *
+conninfo_problem(void)
+{
+	PQconninfoOption *options;
+	char	   *error = NULL;
+	bool		password = false;
+
+	options = PQconninfoParse(runway_root, &error);
+	if (options == NULL)
+	{
+		if (error != NULL)
+			PQfreemem(error);
+		return "idgen.root is not a valid connection string";
+	}
+	for (PQconninfoOption *o = options; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL &&
+			o->val[0] != '\0')
+			password = true;
+	PQconninfoFree(options);
+	if (password)
+		return "idgen.root holds a password, which this server refuses to use: every reload logs the setting; put the password in a password file (libpq's passfile, by default ~/.pgpass of the server's operating system user)";
+	return NULL;
+}
+
+/*
  * root_connect
  *		Connect to idgen.root unless connected, without blocking signals;
  *		false (with the state set) on failure.
@@ -385,11 +523,18 @@ root_connect(void)
 {
 	const char *keys[] = {"dbname", "fallback_application_name", NULL};
 	const char *values[] = {runway_root, "idgen runway worker", NULL};
+	const char *problem;
 	TimestampTz deadline;
 
 	if (root_conn != NULL && PQstatus(root_conn) == CONNECTION_OK)
 		return true;
 	root_disconnect();
+	problem = conninfo_problem();
+	if (problem != NULL)
+	{
+		set_state(RUNWAY_UNREACHABLE, problem);
+		return false;
+	}
 
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 										   RUNWAY_CONNECT_MS);
@@ -429,18 +574,6 @@ root_connect(void)
 		return false;
 	}
 	return true;
-}
-
-/*
- * node_name
- *		idgen.node_name, or the system identifier.
- */
-static const char *
-node_name(void)
-{
-	if (runway_node_name != NULL && runway_node_name[0] != '\0')
-		return runway_node_name;
-	return psprintf(UINT64_FORMAT, GetSystemIdentifier());
 }
 
 /*
@@ -500,75 +633,218 @@ lost:
 	return NULL;
 }
 
-/*
- * root_lease
- *		Lease one grant of a tag from the root into *grant, telling the root
- *		the tag's rate here (which sizes the grant); false (with the state
- *		set) on failure.
- */
-static bool
-root_lease(const NameData *tag, double rate, IdRange *grant)
+/* the outcome of one request to the root */
+typedef enum Contact
 {
-	const char *values[3];
-	PGresult   *res;
-	bool		ok = false;
+	CONTACT_LOST,				/* no answer: the state says why */
+	CONTACT_REFUSED,			/* the root refused the tag */
+	CONTACT_OK
+} Contact;
 
-	values[0] = NameStr(*tag);
-	values[1] = node_name();
-	values[2] = psprintf("%.0f", rate);
-	res = root_exec("SELECT pg_catalog.lower(g), pg_catalog.upper(g)"
-					" FROM idgen.lease_grant($1, $2, $3) g", 3, values);
-	if (res == NULL)
-		return false;
-	if (PQresultStatus(res) == PGRES_TUPLES_OK &&
-		PQntuples(res) == 1 && PQnfields(res) == 2 &&
-		!PQgetisnull(res, 0, 0) && !PQgetisnull(res, 0, 1))
+/*
+ * held_arrays
+ *		A tag's grants held and their proofs, as the text of an int8range[]
+ *		and a text[] for the root.
+ */
+static void
+held_arrays(const Holding *h, char **held, char **proofs)
+{
+	StringInfoData r;
+	StringInfoData p;
+
+	initStringInfo(&r);
+	initStringInfo(&p);
+	appendStringInfoChar(&r, '{');
+	appendStringInfoChar(&p, '{');
+	for (int i = 0; i < h->nheld; i++)
 	{
-		grant->lo = strtoi64(PQgetvalue(res, 0, 0), NULL, 10);
-		grant->hi = strtoi64(PQgetvalue(res, 0, 1), NULL, 10);
-		ok = grant->lo > 0 && grant->hi > grant->lo;
+		appendStringInfo(&r, "%s\"[" INT64_FORMAT "," INT64_FORMAT ")\"",
+						 i > 0 ? "," : "", h->held[i].lo, h->held[i].hi);
+		/* proofs are hex digits: no quoting needed */
+		appendStringInfo(&p, "%s%s", i > 0 ? "," : "", h->proofs[i]);
 	}
-	if (ok)
-		set_state(RUNWAY_OK, NULL);
-	else
-		set_state(RUNWAY_REFUSED,
-				  PQresultErrorMessage(res)[0] != '\0' ?
-				  PQresultErrorMessage(res) :
-				  "unexpected answer to idgen.lease_grant()");
-	PQclear(res);
-	return ok;
+	appendStringInfoChar(&r, '}');
+	appendStringInfoChar(&p, '}');
+	*held = r.data;
+	*proofs = p.data;
 }
 
 /*
- * root_ping
- *		Check that the root answers, so that the runway view shows an
- *		outage before a grant is needed.  A root that answers but refused
- *		the last lease stays in that state.
+ * root_error_text
+ *		The root's error of a failed request, on one line: message and
+ *		detail.
+ */
+static char *
+root_error_text(const PGresult *res)
+{
+	const char *message = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+
+	if (message == NULL)
+		return pstrdup(PQresultErrorMessage(res)[0] != '\0' ?
+					   PQresultErrorMessage(res) :
+					   "unexpected answer of the root server");
+	return detail ? psprintf("%s: %s", message, detail) : pstrdup(message);
+}
+
+/*
+ * check_went_back
+ *		The root answered at WAL position now: if that is behind a position
+ *		it showed earlier (seen), it has gone back; say so, once per
+ *		position.
  */
 static void
-root_ping(void)
+check_went_back(XLogRecPtr seen, XLogRecPtr now)
 {
-	PGresult   *res;
+	char	   *message;
 
+	if (XLogRecPtrIsInvalid(seen) || now >= seen || seen == went_back_logged)
+		return;
+	went_back_logged = seen;
+	message = psprintf("root server went back: its WAL position %X/%X is behind %X/%X, where it made a grant this node holds",
+					   LSN_FORMAT_ARGS(now), LSN_FORMAT_ARGS(seen));
+	ereport(LOG,
+			(errmsg("idgen runway worker: %s", message),
+			 errdetail("It was restored from a backup, recovered to an earlier point, or failed over to a standby that had not received everything. This node reports the grants it holds, so that the root grants nothing below them.")));
+	LWLockAcquire(rw_lock, LW_EXCLUSIVE);
+	strlcpy(rw->last_error, message, sizeof(rw->last_error));
+	LWLockRelease(rw_lock);
+}
+
+/*
+ * answer_lsn
+ *		A pg_lsn of the root's answer.
+ */
+static XLogRecPtr
+answer_lsn(const PGresult *res, int col)
+{
+	if (PQgetisnull(res, 0, col))
+		return InvalidXLogRecPtr;
+	return DatumGetLSN(DirectFunctionCall1(pg_lsn_in,
+										   CStringGetDatum(PQgetvalue(res, 0, col))));
+}
+
+/*
+ * root_report
+ *		Tell the root what the node holds of a tag (idgen.report_holdings),
+ *		and record its verdict on the tag.
+ */
+static Contact
+root_report(int index, const Holding *h)
+{
+	const char *values[5];
+	char	   *held;
+	char	   *proofs;
+	PGresult   *res;
+	Contact		contact = CONTACT_OK;
+
+	held_arrays(h, &held, &proofs);
+	values[0] = NameStr(rw->tags[index].tag);
+	values[1] = node_name();
+	values[2] = rw->instance;
+	values[3] = held;
+	values[4] = proofs;
 	if (!root_connect())
-		return;
-	res = root_exec("SELECT 1", 0, NULL);
+		return CONTACT_LOST;
+	res = root_exec("SELECT refused, stop, root_lsn"
+					" FROM idgen.report_holdings($1, $2, $3, $4, $5)", 5, values);
 	if (res == NULL)
-		return;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		set_state(RUNWAY_UNREACHABLE, PQresultErrorMessage(res));
+		return CONTACT_LOST;
+	set_state(RUNWAY_OK, NULL);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+		PQnfields(res) != 3)
+	{
+		set_tag_refusal(index, root_error_text(res), rw->tags[index].stopped);
+		contact = CONTACT_REFUSED;
+	}
 	else
 	{
-		LWLockAcquire(rw_lock, LW_SHARED);
-		if (rw->state != RUNWAY_REFUSED)
-		{
-			LWLockRelease(rw_lock);
-			set_state(RUNWAY_OK, NULL);
-		}
-		else
-			LWLockRelease(rw_lock);
+		check_went_back(h->root_lsn, answer_lsn(res, 2));
+		if (!PQgetisnull(res, 0, 0))
+			contact = CONTACT_REFUSED;
+		set_tag_refusal(index,
+						PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0),
+						strcmp(PQgetvalue(res, 0, 1), "t") == 0);
+		if (contact == CONTACT_OK)
+			rw->tags[index].reported_at = GetCurrentTimestamp();
 	}
 	PQclear(res);
+	return contact;
+}
+
+/*
+ * root_lease
+ *		Lease one grant of a tag from the root into *grant, with its proof
+ *		and the root's WAL position, telling the root the tag's rate here
+ *		(which sizes the grant) and what the node holds.  A grant that does
+ *		not lie above every ID the node holds is refused here.
+ */
+static Contact
+root_lease(int index, const Holding *h, IdRange *grant, char **proof,
+		   XLogRecPtr *root_lsn)
+{
+	RunwayTag  *t = &rw->tags[index];
+	const char *values[7];
+	char	   *held;
+	char	   *proofs;
+	PGresult   *res;
+	Contact		contact = CONTACT_REFUSED;
+	int64		holds = Max(h->top, h->mark);
+
+	held_arrays(h, &held, &proofs);
+	values[0] = NameStr(t->tag);
+	values[1] = node_name();
+	values[2] = psprintf("%.0f", t->rate);
+	values[3] = rw->instance;
+	values[4] = held;
+	values[5] = proofs;
+	values[6] = RANGE_SIZE(h->local) > 0 ?
+		psprintf("[" INT64_FORMAT "," INT64_FORMAT ")", h->local.lo,
+				 h->local.hi) : "empty";
+	if (!root_connect())
+		return CONTACT_LOST;
+	res = root_exec("SELECT pg_catalog.lower(ids), pg_catalog.upper(ids),"
+					" proof, root_lsn"
+					" FROM idgen.lease_grant($1, $2, $3, $4, $5, $6, $7)",
+					7, values);
+	if (res == NULL)
+		return CONTACT_LOST;
+	set_state(RUNWAY_OK, NULL);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		/* these mean that another server may hold the same grants */
+		set_tag_refusal(index, root_error_text(res),
+						t->stopped || (sqlstate != NULL &&
+									   (strcmp(sqlstate, "23505") == 0 ||
+										strcmp(sqlstate, "42710") == 0)));
+	}
+	else if (PQntuples(res) != 1 || PQnfields(res) != 4 ||
+			 PQgetisnull(res, 0, 0) || PQgetisnull(res, 0, 1) ||
+			 PQgetisnull(res, 0, 2))
+		set_tag_refusal(index, "unexpected answer to idgen.lease_grant()",
+						t->stopped);
+	else
+	{
+		grant->lo = strtoi64(PQgetvalue(res, 0, 0), NULL, 10);
+		grant->hi = strtoi64(PQgetvalue(res, 0, 1), NULL, 10);
+		*proof = pstrdup(PQgetvalue(res, 0, 2));
+		*root_lsn = answer_lsn(res, 3);
+		check_went_back(h->root_lsn, *root_lsn);
+		if (grant->lo <= holds || grant->hi <= grant->lo)
+			set_tag_refusal(index,
+							psprintf("the root server granted [" INT64_FORMAT ", " INT64_FORMAT "), which does not lie above every ID this node holds (up to " INT64_FORMAT "): the grant is refused",
+									 grant->lo, grant->hi, holds),
+							t->stopped);
+		else
+		{
+			set_tag_refusal(index, NULL, false);
+			contact = CONTACT_OK;
+		}
+	}
+	PQclear(res);
+	return contact;
 }
 
 /*
@@ -581,14 +857,16 @@ static List *
 tags_of_root(MemoryContext cxt)
 {
 	List	   *names = NIL;
-	Oid			nsp = get_namespace_oid("idgen", true);
+	Oid			nsp = tag_extension_schema();
 	uint64		i;
 
 	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("leases", nsp)))
 		return NIL;
 	SPI_connect();
-	if (SPI_execute("SELECT tag FROM idgen.tags WHERE source = 'root'"
-					" AND kind = 'segment' ORDER BY tag", true, 0) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT tag FROM idgen.tags"
+					" WHERE source OPERATOR(pg_catalog.=) 'root'"
+					" AND kind OPERATOR(pg_catalog.=) 'segment'"
+					" ORDER BY tag COLLATE \"C\"", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "idgen: could not read idgen.tags");
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -608,51 +886,57 @@ tags_of_root(MemoryContext cxt)
 
 /*
  * tag_need
- *		Read a tag's mark and grants, update its rate, and say whether it
- *		needs another grant.  Runs in a transaction; index is the tag's
- *		place in rw->tags, where its rate is kept.
+ *		Read a tag's mark, grants and holdings (into *h, allocated in cxt),
+ *		update its rate, and say whether it needs another grant.  Runs in a
+ *		transaction; index is the tag's place in rw->tags, where its state
+ *		is kept, and prev the entry of the previous round, if any.
  */
 static bool
-tag_need(const NameData *name, int index, RunwayTag *prev, int nprev)
+tag_need(const NameData *name, int index, const RunwayTag *prev,
+		 Holding *h, MemoryContext cxt)
 {
 	TagInfo		info;
-	int64		mark;
 	int			grants;
 	int64		left;
 	RunwayTag	t;
 	TimestampTz now = GetCurrentTimestamp();
-	int			i;
+	MemoryContext old;
 
 	(void) tag_lookup(name, &info);
-	mark = durable_read(info.seqoid);
-	lease_runway(&info, mark, &grants, &left);
+	h->mark = durable_read(info.seqoid);
+	lease_runway(&info, h->mark, &grants, &left);
+	old = MemoryContextSwitchTo(cxt);
+	h->nheld = lease_holdings(name, RUNWAY_HELD_MAX, &h->held, &h->proofs,
+							  &h->top, &h->local, &h->root_lsn);
+	MemoryContextSwitchTo(old);
 
 	/*
 	 * The rate window carries over from the previous round.  The rate is
 	 * what was consumed from grants, not how far the mark moved: the mark
 	 * jumps from one grant to the next.
 	 */
-	memset(&t, 0, sizeof(t));
-	t.tag = *name;
-	t.sample_left = left;
-	t.sample_at = now;
-	for (i = 0; i < nprev; i++)
-		if (strcmp(NameStr(prev[i].tag), NameStr(*name)) == 0)
+	if (prev != NULL)
+	{
+		t = *prev;
+		if (now - t.sample_at >= RUNWAY_RATE_SECS * USECS_PER_SEC)
 		{
-			t = prev[i];
-			if (now - t.sample_at >= RUNWAY_RATE_SECS * USECS_PER_SEC)
-			{
-				double		secs = (double) (now - t.sample_at) / USECS_PER_SEC;
-				double		rate;
+			double		secs = (double) (now - t.sample_at) / USECS_PER_SEC;
+			double		rate;
 
-				rate = (double) Max(t.sample_left + t.leased - left, 0) / secs;
-				t.rate = t.rate == 0 ? rate : (t.rate + rate) / 2;
-				t.sample_left = left;
-				t.leased = 0;
-				t.sample_at = now;
-			}
-			break;
+			rate = (double) Max(t.sample_left + t.leased - left, 0) / secs;
+			t.rate = t.rate == 0 ? rate : (t.rate + rate) / 2;
+			t.sample_left = left;
+			t.leased = 0;
+			t.sample_at = now;
 		}
+	}
+	else
+	{
+		memset(&t, 0, sizeof(t));
+		t.tag = *name;
+		t.sample_left = left;
+		t.sample_at = now;
+	}
 
 	LWLockAcquire(rw_lock, LW_EXCLUSIVE);
 	rw->tags[index] = t;
@@ -663,68 +947,74 @@ tag_need(const NameData *name, int index, RunwayTag *prev, int nprev)
 }
 
 /*
- * prev_update
- *		Carry a tag's entry, just changed in shared memory by the worker
- *		(the only writer), over into the copy tag_need reads it from.
- */
-static void
-prev_update(RunwayTag *prev, int nprev, RunwayTag *entry)
-{
-	int			i;
-
-	for (i = 0; i < nprev; i++)
-		if (strcmp(NameStr(prev[i].tag), NameStr(entry->tag)) == 0)
-			prev[i] = *entry;
-}
-
-/*
  * serve_tag
- *		Lease grants of one tag while it needs them (tag_need), each in
- *		transactions of its own.  After a failure to lease (round_failed),
+ *		Report what a tag holds when a report is due or a lease is needed,
+ *		and lease grants while it needs them (tag_need), each in
+ *		transactions of its own.  After the root was lost (round_failed),
  *		only the tag's rate is updated.  index is the tag's place in
- *		rw->tags; prev holds the entries of the previous round.
+ *		rw->tags; prev its entry of the previous round, or NULL.
  */
 static void
-serve_tag(const NameData *name, int index, RunwayTag *prev, int nprev)
+serve_tag(const NameData *name, int index, const RunwayTag *prev,
+		  MemoryContext cxt)
 {
+	bool		reported = false;
 	int			leased;
 
 	for (leased = 0; leased < RUNWAY_MAX_LEASES; leased++)
 	{
 		bool		need;
+		Holding		h;
 		IdRange		grant;
+		char	   *proof;
+		XLogRecPtr	root_lsn;
+		Contact		contact;
 
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
-		need = tag_need(name, index, prev, nprev);
+		need = tag_need(name, index, leased == 0 ? prev : &rw->tags[index],
+						&h, cxt);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
-		if (!need || round_failed)
+		if (round_failed)
+			break;
+
+		/* what the node holds, before every lease and every few seconds */
+		if (!reported &&
+			(need || rw->tags[index].stopped ||
+			 rw->tags[index].refused[0] != '\0' ||
+			 GetCurrentTimestamp() - rw->tags[index].reported_at >=
+			 RUNWAY_REPORT_SECS * USECS_PER_SEC))
+		{
+			reported = true;
+			contact = root_report(index, &h);
+			if (contact == CONTACT_LOST)
+				round_failed = true;
+			if (contact != CONTACT_OK)
+				break;
+		}
+		if (!need)
 			break;
 
 		/* the grant is durable on the root before we see it */
-		round_tried = true;
-		if (!root_connect() ||
-			!root_lease(name, rw->tags[index].rate, &grant))
-		{
+		contact = root_lease(index, &h, &grant, &proof, &root_lsn);
+		if (contact == CONTACT_LOST)
 			round_failed = true;
+		if (contact != CONTACT_OK)
 			break;
-		}
 
 		/* and here, before any claim can see it (synchronous_commit) */
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
-		lease_record(name, grant);
+		lease_record(name, grant, proof, root_lsn);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 
-		/* tag_need copies the entry into prev for the next lease */
 		LWLockAcquire(rw_lock, LW_EXCLUSIVE);
 		rw->tags[index].leased += RANGE_SIZE(grant);
 		LWLockRelease(rw_lock);
-		prev_update(prev, nprev, &rw->tags[index]);
 	}
 }
 
@@ -764,12 +1054,12 @@ runway_error(MemoryContext cxt)
  *		recovered from, so that it spares the other tags.
  */
 static void
-serve_tag_apart(const NameData *name, int index, RunwayTag *prev, int nprev,
+serve_tag_apart(const NameData *name, int index, const RunwayTag *prev,
 				MemoryContext cxt)
 {
 	PG_TRY();
 	{
-		serve_tag(name, index, prev, nprev);
+		serve_tag(name, index, prev, cxt);
 	}
 	PG_CATCH();
 	{
@@ -784,8 +1074,8 @@ serve_tag_apart(const NameData *name, int index, RunwayTag *prev, int nprev,
 
 /*
  * runway_round
- *		One round: find the tags that need a grant, and lease them.  cxt,
- *		the current memory context, is reset after each round.
+ *		One round: report and lease each tag as it needs.  cxt, the current
+ *		memory context, is reset after each round.
  */
 static void
 runway_round(MemoryContext cxt)
@@ -795,9 +1085,8 @@ runway_round(MemoryContext cxt)
 	int			nprev;
 	ListCell   *lc;
 	int			index = 0;
-	static TimestampTz last_ping = 0;
 
-	/* the rates of the previous round, by name */
+	/* the state of the previous round, by name */
 	LWLockAcquire(rw_lock, LW_EXCLUSIVE);
 	nprev = rw->ntags;
 	prev = palloc(sizeof(RunwayTag) * Max(nprev, 1));
@@ -813,32 +1102,23 @@ runway_round(MemoryContext cxt)
 	CommitTransactionCommand();
 
 	round_failed = false;
-	round_tried = false;
 	foreach(lc, names)
 	{
 		const NameData *name = (const NameData *) lfirst(lc);
+		const RunwayTag *before = NULL;
 
 		if (index >= idgen_max_tags)
 			break;
-		serve_tag_apart(name, index, prev, nprev, cxt);
+		for (int i = 0; i < nprev; i++)
+			if (strcmp(NameStr(prev[i].tag), NameStr(*name)) == 0)
+				before = &prev[i];
+		serve_tag_apart(name, index, before, cxt);
 		index++;
 	}
 
 	LWLockAcquire(rw_lock, LW_EXCLUSIVE);
 	rw->ntags = index;
 	LWLockRelease(rw_lock);
-
-	/* no lease tried this round: see whether the root still answers */
-	if (!round_tried && names != NIL)
-	{
-		TimestampTz now = GetCurrentTimestamp();
-
-		if (now - last_ping >= RUNWAY_PING_SECS * USECS_PER_SEC)
-		{
-			last_ping = now;
-			root_ping();
-		}
-	}
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
@@ -858,6 +1138,24 @@ runway_exit(int code, Datum arg)
 }
 
 /*
+ * round_troubled
+ *		Whether the root was unreachable, or refused a tag, in the last
+ *		round: the worker then backs off.
+ */
+static bool
+round_troubled(void)
+{
+	bool		troubled;
+
+	LWLockAcquire(rw_lock, LW_SHARED);
+	troubled = rw->state == RUNWAY_UNREACHABLE;
+	for (int i = 0; i < rw->ntags && !troubled; i++)
+		troubled = rw->tags[i].refused[0] != '\0';
+	LWLockRelease(rw_lock);
+	return troubled;
+}
+
+/*
  * idgen_runway_main
  *		Entry point of the runway worker; see the header comment.
  */
@@ -873,6 +1171,9 @@ idgen_runway_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(runway_database, NULL, 0);
 
+	/* nothing the database's owner creates is found by name */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET,
+					PGC_S_OVERRIDE);
 	/* every grant recorded here is flushed, and replicated, at commit */
 	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
 	root_conninfo = MemoryContextStrdup(TopMemoryContext, runway_root);
@@ -890,8 +1191,6 @@ idgen_runway_main(Datum arg)
 
 	for (;;)
 	{
-		RunwayState state;
-
 		MemoryContextSwitchTo(round_cxt);
 		MemoryContextReset(round_cxt);
 		CHECK_FOR_INTERRUPTS();
@@ -933,11 +1232,10 @@ idgen_runway_main(Datum arg)
 			local_error[0] = '\0';
 		LWLockAcquire(rw_lock, LW_EXCLUSIVE);
 		rw->rounds_done = rw->rounds_begun;
-		state = rw->state;
 		LWLockRelease(rw_lock);
 		ConditionVariableBroadcast(&rw->round_cv);
 
-		if (state == RUNWAY_UNREACHABLE || state == RUNWAY_REFUSED)
+		if (round_troubled())
 			backoff = Min(backoff * 2, RUNWAY_MAX_BACKOFF_MS);
 		else
 			backoff = RUNWAY_NAP_MS;
@@ -949,23 +1247,44 @@ idgen_runway_main(Datum arg)
 }
 
 /*
+ * find_tag
+ *		Copy the worker's entry of a tag of this database into *t; false if
+ *		it has none.  Caller holds rw_lock.
+ */
+static bool
+find_tag(const NameData *name, RunwayTag *t)
+{
+	if (rw->dboid != MyDatabaseId)
+		return false;
+	for (int i = 0; i < rw->ntags; i++)
+		if (strcmp(NameStr(rw->tags[i].tag), NameStr(*name)) == 0)
+		{
+			*t = rw->tags[i];
+			return true;
+		}
+	return false;
+}
+
+/*
  * runway_wait_for_grant
  *		A backend found no grant left for its tag: unless the worker knows
- *		the root is unreachable (or there is no worker), wake it and wait
- *		for one whole round of it, then return true (the caller looks
- *		again).  Returns false at once otherwise.
+ *		the root is unreachable or refuses the tag (or there is no worker),
+ *		wake it and wait for one whole round of it, then return true (the
+ *		caller looks again).  Returns false at once otherwise.
  */
 bool
-runway_wait_for_grant(void)
+runway_wait_for_grant(const NameData *tag)
 {
 	uint64		target;
 	Latch	   *latch;
+	RunwayTag	t;
 
 	LWLockAcquire(rw_lock, LW_EXCLUSIVE);
 	latch = rw->latch;
 	target = rw->rounds_begun + 1;
 	if (latch == NULL || rw->dboid != MyDatabaseId ||
-		rw->state == RUNWAY_UNREACHABLE || rw->state == RUNWAY_REFUSED)
+		rw->state == RUNWAY_UNREACHABLE ||
+		(find_tag(tag, &t) && t.refused[0] != '\0'))
 	{
 		LWLockRelease(rw_lock);
 		return false;
@@ -1000,11 +1319,16 @@ runway_exhausted(const TagInfo *info, int64 n)
 	RunwayState state;
 	Oid			dboid;
 	char		error[RUNWAY_ERROR_LEN];
+	RunwayTag	t;
 
 	LWLockAcquire(rw_lock, LW_SHARED);
 	state = rw->state;
 	dboid = rw->dboid;
 	strlcpy(error, rw->last_error, sizeof(error));
+	if (find_tag(&info->name, &t) && t.refused[0] != '\0')
+		strlcpy(error, t.refused, sizeof(error));
+	else if (state != RUNWAY_UNREACHABLE)
+		error[0] = '\0';
 	LWLockRelease(rw_lock);
 
 	if (state == RUNWAY_ABSENT || dboid != MyDatabaseId)
@@ -1019,17 +1343,67 @@ runway_exhausted(const TagInfo *info, int64 n)
 			 errmsg("tag \"%s\" has no IDs left from the root server",
 					NameStr(info->name)),
 			 error[0] != '\0' ?
-			 errdetail("The grants this server holds are used up, and the root server is %s: %s",
-					   state_name(state), error) :
+			 errdetail("The grants this server holds are used up, and %s: %s",
+					   state == RUNWAY_UNREACHABLE ?
+					   "the root server is unreachable" :
+					   "the root server refuses the tag", error) :
 			 errdetail("The grants this server holds are used up, and no grant of " INT64_FORMAT " IDs could be leased.",
 					   n),
-			 errhint("Leasing resumes by itself once the server named by idgen.root is reachable; a larger idgen.runway rides out longer outages.")));
+			 errhint("Leasing resumes by itself once the server named by idgen.root is reachable and accepts the tag; a larger idgen.runway rides out longer outages.")));
+}
+
+/*
+ * runway_check_stopped
+ *		Raise an error if the root said that another server may hold the
+ *		grants of a tag of this database (see the header comment).
+ */
+void
+runway_check_stopped(const TagInfo *info)
+{
+	RunwayTag	t;
+	bool		stopped;
+
+	LWLockAcquire(rw_lock, LW_SHARED);
+	stopped = find_tag(&info->name, &t) && t.stopped;
+	LWLockRelease(rw_lock);
+	if (stopped)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tag \"%s\" issues no more IDs from its grants",
+						NameStr(info->name)),
+				 errdetail("The root server found that another server may hold the same grants: %s",
+						   t.refused),
+				 errhint("See idgen.runway and the server logs of this node and the root.")));
+}
+
+/*
+ * state_text
+ *		What idgen.runway shows as a tag's state.
+ */
+static const char *
+state_text(RunwayState state, const RunwayTag *t)
+{
+	if (t->stopped)
+		return "stopped";
+	if (t->refused[0] != '\0')
+		return "refused";
+	switch (state)
+	{
+		case RUNWAY_OK:
+			return "leasing";
+		case RUNWAY_UNREACHABLE:
+			return "unreachable";
+		case RUNWAY_STARTING:
+			return "starting";
+		default:
+			return "no worker";
+	}
 }
 
 /*
  * idgen_runway_status
  *		runway_status(): what the worker knows of each tag of source root of
- *		this database.
+ *		this database that the current role may monitor.
  */
 Datum
 idgen_runway_status(PG_FUNCTION_ARGS)
@@ -1040,10 +1414,12 @@ idgen_runway_status(PG_FUNCTION_ARGS)
 	RunwayState state;
 	TimestampTz since;
 	char		error[RUNWAY_ERROR_LEN];
+	Oid			seq_nsp;
 	int			i;
 
 	idgen_check_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
+	seq_nsp = get_namespace_oid(IDGEN_SEQ_SCHEMA, true);
 
 	LWLockAcquire(rw_lock, LW_SHARED);
 	ntags = rw->dboid == MyDatabaseId ? rw->ntags : 0;
@@ -1056,18 +1432,24 @@ idgen_runway_status(PG_FUNCTION_ARGS)
 
 	for (i = 0; i < ntags; i++)
 	{
-		Datum		values[5];
-		bool		nulls[5] = {false, false, false, false, false};
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, false, false};
+		Oid			seqoid = InvalidOid;
+		const char *last = tags[i].refused[0] != '\0' ? tags[i].refused : error;
 
+		if (OidIsValid(seq_nsp))
+			seqoid = get_relname_relid(NameStr(tags[i].tag), seq_nsp);
+		if (!OidIsValid(seqoid) || !tag_may_monitor(seqoid))
+			continue;
 		values[0] = CStringGetTextDatum(NameStr(tags[i].tag));
 		values[1] = Float8GetDatum(tags[i].rate);
-		values[2] = BoolGetDatum(state == RUNWAY_OK || state == RUNWAY_REFUSED);
-		nulls[2] = state != RUNWAY_OK && state != RUNWAY_REFUSED &&
-			state != RUNWAY_UNREACHABLE;
-		values[3] = CStringGetTextDatum(error);
-		nulls[3] = error[0] == '\0';
-		values[4] = TimestampTzGetDatum(since);
-		nulls[4] = since == 0;
+		values[2] = BoolGetDatum(state == RUNWAY_OK);
+		nulls[2] = state != RUNWAY_OK && state != RUNWAY_UNREACHABLE;
+		values[3] = CStringGetTextDatum(state_text(state, &tags[i]));
+		values[4] = CStringGetTextDatum(last);
+		nulls[4] = last[0] == '\0';
+		values[5] = TimestampTzGetDatum(since);
+		nulls[5] = since == 0;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values,
 							 nulls);
 	}

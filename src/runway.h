@@ -2,8 +2,8 @@
  *
  * runway.h
  *	  The node side of many servers: the runway worker, which leases
- *	  grants from the root over libpq ahead of need, and what backends
- *	  ask of it.
+ *	  grants from the root over libpq ahead of need and tells the root what
+ *	  the node holds, and what backends ask of it.
  *
  * The locking protocol is described at the top of runway.c.
  *
@@ -22,7 +22,10 @@ extern void runway_register_worker(void);
 extern void runway_shmem_request(void);
 extern void runway_shmem_startup(void);
 
-extern bool runway_wait_for_grant(void);
+extern bool runway_wait_for_grant(const NameData *tag);
+extern void runway_check_stopped(const TagInfo *info);
+extern bool runway_node_name_is_default(void);
+extern const char *runway_node_name_current(void);
 IDGEN_NORETURN_BEGIN extern void runway_exhausted(const TagInfo *info,
 												  int64 n) IDGEN_NORETURN_END;
 

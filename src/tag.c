@@ -51,11 +51,14 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_sequence.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -72,6 +75,7 @@
 #include "durable.h"
 #include "idgen.h"
 #include "lease.h"
+#include "root.h"
 #include "runway.h"
 #include "slot.h"
 #include "tag.h"
@@ -154,6 +158,25 @@ static Oid
 tag_seq_schema(void)
 {
 	return get_namespace_oid(IDGEN_SEQ_SCHEMA, true);
+}
+
+/*
+ * tag_extension_schema
+ *		OID of schema idgen when it belongs to the extension idgen in this
+ *		database; InvalidOid otherwise (the extension is not installed here,
+ *		or someone else made a schema of that name, whose tables must not be
+ *		taken for the extension's).
+ */
+Oid
+tag_extension_schema(void)
+{
+	Oid			nsp = get_namespace_oid("idgen", true);
+	Oid			ext = get_extension_oid("idgen", true);
+
+	if (!OidIsValid(nsp) || !OidIsValid(ext) ||
+		getExtensionOfObject(NamespaceRelationId, nsp) != ext)
+		return InvalidOid;
+	return nsp;
 }
 
 /*
@@ -353,11 +376,12 @@ tag_claim(const TagInfo *info, int index, int64 n, bool exact,
 		/* a node's tag: from the grants it holds (lease.c) */
 		if (now.from_root)
 		{
+			runway_check_stopped(&now);
 			if (lease_claim(&now, mark, n, exact, claimed, left))
 				break;
 			durable_unlock(info->seqoid);
 			/* no grant yet (a new tag): let the runway worker lease one */
-			if (!waited && runway_wait_for_grant())
+			if (!waited && runway_wait_for_grant(&info->name))
 			{
 				waited = true;
 				continue;
@@ -593,6 +617,54 @@ check_owner(Oid seqoid, const NameData *name)
 }
 
 /*
+ * tag_check_owner
+ *		Raise the usual error unless the current role owns the tag.
+ */
+void
+tag_check_owner(const TagInfo *info)
+{
+	check_owner(info->seqoid, &info->name);
+}
+
+/*
+ * tag_owned_segment_tags
+ *		Names (NameData *) of the segment tags of this database whose
+ *		sequence the current role owns, as last committed.
+ */
+List *
+tag_owned_segment_tags(void)
+{
+	List	   *names = NIL;
+	uint64		i;
+	SPIPlanPtr	plan;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	SPI_connect();
+	plan = SPI_prepare("SELECT t.tag FROM idgen.tags t"
+					   " JOIN pg_catalog.pg_class c ON c.relname OPERATOR(pg_catalog.=) t.tag"
+					   " AND c.relnamespace OPERATOR(pg_catalog.=) 'idgen_seq'::pg_catalog.regnamespace"
+					   " WHERE t.kind OPERATOR(pg_catalog.=) 'segment'"
+					   " AND pg_catalog.pg_has_role(c.relowner, 'USAGE')"
+					   " ORDER BY 1", 0, NULL);
+	if (plan == NULL ||
+		SPI_execute_snapshot(plan, NULL, NULL, GetLatestSnapshot(),
+							 InvalidSnapshot, true, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "idgen: could not read idgen.tags");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		NameData   *name = palloc0(sizeof(NameData));
+
+		namestrcpy(name, SPI_getvalue(SPI_tuptable->vals[i],
+									  SPI_tuptable->tupdesc, 1));
+		names = lappend(names, name);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return names;
+}
+
+/*
  * run_sql
  *		Run one utility statement through SPI, as the current role.
  */
@@ -701,6 +773,36 @@ tags_update(const TagInfo *old, TagInfo *new)
 						NameStr(new->name)),
 				 errdetail("IDs above this server's high-water mark may have been granted to other servers."),
 				 errhint("Create a new tag instead, with a start above every grant in the root's ledger.")));
+
+	/* the watermark follows the transactions of one server */
+	if (new->ordered && !old->ordered && root_tag_has_grants(&new->name))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("tag \"%s\" cannot be ordered: this server has leased grants of it",
+						NameStr(new->name)),
+				 errdetail("Its watermark would follow this server's transactions only, while the nodes holding its grants commit IDs of the same tag."),
+				 errhint("Create a new ordered tag instead.")));
+
+	/*
+	 * From local to root: the IDs issued so far are recorded, for the root
+	 * to adopt at the first lease (root.c) or refuse if it may have issued
+	 * them too.  Claims, which take this lock, go to the grants from the
+	 * commit on.
+	 */
+	if (new->from_root && !old->from_root)
+	{
+		int64		mark;
+
+		if (!durable_lock(new->seqoid))
+			tag_dropped(&new->name);
+		mark = durable_read(new->seqoid);
+		if (mark >= new->start)
+		{
+			IdRange		local = {new->start, mark + 1};
+
+			lease_note_local(&new->name, local);
+		}
+	}
 
 	if (new->start < old->start)
 		ereport(ERROR,

@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "catalog/objectaccess.h"
+#include "nodes/pg_list.h"
 
 #include "compat.h"
 #include "idgen.h"
@@ -48,7 +49,10 @@ typedef struct TagInfo
 
 extern void tag_check_name(text *tag, NameData *name);
 extern SubTransactionId tag_lookup(const NameData *name, TagInfo *info);
+extern Oid	tag_extension_schema(void);
 extern void tag_check_usage(const TagInfo *info);
+extern void tag_check_owner(const TagInfo *info);
+extern List *tag_owned_segment_tags(void);
 extern bool tag_may_monitor(Oid seqoid);
 extern bool tag_claim(const TagInfo *info, int index, int64 n, bool exact,
 					  IdRange *claimed, int64 *left);
