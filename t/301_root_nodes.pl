@@ -6,8 +6,10 @@
 # small runway, exhaustion gives the documented error, and leasing resumes
 # once the root is back, without touching the node.  A node stopped
 # (immediate) continues above every ID it issued.  The node's role on the
-# root may lease grants of the tags it was given and nothing else, and its
-# password is never logged.
+# root may lease grants of the tags it was given and nothing else.  Its
+# password lives in a password file: a password in idgen.root is refused,
+# and neither it nor a connection string libpq cannot parse reaches a log
+# or a view; idgen.runway shows a role only the tags it may monitor.
 use strict;
 use warnings FATAL => 'all';
 use PostgreSQL::Test::Cluster;
@@ -19,16 +21,25 @@ my $password = 'n0de-s3cret-pw';
 
 my $root = PostgreSQL::Test::Cluster->new('root');
 $root->init;
-$root->append_conf('postgresql.conf', "shared_preload_libraries = 'idgen'");
+$root->append_conf(
+	'postgresql.conf', q{
+shared_preload_libraries = 'idgen'
+idgen.grant_grace = 2
+});
+# the node role must give its password
+my $hba = slurp_file($root->data_dir . '/pg_hba.conf');
+open my $hfh, '>', $root->data_dir . '/pg_hba.conf' or die $!;
+print $hfh "local all idgen_node scram-sha-256\n$hba";
+close $hfh;
 $root->start;
 $root->safe_psql('postgres', 'CREATE DATABASE ids');
 $root->safe_psql(
-	'ids', q{
+	'ids', qq{
 	CREATE EXTENSION idgen;
 	SELECT idgen.create_tag('orders');
 	SELECT idgen.create_tag('small', grant_size => 1000);
 	SELECT idgen.create_tag('other');
-	CREATE ROLE idgen_node LOGIN;
+	CREATE ROLE idgen_node LOGIN PASSWORD '$password';
 	GRANT USAGE ON SEQUENCE idgen_seq.orders, idgen_seq.small TO idgen_node;
 });
 
@@ -38,7 +49,12 @@ sub node
 	my ($name) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	$node->init;
-	my $conninfo = $root->connstr('ids') . " user=idgen_node password=$password";
+	my $passfile = $node->basedir . '/pgpass';
+	open my $pfh, '>', $passfile or die $!;
+	print $pfh "*:*:*:idgen_node:$password\n";
+	close $pfh;
+	chmod 0600, $passfile;
+	my $conninfo = $root->connstr('ids') . " user=idgen_node passfile=$passfile";
 	$conninfo =~ s/'/''/g;
 	$node->append_conf(
 		'postgresql.conf', qq{
@@ -201,7 +217,7 @@ ok( $a->safe_psql('postgres',
 	'a node continues above every ID it issued before a crash');
 
 # the node's role on the root: lease grants of its tags, nothing more
-my $as_node = $root->connstr('ids') . ' user=idgen_node';
+my $as_node = $root->connstr('ids') . " user=idgen_node password=$password";
 sub as_node
 {
 	my ($sql) = @_;
@@ -210,9 +226,9 @@ sub as_node
 		'>', \$out, '2>', \$err);
 	return ($? == 0, $out, $err);
 }
-my ($ok, $out, $err) = as_node("SELECT idgen.lease_grant('orders', 'eu-1')");
+my ($ok, $out, $err) = as_node("SELECT idgen.lease_grant('orders', 'by-hand')");
 ok($ok, 'the node role leases a grant of a tag it was given');
-($ok, $out, $err) = as_node("SELECT idgen.lease_grant('other', 'eu-1')");
+($ok, $out, $err) = as_node("SELECT idgen.lease_grant('other', 'by-hand')");
 ok(!$ok && $err =~ /permission denied for tag "other"/,
 	'but not of a tag it was not given');
 for my $sql (
@@ -235,7 +251,7 @@ for my $sql (
 	ok(!$ok && $err =~ /permission denied|must be owner/,
 		"the node role cannot change or use other tags: $sql");
 }
-($ok, $out, $err) = as_node("BEGIN; SELECT idgen.lease_grant('orders', 'eu-1'); COMMIT");
+($ok, $out, $err) = as_node("BEGIN; SELECT idgen.lease_grant('orders', 'by-hand'); COMMIT");
 ok(!$ok && $err =~ /cannot run inside a transaction block/,
 	'a grant is never leased inside a transaction block');
 
@@ -274,7 +290,53 @@ $a->safe_psql('postgres', 'CREATE ROLE someone LOGIN');
 ($ret, $stdout, $stderr) = $a->psql('postgres', 'SHOW idgen.root',
 	extra_params => [ '-U', 'someone' ]);
 ok($ret != 0 && $stderr =~ /permission denied|must be superuser|privileges of/,
-	'idgen.root is shown to superusers only');
+	'idgen.root is not shown to other roles');
+
+# the runway's state of a tag is shown only to roles that may monitor it
+is( $a->safe_psql(
+		'postgres',
+		"SELECT count(*) FROM idgen.runway_status()",
+		extra_params => [ '-U', 'someone' ]),
+	0,
+	'runway_status() shows a role no tag it may not monitor');
+$a->safe_psql('postgres', 'GRANT SELECT ON SEQUENCE idgen_seq.orders TO someone');
+is( $a->safe_psql(
+		'postgres',
+		"SELECT tag FROM idgen.runway_status()",
+		extra_params => [ '-U', 'someone' ]),
+	'orders',
+	'and the tags it may');
+
+# idgen.root with a password, or that libpq cannot parse: refused, and the
+# secret reaches neither the log nor a view
+for my $case (
+	[ 'pw', " user=idgen_node password=$password", qr/holds a password/ ],
+	[ 'bad', " user=idgen_node $password", qr/not a valid connection string/ ])
+{
+	my ($name, $extra, $says) = @$case;
+	my $n = PostgreSQL::Test::Cluster->new("conf_$name");
+	$n->init;
+	my $conninfo = $root->connstr('ids') . $extra;
+	$conninfo =~ s/'/''/g;
+	$n->append_conf(
+		'postgresql.conf', qq{
+shared_preload_libraries = 'idgen'
+idgen.root = '$conninfo'
+});
+	$n->start;
+	$n->safe_psql('postgres',
+		"CREATE EXTENSION idgen; SELECT idgen.create_tag('orders', source => 'root')");
+	$n->poll_query_until('postgres',
+		"SELECT last_error IS NOT NULL FROM idgen.runway WHERE tag = 'orders'")
+	  or die "no error shown for $name";
+	my $shown = $n->safe_psql('postgres',
+		"SELECT state || ': ' || last_error FROM idgen.runway WHERE tag = 'orders'");
+	like($shown, $says, "idgen.root ($name) is refused: $shown");
+	unlike($shown, qr/\Q$password\E/, "the view does not show its secret ($name)");
+	$n->stop;
+	unlike(slurp_file($n->logfile), qr/\Q$password\E/,
+		"the log does not show its secret ($name)");
+}
 
 $a->stop;
 $b->stop;

@@ -12,7 +12,8 @@ use Test::More;
 
 my $primary = PostgreSQL::Test::Cluster->new('root1');
 $primary->init(allows_streaming => 1);
-$primary->append_conf('postgresql.conf', "shared_preload_libraries = 'idgen'");
+$primary->append_conf('postgresql.conf',
+	"shared_preload_libraries = 'idgen'\nidgen.grant_grace = 2");
 $primary->start;
 $primary->safe_psql('postgres', 'CREATE DATABASE ids');
 $primary->safe_psql(

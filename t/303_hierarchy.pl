@@ -19,6 +19,7 @@ sub server
 	$node->append_conf(
 		'postgresql.conf', qq{
 shared_preload_libraries = 'idgen'
+idgen.grant_grace = 2
 idgen.node_name = '$name'
 idgen.node_database = 'ids'
 });

@@ -20,7 +20,8 @@ if (!$native && !$pglogical)
 	  'bidirectional logical replication needs PostgreSQL 16 (origin = none), or pglogical (Debian: postgresql-15-pglogical), which is not installed';
 }
 $root->init;
-$root->append_conf('postgresql.conf', "shared_preload_libraries = 'idgen'");
+$root->append_conf('postgresql.conf',
+	"shared_preload_libraries = 'idgen'\nidgen.grant_grace = 2");
 $root->start;
 $root->safe_psql(
 	'postgres', q{
