@@ -787,6 +787,22 @@ SELECT pg_catalog.pg_extension_config_dump('idgen.nodes', '');
 REVOKE ALL ON idgen.nodes FROM PUBLIC;
 COMMENT ON TABLE idgen.nodes IS 'nodes that lease grants from this server: name, the role it belongs to, the server instances last seen under it';
 
+-- The high-water mark each node last reported of each tag, with the
+-- tag's incarnation there (its sequence's OID): a node's mark never goes
+-- back, so a lower one comes from another server under the same name (a
+-- copy, a standby promoted next to its primary, a restored backup).
+CREATE TABLE idgen.node_marks (
+    tag         text NOT NULL,
+    node        text NOT NULL,
+    incarnation text NOT NULL,
+    mark        bigint NOT NULL,
+    reported_at timestamptz NOT NULL,
+    PRIMARY KEY (tag, node)
+);
+SELECT pg_catalog.pg_extension_config_dump('idgen.node_marks', '');
+REVOKE ALL ON idgen.node_marks FROM PUBLIC;
+COMMENT ON TABLE idgen.node_marks IS 'per tag and node: the high-water mark the node last reported, and the tag''s incarnation there';
+
 -- The keys with which this server signs the grants it leases, so that a
 -- node can prove a grant to a server that lost its record of it (restored
 -- from a backup).  Grants are signed with the oldest key, and proofs made
@@ -836,6 +852,8 @@ COMMENT ON TABLE idgen.leases IS 'grants this node holds from its root, written 
 CREATE FUNCTION idgen.lease_grant(tag text, node text,
                                   ids_per_second float8 DEFAULT 0,
                                   instance text DEFAULT '',
+                                  incarnation text DEFAULT '',
+                                  mark bigint DEFAULT 0,
                                   held int8range[] DEFAULT '{}',
                                   proofs text[] DEFAULT '{}',
                                   local_ids int8range DEFAULT 'empty',
@@ -844,19 +862,21 @@ CREATE FUNCTION idgen.lease_grant(tag text, node text,
 RETURNS record
 AS 'MODULE_PATHNAME', 'idgen_lease_grant'
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION idgen.lease_grant(text, text, float8, text, int8range[], text[], int8range) IS 'lease the next grant of a tag to a node, durably, above what the node holds, and record it in idgen.grants';
+COMMENT ON FUNCTION idgen.lease_grant(text, text, float8, text, text, bigint, int8range[], text[], int8range) IS 'lease the next grant of a tag to a node, durably, above what the node holds, and record it in idgen.grants';
 
--- What a node holds of a tag, told at every check of this server: the
--- tag's mark is raised above it, and a node whose holdings contradict the
--- ledger is told to stop (refused, and stop is true).
+-- What a node holds of a tag, told at every check of this server: its
+-- grants (with their proofs) and its own mark of the tag.  The tag's mark
+-- is raised above them, and a node whose holdings contradict the ledger is
+-- told to stop (refused, and stop is true).
 CREATE FUNCTION idgen.report_holdings(tag text, node text, instance text,
+                                      incarnation text, mark bigint,
                                       held int8range[], proofs text[],
                                       OUT refused text, OUT stop boolean,
                                       OUT root_lsn pg_lsn)
 RETURNS record
 AS 'MODULE_PATHNAME', 'idgen_report_holdings'
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION idgen.report_holdings(text, text, text, int8range[], text[]) IS 'a node tells which grants of a tag it holds; the tag''s mark is raised above them';
+COMMENT ON FUNCTION idgen.report_holdings(text, text, text, text, bigint, int8range[], text[]) IS 'a node tells which grants of a tag it holds; the tag''s mark is raised above them';
 
 -- For a server restored from a backup, or to a point in time: raise the
 -- mark of a tag (every segment tag the caller owns, when tag is NULL) to at

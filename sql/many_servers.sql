@@ -70,24 +70,24 @@ CREATE TABLE held (name text PRIMARY KEY, ids int8range, proof text);
 INSERT INTO held SELECT 'a1', ids, proof FROM idgen.lease_grant('orders', 'a');
 INSERT INTO held SELECT 'a2', ids, proof FROM idgen.lease_grant('orders', 'a');
 SELECT refused, stop, root_lsn > '0/0' AS lsn_shown
-  FROM idgen.report_holdings('orders', 'a', 'i1',
+  FROM idgen.report_holdings('orders', 'a', 'i1', '', 0,
     (SELECT array_agg(ids ORDER BY ids) FROM held),
     (SELECT array_agg(proof ORDER BY ids) FROM held));
 -- a proof that does not verify: refused, and the node must stop
-SELECT refused, stop FROM idgen.report_holdings('orders', 'a', 'i1',
+SELECT refused, stop FROM idgen.report_holdings('orders', 'a', 'i1', '', 0,
     (SELECT array_agg(ids) FROM held WHERE name = 'a2'), '{00}');
 -- nor under another name, which the proof does not cover
-SELECT refused, stop FROM idgen.report_holdings('orders', 'b', 'i1',
+SELECT refused, stop FROM idgen.report_holdings('orders', 'b', 'i1', '', 0,
     (SELECT array_agg(ids) FROM held WHERE name = 'a2'),
     (SELECT array_agg(proof) FROM held WHERE name = 'a2'));
-SELECT idgen.report_holdings('orders', 'a', 'i1', '{"[1,5)"}', '{}');
+SELECT idgen.report_holdings('orders', 'a', 'i1', '', 0, '{"[1,5)"}', '{}');
 -- the root went back (its ledger row and mark lost, as in a restore from an
 -- older backup): the grant is recorded again and the mark raised above it
 INSERT INTO held SELECT 'a3', ids, proof FROM idgen.lease_grant('orders', 'a');
 DELETE FROM idgen.grants WHERE range = (SELECT ids FROM held WHERE name = 'a3');
 SELECT setval('idgen_seq.orders', lower(ids) - 1) > 0 AS went_back
   FROM held WHERE name = 'a3';
-SELECT refused, stop FROM idgen.report_holdings('orders', 'a', 'i1',
+SELECT refused, stop FROM idgen.report_holdings('orders', 'a', 'i1', '', 0,
     (SELECT array_agg(ids ORDER BY ids DESC) FROM held),
     (SELECT array_agg(proof ORDER BY ids DESC) FROM held));
 SELECT kind FROM idgen.grants WHERE range = (SELECT ids FROM held WHERE name = 'a3');
@@ -101,7 +101,7 @@ INSERT INTO held SELECT 'a4', ids, proof FROM idgen.lease_grant('orders', 'a');
 UPDATE idgen.grants SET node = 'b'
  WHERE range = (SELECT ids FROM held WHERE name = 'a4');
 SELECT refused ~ 'overlaps .* granted to node "b"' AS overlap, stop
-  FROM idgen.report_holdings('orders', 'a', 'i1',
+  FROM idgen.report_holdings('orders', 'a', 'i1', '', 0,
     (SELECT array_agg(ids ORDER BY ids DESC) FROM held),
     (SELECT array_agg(proof ORDER BY ids DESC) FROM held));
 SELECT idgen.lease_grant('orders', 'a', instance => 'i1',
@@ -113,35 +113,44 @@ UPDATE idgen.grants SET node = 'a'
 -- a copy of a node: the last grant to the name is not among its holdings
 INSERT INTO held SELECT 'c1', ids, proof FROM idgen.lease_grant('orders', 'c');
 INSERT INTO held SELECT 'c2', ids, proof FROM idgen.lease_grant('orders', 'c');
-SELECT refused FROM idgen.report_holdings('orders', 'c', 'i1',
+SELECT refused FROM idgen.report_holdings('orders', 'c', 'i1', '', 0,
     (SELECT array_agg(ids) FROM held WHERE name IN ('c1', 'c2')),
     (SELECT array_agg(proof) FROM held WHERE name IN ('c1', 'c2')));
 SELECT count(held_since) AS held FROM idgen.grants WHERE node = 'c';
 INSERT INTO held SELECT 'c3', ids, proof FROM idgen.lease_grant('orders', 'c');
 -- holding the one before the last, which nobody said it held: the last was
 -- lost (never recorded)
-SELECT refused, stop FROM idgen.report_holdings('orders', 'c', 'i1',
+SELECT refused, stop FROM idgen.report_holdings('orders', 'c', 'i1', '', 0,
     (SELECT array_agg(ids) FROM held WHERE name = 'c2'),
     (SELECT array_agg(proof) FROM held WHERE name = 'c2'));
 SELECT kind FROM idgen.grants WHERE range = (SELECT ids FROM held WHERE name = 'c3');
 -- and whoever holds the lost one is another server under the same name
 SELECT refused ~ 'recorded as lost' AS lost, stop
-  FROM idgen.report_holdings('orders', 'c', 'i1',
+  FROM idgen.report_holdings('orders', 'c', 'i1', '', 0,
     (SELECT array_agg(ids) FROM held WHERE name = 'c3'),
     (SELECT array_agg(proof) FROM held WHERE name = 'c3'));
 -- a server lagging behind a grant that was reported held: another server
 -- under the name (a copy that lags)
 SELECT refused ~ 'does not hold grant' AS lags, stop
-  FROM idgen.report_holdings('orders', 'c', 'i1',
+  FROM idgen.report_holdings('orders', 'c', 'i1', '', 0,
     (SELECT array_agg(ids) FROM held WHERE name = 'c1'),
     (SELECT array_agg(proof) FROM held WHERE name = 'c1'));
+-- a node's mark of a tag never goes back: a lower one is another server
+-- under its name (a copy that lags); a tag dropped and created again there
+-- is a new incarnation, whose mark starts over
+SELECT refused FROM idgen.report_holdings('orders', 'm', 'i1', '1234', 5000, '{}', '{}');
+SELECT refused FROM idgen.report_holdings('orders', 'm', 'i1', '1234', 6000, '{}', '{}');
+SELECT refused ~ 'mark 4000 .* below the 6000 it reported before' AS went_back, stop
+  FROM idgen.report_holdings('orders', 'm', 'i1', '1234', 4000, '{}', '{}');
+SELECT refused FROM idgen.report_holdings('orders', 'm', 'i1', '5678', 10, '{}', '{}');
+SELECT tag, node, incarnation, mark FROM idgen.node_marks WHERE node = 'm';
 -- two server instances alternating under one name: both refused
-SELECT refused FROM idgen.report_holdings('orders', 'd', 'first', '{}', '{}');
-SELECT refused FROM idgen.report_holdings('orders', 'd', 'second', '{}', '{}');
+SELECT refused FROM idgen.report_holdings('orders', 'd', 'first', '', 0, '{}', '{}');
+SELECT refused FROM idgen.report_holdings('orders', 'd', 'second', '', 0, '{}', '{}');
 SELECT refused ~ 'two servers lease grants as node "d"' AS two, stop
-  FROM idgen.report_holdings('orders', 'd', 'first', '{}', '{}');
+  FROM idgen.report_holdings('orders', 'd', 'first', '', 0, '{}', '{}');
 SELECT refused ~ 'two servers' AS two, stop
-  FROM idgen.report_holdings('orders', 'd', 'second', '{}', '{}');
+  FROM idgen.report_holdings('orders', 'd', 'second', '', 0, '{}', '{}');
 
 -- IDs a node issued before its tag took them from here: adopted when they
 -- lie above everything issued here and within one grant

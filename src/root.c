@@ -148,6 +148,8 @@ typedef struct Holdings
 	NameData	tag;
 	const char *node;
 	const char *instance;		/* "" when not told (a call by hand) */
+	const char *incarnation;	/* of the tag on the node; "" when not told */
+	int64		mark;			/* the node's mark of the tag */
 	int			nheld;
 	IdRange    *held;			/* proven grants, as the node holds them */
 	char	  **proofs;
@@ -745,6 +747,47 @@ check_local(Holdings *h, const TagInfo *info, int64 mark, int64 *raise_to)
 }
 
 /*
+ * check_mark
+ *		A node's mark of a tag never goes back: one below the mark the node
+ *		reported before, of the same incarnation of the tag there, comes
+ *		from another server under its name.  Records the mark otherwise.
+ *		Connected to SPI as the owner.
+ */
+static void
+check_mark(Holdings *h)
+{
+	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, INT8OID};
+	Datum		args[4];
+
+	if (h->incarnation[0] == '\0')
+		return;
+	args[0] = CStringGetTextDatum(NameStr(h->tag));
+	args[1] = CStringGetTextDatum(h->node);
+	args[2] = CStringGetTextDatum(h->incarnation);
+	args[3] = Int64GetDatum(h->mark);
+	ledger_exec("SELECT mark FROM idgen.node_marks"
+				" WHERE tag OPERATOR(pg_catalog.=) $1"
+				" AND node OPERATOR(pg_catalog.=) $2"
+				" AND incarnation OPERATOR(pg_catalog.=) $3"
+				" AND mark OPERATOR(pg_catalog.>) $4", 4, argtypes, args);
+	if (SPI_processed > 0)
+	{
+		refuse(h, ERRCODE_DUPLICATE_OBJECT, true,
+			   psprintf("node \"%s\" reports the high-water mark " INT64_FORMAT " of tag \"%s\", below the " INT64_FORMAT " it reported before",
+						h->node, h->mark, NameStr(h->tag), spi_int8(0, 1)),
+			   psprintf("A node's mark never goes back: another server leases under the name \"%s\" (a copy made with pg_basebackup, a restored backup, or a standby promoted while its primary runs, or after an asynchronous failover).",
+						h->node),
+			   copy_hint());
+		return;
+	}
+	ledger_exec("INSERT INTO idgen.node_marks (tag, node, incarnation, mark, reported_at)"
+				" VALUES ($1, $2, $3, $4, pg_catalog.now())"
+				" ON CONFLICT (tag, node) DO UPDATE"
+				" SET incarnation = excluded.incarnation, mark = excluded.mark,"
+				" reported_at = excluded.reported_at", 4, argtypes, args);
+}
+
+/*
  * holdings_check
  *		Everything a report or a lease request of node h->node says, under
  *		the tag's claim lock (held to the end of the transaction): the
@@ -773,6 +816,8 @@ holdings_check(Holdings *h, const TagInfo *info)
 	SPI_connect();
 	keys = grant_keys();
 	check_node(h, role);
+	if (h->refused == NULL)
+		check_mark(h);
 	if (h->refused == NULL && h->nheld > 0)
 	{
 		check_held(h, keys, &raise_to);
@@ -910,13 +955,15 @@ range_datum(IdRange r)
 /*
  * holdings_read
  *		The arguments common to report_holdings and lease_grant: tag (0),
- *		node (1), instance, held and proofs at the given positions.
+ *		node (1), and from instance_arg on: instance, incarnation, mark,
+ *		held and proofs.
  *		Validates them and looks the tag up; returns its slot index.
  */
 static int
-holdings_read(FunctionCallInfo fcinfo, int instance_arg, int held_arg,
-			  Holdings *h, TagInfo *info, const char *function)
+holdings_read(FunctionCallInfo fcinfo, int instance_arg, Holdings *h,
+			  TagInfo *info, const char *function)
 {
+	int			held_arg = instance_arg + 3;
 	text	   *node = PG_GETARG_TEXT_PP(1);
 	int			len = VARSIZE_ANY_EXHDR(node);
 	ArrayType  *held = PG_GETARG_ARRAYTYPE_P(held_arg);
@@ -943,6 +990,8 @@ holdings_read(FunctionCallInfo fcinfo, int instance_arg, int held_arg,
 						 NAMEDATALEN - 1)));
 	h->node = text_to_cstring(node);
 	h->instance = text_to_cstring(PG_GETARG_TEXT_PP(instance_arg));
+	h->incarnation = text_to_cstring(PG_GETARG_TEXT_PP(instance_arg + 1));
+	h->mark = PG_GETARG_INT64(instance_arg + 2);
 
 	deconstruct_array(held, INT8RANGEOID, -1, false, TYPALIGN_DOUBLE,
 					  &held_d, &held_n, &h->nheld);
@@ -994,7 +1043,8 @@ holdings_read(FunctionCallInfo fcinfo, int instance_arg, int held_arg,
 
 /*
  * idgen_report_holdings
- *		report_holdings(tag, node, instance, held, proofs): what a node
+ *		report_holdings(tag, node, instance, incarnation, mark, held,
+ *		proofs): what a node
  *		holds of a tag; the mark is raised above it.  Returns the refusal
  *		(NULL if none), whether the node must stop issuing from its grants
  *		of the tag, and this server's WAL position.
@@ -1008,7 +1058,7 @@ idgen_report_holdings(PG_FUNCTION_ARGS)
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
-	(void) holdings_read(fcinfo, 2, 3, &h, &info, "idgen.report_holdings");
+	(void) holdings_read(fcinfo, 2, &h, &info, "idgen.report_holdings");
 	(void) holdings_check(&h, &info);
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
@@ -1032,8 +1082,8 @@ idgen_report_holdings(PG_FUNCTION_ARGS)
 
 /*
  * idgen_lease_grant
- *		lease_grant(tag, node, ids_per_second, instance, held, proofs,
- *		local_ids): the next grant of a tag for the named node, above what
+ *		lease_grant(tag, node, ids_per_second, instance, incarnation, mark,
+ *		held, proofs, local_ids): the next grant of a tag for the named node, above what
  *		it holds, sized for its rate, durable and in the ledger; see the
  *		header comment.  Returns the grant, its proof and this server's WAL
  *		position.
@@ -1059,8 +1109,8 @@ idgen_lease_grant(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid rate %g IDs per second", rate),
 				 errhint("The rate is zero or more; zero when unknown.")));
-	index = holdings_read(fcinfo, 3, 4, &h, &info, "idgen.lease_grant");
-	h.local = range_of(PG_GETARG_DATUM(6));
+	index = holdings_read(fcinfo, 3, &h, &info, "idgen.lease_grant");
+	h.local = range_of(PG_GETARG_DATUM(8));
 	if (RANGE_SIZE(h.local) > 0 && h.local.lo < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -48,7 +48,10 @@
  * showed has gone back, which is logged.  When the root answers that the
  * node's grants of a tag may also be held by another server (a copy of
  * this node, or a grant given twice), the tag is stopped: its claims fail
- * (runway_check_stopped) until a report is accepted again.
+ * (runway_check_tag) until a report is accepted again.  After a start of
+ * the worker (a start or crash of the server), claims of a tag wait until
+ * it has been reported once, so that a copy of this node is stopped
+ * before it issues anything; not when the root cannot be reached.
  *
  * Failure.  When the root cannot be reached the worker keeps retrying
  * with a backoff (1 s doubling to RUNWAY_MAX_BACKOFF_MS) and logs one
@@ -141,6 +144,7 @@ typedef struct RunwayTag
 	int64		leased;			/* IDs leased since then */
 	TimestampTz sample_at;		/* when the window started */
 	TimestampTz reported_at;	/* last accepted report to the root */
+	bool		answered;		/* a report was tried since the worker began */
 	bool		stopped;		/* the root said others may hold its grants */
 	char		refused[RUNWAY_ERROR_LEN];	/* why the root refuses it, or "" */
 } RunwayTag;
@@ -163,6 +167,7 @@ typedef struct RunwayShared
 /* what a tag holds, as told to the root */
 typedef struct Holding
 {
+	Oid			seqoid;			/* the tag's sequence here: its incarnation */
 	int64		mark;			/* the tag's high-water mark here */
 	int			nheld;
 	IdRange    *held;			/* highest grants with a proof, highest first */
@@ -732,7 +737,7 @@ answer_lsn(const PGresult *res, int col)
 static Contact
 root_report(int index, const Holding *h)
 {
-	const char *values[5];
+	const char *values[7];
 	char	   *held;
 	char	   *proofs;
 	PGresult   *res;
@@ -742,12 +747,17 @@ root_report(int index, const Holding *h)
 	values[0] = NameStr(rw->tags[index].tag);
 	values[1] = node_name();
 	values[2] = rw->instance;
-	values[3] = held;
-	values[4] = proofs;
+	values[3] = psprintf("%u", h->seqoid);
+	values[4] = psprintf(INT64_FORMAT, h->mark);
+	values[5] = held;
+	values[6] = proofs;
+	/* tried: backends that waited for it may go on (see runway_check_tag) */
+	rw->tags[index].answered = true;
 	if (!root_connect())
 		return CONTACT_LOST;
 	res = root_exec("SELECT refused, stop, root_lsn"
-					" FROM idgen.report_holdings($1, $2, $3, $4, $5)", 5, values);
+					" FROM idgen.report_holdings($1, $2, $3, $4, $5, $6, $7)",
+					7, values);
 	if (res == NULL)
 		return CONTACT_LOST;
 	set_state(RUNWAY_OK, NULL);
@@ -784,7 +794,7 @@ root_lease(int index, const Holding *h, IdRange *grant, char **proof,
 		   XLogRecPtr *root_lsn)
 {
 	RunwayTag  *t = &rw->tags[index];
-	const char *values[7];
+	const char *values[9];
 	char	   *held;
 	char	   *proofs;
 	PGresult   *res;
@@ -796,17 +806,19 @@ root_lease(int index, const Holding *h, IdRange *grant, char **proof,
 	values[1] = node_name();
 	values[2] = psprintf("%.0f", t->rate);
 	values[3] = rw->instance;
-	values[4] = held;
-	values[5] = proofs;
-	values[6] = RANGE_SIZE(h->local) > 0 ?
+	values[4] = psprintf("%u", h->seqoid);
+	values[5] = psprintf(INT64_FORMAT, h->mark);
+	values[6] = held;
+	values[7] = proofs;
+	values[8] = RANGE_SIZE(h->local) > 0 ?
 		psprintf("[" INT64_FORMAT "," INT64_FORMAT ")", h->local.lo,
 				 h->local.hi) : "empty";
 	if (!root_connect())
 		return CONTACT_LOST;
 	res = root_exec("SELECT pg_catalog.lower(ids), pg_catalog.upper(ids),"
 					" proof, root_lsn"
-					" FROM idgen.lease_grant($1, $2, $3, $4, $5, $6, $7)",
-					7, values);
+					" FROM idgen.lease_grant($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+					9, values);
 	if (res == NULL)
 		return CONTACT_LOST;
 	set_state(RUNWAY_OK, NULL);
@@ -903,6 +915,7 @@ tag_need(const NameData *name, int index, const RunwayTag *prev,
 	MemoryContext old;
 
 	(void) tag_lookup(name, &info);
+	h->seqoid = info.seqoid;
 	h->mark = durable_read(info.seqoid);
 	lease_runway(&info, h->mark, &grants, &left);
 	old = MemoryContextSwitchTo(cxt);
@@ -1353,20 +1366,34 @@ runway_exhausted(const TagInfo *info, int64 n)
 }
 
 /*
- * runway_check_stopped
- *		Raise an error if the root said that another server may hold the
- *		grants of a tag of this database (see the header comment).
+ * runway_check_tag
+ *		Before a claim of a tag of this database from its grants: after a
+ *		start of the worker, wait until it has reported the tag to the root
+ *		once (a copy of this node is told so at its first report, before it
+ *		issues anything), and raise an error if the root said that another
+ *		server may hold the same grants (see the header comment).  Waits
+ *		for at most a few rounds of the worker, and not at all when there is
+ *		no worker or the root is known to be unreachable.
  */
 void
-runway_check_stopped(const TagInfo *info)
+runway_check_tag(const TagInfo *info)
 {
 	RunwayTag	t;
-	bool		stopped;
+	bool		found = false;
 
-	LWLockAcquire(rw_lock, LW_SHARED);
-	stopped = find_tag(&info->name, &t) && t.stopped;
-	LWLockRelease(rw_lock);
-	if (stopped)
+	for (int round = 0; round < 3; round++)
+	{
+		bool		wait;
+
+		LWLockAcquire(rw_lock, LW_SHARED);
+		found = find_tag(&info->name, &t);
+		wait = rw->latch != NULL && rw->dboid == MyDatabaseId &&
+			rw->state != RUNWAY_UNREACHABLE && !(found && t.answered);
+		LWLockRelease(rw_lock);
+		if (!wait || !runway_wait_for_grant(&info->name))
+			break;
+	}
+	if (found && t.stopped)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("tag \"%s\" issues no more IDs from its grants",

@@ -367,6 +367,9 @@ tag_claim(const TagInfo *info, int index, int64 n, bool exact,
 	bool		waited = false;
 
 	Assert(n > 0);
+	/* a node's tag: not before the root has heard of it since the start */
+	if (info->from_root)
+		runway_check_tag(info);
 	for (;;)
 	{
 		if (!durable_lock(info->seqoid) || !tag_read(&info->name, &now))
@@ -376,7 +379,6 @@ tag_claim(const TagInfo *info, int index, int64 n, bool exact,
 		/* a node's tag: from the grants it holds (lease.c) */
 		if (now.from_root)
 		{
-			runway_check_stopped(&now);
 			if (lease_claim(&now, mark, n, exact, claimed, left))
 				break;
 			durable_unlock(info->seqoid);
