@@ -866,13 +866,14 @@ COMMENT ON FUNCTION idgen.lease_grant(text, text, float8, text, text, bigint, in
 
 -- What a node holds of a tag, told at every check of this server: its
 -- grants (with their proofs) and its own mark of the tag.  The tag's mark
--- is raised above them, and a node whose holdings contradict the ledger is
--- told to stop (refused, and stop is true).
+-- is raised above them (healed: how many grants the ledger had lost), and
+-- a node whose holdings contradict the ledger is told to stop (refused,
+-- and stop is true).
 CREATE FUNCTION idgen.report_holdings(tag text, node text, instance text,
                                       incarnation text, mark bigint,
                                       held int8range[], proofs text[],
                                       OUT refused text, OUT stop boolean,
-                                      OUT root_lsn pg_lsn)
+                                      OUT healed integer, OUT root_lsn pg_lsn)
 RETURNS record
 AS 'MODULE_PATHNAME', 'idgen_report_holdings'
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;

@@ -160,6 +160,7 @@ typedef struct Holdings
 	char	   *hint;
 	int			sqlstate;
 	bool		stop;			/* the node must stop issuing from them */
+	int			healed;			/* grants the ledger had lost */
 } Holdings;
 
 typedef struct RootShared
@@ -569,6 +570,8 @@ check_held(Holdings *h, List *keys, int64 *raise_to)
 				   pstrdup("Check that idgen.root on the node names the server it leased the grant from; a node keeps its grants under the name it leased them with."));
 			break;
 		}
+		/* proven: whatever the ledger says, nothing below its top is granted */
+		*raise_to = Max(*raise_to, r.hi - 1);
 		args[1] = Int64GetDatum(r.lo);
 		args[2] = Int64GetDatum(r.hi);
 		ledger_exec("SELECT node, pg_catalog.lower(range),"
@@ -620,12 +623,12 @@ check_held(Holdings *h, List *keys, int64 *raise_to)
 						" VALUES ($1, $4, pg_catalog.int8range($2, $3), 'healed',"
 						" pg_catalog.now())",
 						4, argtypes, args);
+			h->healed++;
 			ereport(LOG,
 					(errmsg("idgen: node \"%s\" holds grant %s of tag \"%s\", which this server had no record of",
 							h->node, range_text(r), NameStr(h->tag)),
 					 errdetail("This server went back (restored from a backup, recovered to an earlier point, or failed over to an asynchronous standby); the grant is recorded again.")));
 		}
-		*raise_to = Max(*raise_to, r.hi - 1);
 	}
 }
 
@@ -829,7 +832,8 @@ holdings_check(Holdings *h, const TagInfo *info)
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 
-	if (h->refused == NULL && raise_to > mark)
+	/* above proven grants even when refused: never granted a third time */
+	if (raise_to > mark)
 	{
 		durable_advance(info->seqoid, raise_to);
 		if (idgen_preloaded)
@@ -1055,8 +1059,8 @@ idgen_report_holdings(PG_FUNCTION_ARGS)
 	Holdings	h;
 	TagInfo		info;
 	TupleDesc	desc;
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
 
 	(void) holdings_read(fcinfo, 2, &h, &info, "idgen.report_holdings");
 	(void) holdings_check(&h, &info);
@@ -1076,7 +1080,9 @@ idgen_report_holdings(PG_FUNCTION_ARGS)
 	else
 		nulls[0] = true;
 	values[1] = BoolGetDatum(h.stop);
-	values[2] = LSNGetDatum(GetXLogInsertRecPtr());
+	/* a refusal rolls nothing back here: what was healed stays */
+	values[2] = Int32GetDatum(h.healed);
+	values[3] = LSNGetDatum(GetXLogInsertRecPtr());
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 

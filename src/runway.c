@@ -146,6 +146,7 @@ typedef struct RunwayTag
 	TimestampTz reported_at;	/* last accepted report to the root */
 	bool		answered;		/* a report was tried since the worker began */
 	bool		stopped;		/* the root said others may hold its grants */
+	bool		lease_refused;	/* refused was a lease's, not a report's */
 	char		refused[RUNWAY_ERROR_LEN];	/* why the root refuses it, or "" */
 } RunwayTag;
 
@@ -417,30 +418,39 @@ set_state(RunwayState state, const char *error)
 
 /*
  * set_tag_refusal
- *		Record the root's verdict on a tag (refused NULL: accepted), and
- *		whether the tag must stop issuing from its grants; log a line when
- *		the refusal changes.
+ *		Record the root's verdict on a tag (refused NULL: accepted) from a
+ *		report or a lease, and whether the tag must stop issuing from its
+ *		grants; log a line when the refusal changes.  An accepted report
+ *		leaves a lease's refusal (a grace period, say) in place: only a
+ *		lease clears it.
  */
 static void
-set_tag_refusal(int index, const char *refused, bool stop)
+set_tag_refusal(int index, const char *refused, bool stop, bool lease)
 {
 	RunwayTag  *t = &rw->tags[index];
 	char		clean[RUNWAY_ERROR_LEN];
+	bool		by_lease = lease;
 	bool		changed;
 
 	clean[0] = '\0';
 	if (refused != NULL)
 		one_line(clean, refused);
+	else if (!lease && t->lease_refused)
+	{
+		strlcpy(clean, t->refused, sizeof(clean));
+		by_lease = true;
+	}
 	changed = strcmp(clean, t->refused) != 0 || stop != t->stopped;
 
 	LWLockAcquire(rw_lock, LW_EXCLUSIVE);
 	strlcpy(t->refused, clean, sizeof(t->refused));
+	t->lease_refused = by_lease && clean[0] != '\0';
 	t->stopped = stop;
 	LWLockRelease(rw_lock);
 
 	if (!changed)
 		return;
-	if (refused == NULL)
+	if (clean[0] == '\0')
 		ereport(LOG,
 				(errmsg("idgen runway worker: root server accepts tag \"%s\" again",
 						NameStr(t->tag))));
@@ -693,27 +703,35 @@ root_error_text(const PGresult *res)
 }
 
 /*
+ * went_back
+ *		Say that the root went back (why), in the log and in idgen.runway.
+ */
+static void
+went_back(const char *why)
+{
+	ereport(LOG,
+			(errmsg("idgen runway worker: %s", why),
+			 errdetail("It was restored from a backup, recovered to an earlier point, or failed over to a standby that had not received everything. This node reports the grants it holds, so that the root grants nothing below them.")));
+	LWLockAcquire(rw_lock, LW_EXCLUSIVE);
+	strlcpy(rw->last_error, why, sizeof(rw->last_error));
+	LWLockRelease(rw_lock);
+}
+
+/*
  * check_went_back
  *		The root answered at WAL position now: if that is behind a position
  *		it showed earlier (seen), it has gone back; say so, once per
- *		position.
+ *		position.  (A root that went back and has written as much WAL since
+ *		is not caught here, but by the grants it has no record of.)
  */
 static void
 check_went_back(XLogRecPtr seen, XLogRecPtr now)
 {
-	char	   *message;
-
 	if (XLogRecPtrIsInvalid(seen) || now >= seen || seen == went_back_logged)
 		return;
 	went_back_logged = seen;
-	message = psprintf("root server went back: its WAL position %X/%X is behind %X/%X, where it made a grant this node holds",
-					   LSN_FORMAT_ARGS(now), LSN_FORMAT_ARGS(seen));
-	ereport(LOG,
-			(errmsg("idgen runway worker: %s", message),
-			 errdetail("It was restored from a backup, recovered to an earlier point, or failed over to a standby that had not received everything. This node reports the grants it holds, so that the root grants nothing below them.")));
-	LWLockAcquire(rw_lock, LW_EXCLUSIVE);
-	strlcpy(rw->last_error, message, sizeof(rw->last_error));
-	LWLockRelease(rw_lock);
+	went_back(psprintf("root server went back: its WAL position %X/%X is behind %X/%X, where it made a grant this node holds",
+					   LSN_FORMAT_ARGS(now), LSN_FORMAT_ARGS(seen)));
 }
 
 /*
@@ -755,26 +773,31 @@ root_report(int index, const Holding *h)
 	rw->tags[index].answered = true;
 	if (!root_connect())
 		return CONTACT_LOST;
-	res = root_exec("SELECT refused, stop, root_lsn"
+	res = root_exec("SELECT refused, stop, healed, root_lsn"
 					" FROM idgen.report_holdings($1, $2, $3, $4, $5, $6, $7)",
 					7, values);
 	if (res == NULL)
 		return CONTACT_LOST;
 	set_state(RUNWAY_OK, NULL);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
-		PQnfields(res) != 3)
+		PQnfields(res) != 4)
 	{
-		set_tag_refusal(index, root_error_text(res), rw->tags[index].stopped);
+		set_tag_refusal(index, root_error_text(res), rw->tags[index].stopped,
+						false);
 		contact = CONTACT_REFUSED;
 	}
 	else
 	{
-		check_went_back(h->root_lsn, answer_lsn(res, 2));
+		if (strcmp(PQgetvalue(res, 0, 2), "0") != 0)
+			went_back(psprintf("root server went back: it had no record of %s grants of tag \"%s\" this node holds",
+							   PQgetvalue(res, 0, 2),
+							   NameStr(rw->tags[index].tag)));
+		check_went_back(h->root_lsn, answer_lsn(res, 3));
 		if (!PQgetisnull(res, 0, 0))
 			contact = CONTACT_REFUSED;
 		set_tag_refusal(index,
 						PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0),
-						strcmp(PQgetvalue(res, 0, 1), "t") == 0);
+						strcmp(PQgetvalue(res, 0, 1), "t") == 0, false);
 		if (contact == CONTACT_OK)
 			rw->tags[index].reported_at = GetCurrentTimestamp();
 	}
@@ -830,13 +853,14 @@ root_lease(int index, const Holding *h, IdRange *grant, char **proof,
 		set_tag_refusal(index, root_error_text(res),
 						t->stopped || (sqlstate != NULL &&
 									   (strcmp(sqlstate, "23505") == 0 ||
-										strcmp(sqlstate, "42710") == 0)));
+										strcmp(sqlstate, "42710") == 0)),
+						true);
 	}
 	else if (PQntuples(res) != 1 || PQnfields(res) != 4 ||
 			 PQgetisnull(res, 0, 0) || PQgetisnull(res, 0, 1) ||
 			 PQgetisnull(res, 0, 2))
 		set_tag_refusal(index, "unexpected answer to idgen.lease_grant()",
-						t->stopped);
+						t->stopped, true);
 	else
 	{
 		grant->lo = strtoi64(PQgetvalue(res, 0, 0), NULL, 10);
@@ -848,10 +872,10 @@ root_lease(int index, const Holding *h, IdRange *grant, char **proof,
 			set_tag_refusal(index,
 							psprintf("the root server granted [" INT64_FORMAT ", " INT64_FORMAT "), which does not lie above every ID this node holds (up to " INT64_FORMAT "): the grant is refused",
 									 grant->lo, grant->hi, holds),
-							t->stopped);
+							t->stopped, true);
 		else
 		{
-			set_tag_refusal(index, NULL, false);
+			set_tag_refusal(index, NULL, false, true);
 			contact = CONTACT_OK;
 		}
 	}
