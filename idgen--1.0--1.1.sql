@@ -771,17 +771,18 @@ REVOKE ALL ON idgen.grants FROM PUBLIC;
 COMMENT ON TABLE idgen.grants IS 'ledger of the grants this server leased to nodes: tag, node name, range [lo, hi), time, role, kind, since when the node reports holding it';
 
 -- The nodes that lease from this server: each name belongs to the role
--- that used it first, and the server instance (a random token per start of
--- the node) last seen under it, so that two servers leasing under one name
--- (a copy of a node, a standby promoted next to its primary) are refused.
+-- that used it first, and to one server instance (a random token per start
+-- of the node) at a time; a new instance is a candidate until the current
+-- one falls silent, so that two servers leasing under one name (a copy of
+-- a node, a standby promoted next to its primary) are refused.
 CREATE TABLE idgen.nodes (
-    node            text PRIMARY KEY,
-    role            name NOT NULL,
-    instance        text,
-    since           timestamptz,
-    seen_at         timestamptz,
-    other_instance  text,
-    other_seen_at   timestamptz
+    node                text PRIMARY KEY,
+    role                name NOT NULL,
+    instance            text,
+    seen_at             timestamptz,
+    candidate           text,
+    candidate_since     timestamptz,
+    candidate_seen_at   timestamptz
 );
 SELECT pg_catalog.pg_extension_config_dump('idgen.nodes', '');
 REVOKE ALL ON idgen.nodes FROM PUBLIC;
@@ -820,8 +821,8 @@ REVOKE ALL ON idgen.grant_keys FROM PUBLIC;
 COMMENT ON TABLE idgen.grant_keys IS 'keys signing the grants this server leases (owner only)';
 
 -- The grants a node holds, leased from its root by the runway worker and
--- committed (WAL flushed) before any ID of them is issued, with the root's
--- signature and WAL position.  The grants of a dropped tag stay, abandoned:
+-- committed (WAL flushed) before any ID of them is issued, with the node
+-- name it was leased under, the root's signature and WAL position.  The grants of a dropped tag stay, abandoned:
 -- the node still reports them, since rows may hold their IDs.  A row of
 -- kind 'local' holds the IDs a tag issued from its own sequence before it
 -- was switched to source root, for the root to adopt.
@@ -829,6 +830,7 @@ CREATE TABLE idgen.leases (
     tag         text NOT NULL,
     range       int8range NOT NULL,
     leased_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    node        text,
     proof       text,
     root_lsn    pg_lsn,
     abandoned   boolean NOT NULL DEFAULT false,
@@ -868,12 +870,14 @@ COMMENT ON FUNCTION idgen.lease_grant(text, text, float8, text, text, bigint, in
 -- grants (with their proofs) and its own mark of the tag.  The tag's mark
 -- is raised above them (healed: how many grants the ledger had lost), and
 -- a node whose holdings contradict the ledger is told to stop (refused,
--- and stop is true).
+-- and stop is true), or to wait while another instance of the node may be
+-- alive (hold).
 CREATE FUNCTION idgen.report_holdings(tag text, node text, instance text,
                                       incarnation text, mark bigint,
                                       held int8range[], proofs text[],
                                       OUT refused text, OUT stop boolean,
-                                      OUT healed integer, OUT root_lsn pg_lsn)
+                                      OUT hold boolean, OUT healed integer,
+                                      OUT root_lsn pg_lsn)
 RETURNS record
 AS 'MODULE_PATHNAME', 'idgen_report_holdings'
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;

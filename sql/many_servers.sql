@@ -144,13 +144,17 @@ SELECT refused ~ 'mark 4000 .* below the 6000 it reported before' AS went_back, 
   FROM idgen.report_holdings('orders', 'm', 'i1', '1234', 4000, '{}', '{}');
 SELECT refused FROM idgen.report_holdings('orders', 'm', 'i1', '5678', 10, '{}', '{}');
 SELECT tag, node, incarnation, mark FROM idgen.node_marks WHERE node = 'm';
--- two server instances alternating under one name: both refused
+-- one server instance holds a node name at a time: a new one is held back
+-- while the current one reports (a restarted node takes the name over once
+-- the old instance has been silent, t/306); both reporting: two servers
 SELECT refused FROM idgen.report_holdings('orders', 'd', 'first', '', 0, '{}', '{}');
-SELECT refused FROM idgen.report_holdings('orders', 'd', 'second', '', 0, '{}', '{}');
-SELECT refused ~ 'two servers lease grants as node "d"' AS two, stop
-  FROM idgen.report_holdings('orders', 'd', 'first', '', 0, '{}', '{}');
-SELECT refused ~ 'two servers' AS two, stop
+SELECT refused ~ 'another server instance reported as node "d"' AS held, stop, hold
   FROM idgen.report_holdings('orders', 'd', 'second', '', 0, '{}', '{}');
+SELECT refused, hold FROM idgen.report_holdings('orders', 'd', 'first', '', 0, '{}', '{}');
+SELECT refused ~ 'two servers lease grants as node "d"' AS two, stop, hold
+  FROM idgen.report_holdings('orders', 'd', 'second', '', 0, '{}', '{}');
+SELECT refused ~ 'two servers' AS two, stop
+  FROM idgen.report_holdings('orders', 'd', 'first', '', 0, '{}', '{}');
 
 -- IDs a node issued before its tag took them from here: adopted when they
 -- lie above everything issued here and within one grant

@@ -41,6 +41,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -176,7 +177,8 @@ lease_runway(const TagInfo *info, int64 mark, int *grants, int64 *left)
 /*
  * lease_record
  *		Insert a grant leased from the root into idgen.leases, with the
- *		root's proof of it and its WAL position, as the table's owner.
+ *		node name it was leased under, the root's proof of it and its WAL
+ *		position, as the table's owner.
  *		Called by the runway worker, whose commit makes the grant durable
  *		(it runs with synchronous_commit on) before any claim can see it.
  */
@@ -184,8 +186,9 @@ void
 lease_record(const NameData *tag, IdRange grant, const char *proof,
 			 XLogRecPtr root_lsn)
 {
-	Oid			argtypes[5] = {TEXTOID, INT8OID, INT8OID, TEXTOID, LSNOID};
-	Datum		args[5];
+	Oid			argtypes[6] = {TEXTOID, INT8OID, INT8OID, TEXTOID, LSNOID,
+	TEXTOID};
+	Datum		args[6];
 	Oid			save_userid;
 	int			save_sec_context;
 
@@ -194,11 +197,12 @@ lease_record(const NameData *tag, IdRange grant, const char *proof,
 	args[2] = Int64GetDatum(grant.hi);
 	args[3] = CStringGetTextDatum(proof);
 	args[4] = LSNGetDatum(root_lsn);
+	args[5] = CStringGetTextDatum(runway_node_name_current());
 	durable_as_owner(leases_relid(), &save_userid, &save_sec_context);
 	SPI_connect();
-	if (SPI_execute_with_args("INSERT INTO idgen.leases (tag, range, proof, root_lsn)"
-							  " VALUES ($1, pg_catalog.int8range($2, $3), $4, $5)",
-							  5, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_with_args("INSERT INTO idgen.leases (tag, range, proof, root_lsn, node)"
+							  " VALUES ($1, pg_catalog.int8range($2, $3), $4, $5, $6)",
+							  6, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "idgen: could not record a grant in idgen.leases");
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec_context);
@@ -357,6 +361,39 @@ lease_forget(const NameData *tag)
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
 
+/* become_new_node() ran in the current transaction */
+static bool renewing = false;
+
+/*
+ * renew_callback
+ *		At the commit of become_new_node(), have the runway worker forget
+ *		what the root said under the old name (runway_renew); only then are
+ *		the grants gone for the worker's snapshots too.
+ */
+static void
+renew_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT && renewing)
+		runway_renew();
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
+		renewing = false;
+}
+
+/*
+ * renew_at_commit
+ *		Call runway_renew once the current transaction commits.
+ */
+static void
+renew_at_commit(void)
+{
+	static bool registered = false;
+
+	if (!registered)
+		RegisterXactCallback(renew_callback, NULL);
+	registered = true;
+	renewing = true;
+}
+
 /*
  * idgen_become_new_node
  *		become_new_node(): on a copy of a node, give up every grant this
@@ -370,6 +407,8 @@ idgen_become_new_node(PG_FUNCTION_ARGS)
 {
 	Oid			save_userid;
 	int			save_sec_context;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
 	uint64		given_up;
 	uint64		i;
 
@@ -384,6 +423,18 @@ idgen_become_new_node(PG_FUNCTION_ARGS)
 
 	durable_as_owner(leases_relid(), &save_userid, &save_sec_context);
 	SPI_connect();
+	args[0] = CStringGetTextDatum(runway_node_name_current());
+	if (SPI_execute_with_args("SELECT FROM idgen.leases"
+							  " WHERE node OPERATOR(pg_catalog.=) $1 LIMIT 1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "idgen: could not read idgen.leases");
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("this server still leases as node \"%s\"",
+						runway_node_name_current()),
+				 errdetail("The grants it holds were leased under that name, which the original server keeps."),
+				 errhint("Set idgen.node_name to a name no other server uses, reload the configuration, and call idgen.become_new_node() again.")));
 	if (SPI_execute("DELETE FROM idgen.leases", false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "idgen: could not delete from idgen.leases");
 	given_up = SPI_processed;
@@ -402,6 +453,7 @@ idgen_become_new_node(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec_context);
+	renew_at_commit();
 	ereport(LOG,
 			(errmsg("idgen: this server gave up the " UINT64_FORMAT " grants it held, to lease anew as node \"%s\"",
 					given_up, runway_node_name_current())));

@@ -54,15 +54,16 @@
  *
  * Nodes.  idgen.nodes ties each node name to the role that used it first;
  * another role is refused the name.  It also keeps the server instance
- * (a random token per start of the node's postmaster) last seen under the
- * name and the one before: when both have reported within
- * NODE_ALIVE_SECS of each other, after the newer one appeared, two
- * servers lease under one name (a copy, a standby promoted while its
- * primary runs), and both are refused and stopped until one has been
- * silent for that long.  report_holdings returns a refusal instead of
- * raising it, so that what it recorded is committed; lease_grant raises
- * it as an error.
- *
+ * (a random token per start of the node's postmaster) that holds the name,
+ * and a candidate: a new instance is held back (told to wait before it
+ * issues from the node's grants) while the current one has reported within
+ * NODE_TAKEOVER_SECS, and takes the name over once it has not (a restart
+ * of the node).  When both report, two servers lease under one name (a
+ * copy, a standby promoted while its primary runs): both are refused and
+ * stopped until one has been silent that long.  report_holdings returns a
+ * refusal instead of raising it, so that what it recorded is committed;
+ * lease_grant raises it as an error.
+
  * The ledger gets one row per grant in the caller's transaction, committed
  * with synchronous_commit on (set for the transaction), and lease_grant
  * refuses to run inside a transaction block: a caller sees a grant only
@@ -139,7 +140,9 @@ PG_FUNCTION_INFO_V1(idgen_raise_marks);
 
 #define GRANT_TARGET_SECS	600		/* a grant should last at least this */
 #define GRANT_MAX_GROWTH	64		/* largest grant, in base sizes */
-#define NODE_ALIVE_SECS		30		/* two instances this close: a copy */
+#define NODE_TAKEOVER_SECS	12		/* silence after which a new instance
+										 * takes a node's name over: more
+										 * than two reports of a live one */
 #define GRANT_KEY_LEN		32	/* bytes of a key made here */
 
 /* what one report or lease request says, and what came of it */
@@ -160,6 +163,7 @@ typedef struct Holdings
 	char	   *hint;
 	int			sqlstate;
 	bool		stop;			/* the node must stop issuing from them */
+	bool		hold;			/* the node must wait before issuing */
 	int			healed;			/* grants the ledger had lost */
 } Holdings;
 
@@ -420,51 +424,65 @@ copy_hint(void)
 }
 
 /*
+ * spi_timestamptz
+ *		Column col (1-based) of row 0 of the last SPI result, as a
+ *		timestamptz (0 when it is NULL).
+ */
+static TimestampTz
+spi_timestamptz(int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+								  col, &isnull);
+
+	return isnull ? 0 : DatumGetTimestampTz(d);
+}
+
+/*
  * check_node
  *		The registry: node names belong to the role that used them first,
- *		and two server instances reporting under one name are refused (see
- *		the header comment).  Connected to SPI as the owner.
+ *		and one server instance at a time holds a name (see the header
+ *		comment): a new instance is a candidate, held back while the
+ *		current one may still be alive, and takes the name over once the
+ *		current one has been silent for NODE_TAKEOVER_SECS (a restart of
+ *		the node); when both report, two servers share the name, and both
+ *		are stopped until one has been silent that long.  Connected to SPI
+ *		as the owner.
  */
 static void
 check_node(Holdings *h, const char *role)
 {
 	Oid			argtypes[6] = {TEXTOID, TEXTOID, TIMESTAMPTZOID,
-	TIMESTAMPTZOID, TEXTOID, TIMESTAMPTZOID};
+	TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Datum		args[6];
 	char		nulls[7] = "      ";
 	TimestampTz now = GetCurrentTimestamp();
-	TimestampTz alive = now - NODE_ALIVE_SECS * USECS_PER_SEC;
+	TimestampTz quiet = now - NODE_TAKEOVER_SECS * USECS_PER_SEC;
 	char	   *owner;
-	char	   *instance;
-	char	   *other;
-	TimestampTz since = 0;
-	TimestampTz seen_at = 0;
-	TimestampTz other_seen_at = 0;
-	bool		isnull;
+	char	   *current;
+	char	   *candidate;
+	TimestampTz seen_at;
+	TimestampTz candidate_since;
+	TimestampTz candidate_seen_at;
+	bool		both = false;
+	bool		held = false;
 
 	args[0] = CStringGetTextDatum(h->node);
 	args[1] = CStringGetTextDatum(role);
 	ledger_exec("INSERT INTO idgen.nodes (node, role) VALUES ($1, $2)"
 				" ON CONFLICT DO NOTHING", 2, argtypes, args);
-	ledger_exec("SELECT role, instance, since, seen_at, other_instance,"
-				" other_seen_at FROM idgen.nodes"
+	ledger_exec("SELECT role, instance, seen_at, candidate, candidate_since,"
+				" candidate_seen_at FROM idgen.nodes"
 				" WHERE node OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 				1, argtypes, args);
 	if (SPI_processed != 1)
 		elog(ERROR, "idgen: node \"%s\" is not in idgen.nodes", h->node);
 	owner = spi_text(0, 1);
-	instance = spi_text(0, 2);
-	other = spi_text(0, 5);
-#define TS_COL(col, var) \
-	do { \
-		Datum d = SPI_getbinval(SPI_tuptable->vals[0], \
-								SPI_tuptable->tupdesc, (col), &isnull); \
-		(var) = isnull ? 0 : DatumGetTimestampTz(d); \
-	} while (0)
-	TS_COL(3, since);
-	TS_COL(4, seen_at);
-	TS_COL(6, other_seen_at);
-#undef TS_COL
+	current = spi_text(0, 2);
+	seen_at = spi_timestamptz(3);
+	candidate = spi_text(0, 4);
+	candidate_since = spi_timestamptz(5);
+	candidate_seen_at = spi_timestamptz(6);
 
 	if (strcmp(owner, role) != 0)
 	{
@@ -479,56 +497,67 @@ check_node(Holdings *h, const char *role)
 	if (h->instance[0] == '\0')
 		return;
 
-	if (instance == NULL || strcmp(instance, h->instance) == 0)
+	if (current == NULL || seen_at < quiet ||
+		strcmp(current, h->instance) == 0)
 	{
-		if (instance == NULL)
-			since = now;
-		instance = pstrdup(h->instance);
+		/* the current instance, or the name is free: it is current */
+		if (current != NULL && strcmp(current, h->instance) != 0)
+			candidate = NULL;
+		else if (candidate != NULL && candidate_seen_at >= quiet &&
+				 candidate_seen_at > candidate_since)
+			both = true;		/* the candidate reported twice meanwhile */
+		else if (candidate != NULL && candidate_seen_at < quiet)
+			candidate = NULL;	/* the candidate went away */
+		current = pstrdup(h->instance);
 		seen_at = now;
 	}
-	else if (other != NULL && strcmp(other, h->instance) == 0)
+	else if (candidate != NULL && strcmp(candidate, h->instance) == 0)
 	{
-		other_seen_at = now;
-		/* the newer instance went silent: the older one is the node again */
-		if (seen_at < alive)
-		{
-			other = NULL;
-			instance = pstrdup(h->instance);
-			since = now;
-			seen_at = now;
-		}
+		/* the candidate again, while the current one is alive */
+		candidate_seen_at = now;
+		if (seen_at > candidate_since)
+			both = true;
+		else
+			held = true;
 	}
 	else
 	{
-		/* a new instance: a restart of the node, or another server */
-		other = instance;
-		other_seen_at = seen_at;
-		instance = pstrdup(h->instance);
-		since = now;
-		seen_at = now;
+		/* a new instance while the current one may be alive: a candidate */
+		candidate = pstrdup(h->instance);
+		candidate_since = now;
+		candidate_seen_at = now;
+		held = true;
 	}
 
-	args[1] = CStringGetTextDatum(instance);
-	args[2] = TimestampTzGetDatum(since);
-	args[3] = TimestampTzGetDatum(seen_at);
-	args[4] = other ? CStringGetTextDatum(other) : (Datum) 0;
-	args[5] = TimestampTzGetDatum(other_seen_at);
-	nulls[4] = other ? ' ' : 'n';
-	nulls[5] = other ? ' ' : 'n';
-	if (SPI_execute_with_args("UPDATE idgen.nodes SET instance = $2, since = $3,"
-							  " seen_at = $4, other_instance = $5,"
-							  " other_seen_at = $6"
+	args[1] = CStringGetTextDatum(current);
+	args[2] = TimestampTzGetDatum(seen_at);
+	args[3] = candidate ? CStringGetTextDatum(candidate) : (Datum) 0;
+	args[4] = TimestampTzGetDatum(candidate_since);
+	args[5] = TimestampTzGetDatum(candidate_seen_at);
+	nulls[3] = nulls[4] = nulls[5] = candidate ? ' ' : 'n';
+	if (SPI_execute_with_args("UPDATE idgen.nodes SET instance = $2, seen_at = $3,"
+							  " candidate = $4, candidate_since = $5,"
+							  " candidate_seen_at = $6"
 							  " WHERE node OPERATOR(pg_catalog.=) $1",
 							  6, argtypes, args, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "idgen: could not update idgen.nodes");
 
-	if (other != NULL && other_seen_at > since && other_seen_at >= alive &&
-		seen_at >= alive)
+	if (both)
 		refuse(h, ERRCODE_DUPLICATE_OBJECT, true,
 			   psprintf("two servers lease grants as node \"%s\"", h->node),
-			   psprintf("Server instances %s and %s both reported under this name within %d s: one of them is a copy of the other (pg_basebackup, a restored backup, or a standby promoted while its primary runs), and both hold the same grants.",
-						other, instance, NODE_ALIVE_SECS),
+			   psprintf("Server instances %s and %s both reported under this name: one of them is a copy of the other (pg_basebackup, a restored backup, or a standby promoted while its primary runs), and both hold the same grants.",
+						current, candidate),
 			   copy_hint());
+	else if (held)
+	{
+		refuse(h, ERRCODE_OBJECT_IN_USE, false,
+			   psprintf("another server instance reported as node \"%s\" in the last %d s",
+						h->node, NODE_TAKEOVER_SECS),
+			   psprintf("This instance may issue IDs from the node's grants once that one has been silent for %d s (a restart of the node), not while it reports (a copy).",
+						NODE_TAKEOVER_SECS),
+			   pstrdup("Wait; if this server is a copy of the node, give it a new identity with idgen.become_new_node()."));
+		h->hold = true;
+	}
 }
 
 /*
@@ -1051,7 +1080,8 @@ holdings_read(FunctionCallInfo fcinfo, int instance_arg, Holdings *h,
  *		proofs): what a node
  *		holds of a tag; the mark is raised above it.  Returns the refusal
  *		(NULL if none), whether the node must stop issuing from its grants
- *		of the tag, and this server's WAL position.
+ *		of the tag or wait before it does, how many grants the ledger had
+ *		lost, and this server's WAL position.
  */
 Datum
 idgen_report_holdings(PG_FUNCTION_ARGS)
@@ -1059,8 +1089,8 @@ idgen_report_holdings(PG_FUNCTION_ARGS)
 	Holdings	h;
 	TagInfo		info;
 	TupleDesc	desc;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
 
 	(void) holdings_read(fcinfo, 2, &h, &info, "idgen.report_holdings");
 	(void) holdings_check(&h, &info);
@@ -1080,9 +1110,10 @@ idgen_report_holdings(PG_FUNCTION_ARGS)
 	else
 		nulls[0] = true;
 	values[1] = BoolGetDatum(h.stop);
+	values[2] = BoolGetDatum(h.hold);
 	/* a refusal rolls nothing back here: what was healed stays */
-	values[2] = Int32GetDatum(h.healed);
-	values[3] = LSNGetDatum(GetXLogInsertRecPtr());
+	values[3] = Int32GetDatum(h.healed);
+	values[4] = LSNGetDatum(GetXLogInsertRecPtr());
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 

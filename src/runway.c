@@ -70,8 +70,9 @@
  *	  held only to copy a few fields or the tag array, never across I/O,
  *	  SPI or anything that can raise an error, and no other idgen lock is
  *	  taken while holding it.  The worker is the only writer of tags[],
- *	  ntags and instance (set once at shared memory initialisation), so
- *	  it may read them without the lock.
+ *	  ntags, renewals_seen and instance (set once at shared memory
+ *	  initialisation), so it may read them without the lock; backends
+ *	  write renewals only.
  *	- round_cv is broadcast by the worker after each round; waiters need no
  *	  lock to sleep on it.
  *
@@ -124,6 +125,8 @@ PGDLLEXPORT void idgen_runway_main(Datum arg);
 #define RUNWAY_REPORT_SECS		5	/* between reports of an idle tag */
 #define RUNWAY_HELD_MAX			16	/* grants told in a report */
 #define RUNWAY_ERROR_LEN		256
+#define CHECK_WAIT_MS			20000	/* longest wait of a claim for the
+										 * root's word on its tag */
 #define RUNWAY_INSTANCE_LEN		33	/* 16 random bytes in hex */
 
 /* what the worker knows of the root */
@@ -146,6 +149,7 @@ typedef struct RunwayTag
 	TimestampTz reported_at;	/* last accepted report to the root */
 	bool		answered;		/* a report was tried since the worker began */
 	bool		stopped;		/* the root said others may hold its grants */
+	bool		held;			/* the root said: wait (another instance) */
 	bool		lease_refused;	/* refused was a lease's, not a report's */
 	char		refused[RUNWAY_ERROR_LEN];	/* why the root refuses it, or "" */
 } RunwayTag;
@@ -160,6 +164,9 @@ typedef struct RunwayShared
 	char		instance[RUNWAY_INSTANCE_LEN];
 	uint64		rounds_begun;
 	uint64		rounds_done;
+	uint32		renewals;		/* become_new_node() calls so far */
+	uint32		renewals_seen;	/* the worker has forgotten what the root
+								 * said of the tags up to this one */
 	ConditionVariable round_cv;
 	int			ntags;
 	RunwayTag	tags[FLEXIBLE_ARRAY_MEMBER];	/* idgen_max_tags of them */
@@ -773,14 +780,15 @@ root_report(int index, const Holding *h)
 	rw->tags[index].answered = true;
 	if (!root_connect())
 		return CONTACT_LOST;
-	res = root_exec("SELECT refused, stop, healed, root_lsn"
+	res = root_exec("SELECT refused, stop, hold, healed, root_lsn"
 					" FROM idgen.report_holdings($1, $2, $3, $4, $5, $6, $7)",
 					7, values);
 	if (res == NULL)
 		return CONTACT_LOST;
 	set_state(RUNWAY_OK, NULL);
+	rw->tags[index].held = false;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
-		PQnfields(res) != 4)
+		PQnfields(res) != 5)
 	{
 		set_tag_refusal(index, root_error_text(res), rw->tags[index].stopped,
 						false);
@@ -788,11 +796,14 @@ root_report(int index, const Holding *h)
 	}
 	else
 	{
-		if (strcmp(PQgetvalue(res, 0, 2), "0") != 0)
+		if (strcmp(PQgetvalue(res, 0, 3), "0") != 0)
 			went_back(psprintf("root server went back: it had no record of %s grants of tag \"%s\" this node holds",
-							   PQgetvalue(res, 0, 2),
+							   PQgetvalue(res, 0, 3),
 							   NameStr(rw->tags[index].tag)));
-		check_went_back(h->root_lsn, answer_lsn(res, 3));
+		check_went_back(h->root_lsn, answer_lsn(res, 4));
+		LWLockAcquire(rw_lock, LW_EXCLUSIVE);
+		rw->tags[index].held = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+		LWLockRelease(rw_lock);
 		if (!PQgetisnull(res, 0, 0))
 			contact = CONTACT_REFUSED;
 		set_tag_refusal(index,
@@ -1123,8 +1134,13 @@ runway_round(MemoryContext cxt)
 	ListCell   *lc;
 	int			index = 0;
 
-	/* the state of the previous round, by name */
+	/* the state of the previous round, by name (none after a renewal) */
 	LWLockAcquire(rw_lock, LW_EXCLUSIVE);
+	if (rw->renewals != rw->renewals_seen)
+	{
+		rw->ntags = 0;
+		rw->renewals_seen = rw->renewals;
+	}
 	nprev = rw->ntags;
 	prev = palloc(sizeof(RunwayTag) * Max(nprev, 1));
 	memcpy(prev, rw->tags, sizeof(RunwayTag) * nprev);
@@ -1177,7 +1193,8 @@ runway_exit(int code, Datum arg)
 /*
  * round_troubled
  *		Whether the root was unreachable, or refused a tag, in the last
- *		round: the worker then backs off.
+ *		round: the worker then backs off.  A tag the root holds back is
+ *		reported again at once: its backends wait.
  */
 static bool
 round_troubled(void)
@@ -1187,7 +1204,7 @@ round_troubled(void)
 	LWLockAcquire(rw_lock, LW_SHARED);
 	troubled = rw->state == RUNWAY_UNREACHABLE;
 	for (int i = 0; i < rw->ntags && !troubled; i++)
-		troubled = rw->tags[i].refused[0] != '\0';
+		troubled = rw->tags[i].refused[0] != '\0' && !rw->tags[i].held;
 	LWLockRelease(rw_lock);
 	return troubled;
 }
@@ -1303,31 +1320,25 @@ find_tag(const NameData *name, RunwayTag *t)
 }
 
 /*
- * runway_wait_for_grant
- *		A backend found no grant left for its tag: unless the worker knows
- *		the root is unreachable or refuses the tag (or there is no worker),
- *		wake it and wait for one whole round of it, then return true (the
- *		caller looks again).  Returns false at once otherwise.
+ * runway_wait_for_round
+ *		Wait for one whole round of the worker of this database, waking it
+ *		first if wake, for at most timeout ms (-1: no limit); false at once
+ *		if there is none.
  */
-bool
-runway_wait_for_grant(const NameData *tag)
+static bool
+runway_wait_for_round(bool wake, long timeout)
 {
 	uint64		target;
 	Latch	   *latch;
-	RunwayTag	t;
 
 	LWLockAcquire(rw_lock, LW_EXCLUSIVE);
 	latch = rw->latch;
 	target = rw->rounds_begun + 1;
-	if (latch == NULL || rw->dboid != MyDatabaseId ||
-		rw->state == RUNWAY_UNREACHABLE ||
-		(find_tag(tag, &t) && t.refused[0] != '\0'))
-	{
-		LWLockRelease(rw_lock);
-		return false;
-	}
 	LWLockRelease(rw_lock);
-	SetLatch(latch);
+	if (latch == NULL)
+		return false;
+	if (wake)
+		SetLatch(latch);
 
 	ConditionVariablePrepareToSleep(&rw->round_cv);
 	for (;;)
@@ -1339,10 +1350,35 @@ runway_wait_for_grant(const NameData *tag)
 		LWLockRelease(rw_lock);
 		if (done)
 			break;
-		ConditionVariableSleep(&rw->round_cv, PG_WAIT_EXTENSION);
+		if (timeout < 0)
+			ConditionVariableSleep(&rw->round_cv, PG_WAIT_EXTENSION);
+		else if (ConditionVariableTimedSleep(&rw->round_cv, timeout,
+											 PG_WAIT_EXTENSION))
+			break;
 	}
 	ConditionVariableCancelSleep();
 	return true;
+}
+
+/*
+ * runway_wait_for_grant
+ *		A backend found no grant left for its tag: unless the worker knows
+ *		the root is unreachable or refuses the tag (or there is no worker),
+ *		wait for one whole round of it, then return true (the caller looks
+ *		again).  Returns false at once otherwise.
+ */
+bool
+runway_wait_for_grant(const NameData *tag)
+{
+	RunwayTag	t;
+	bool		hopeless;
+
+	LWLockAcquire(rw_lock, LW_SHARED);
+	hopeless = rw->latch == NULL || rw->dboid != MyDatabaseId ||
+		rw->state == RUNWAY_UNREACHABLE ||
+		(find_tag(tag, &t) && t.refused[0] != '\0' && !t.held);
+	LWLockRelease(rw_lock);
+	return !hopeless && runway_wait_for_round(true, -1);
 }
 
 /*
@@ -1392,39 +1428,71 @@ runway_exhausted(const TagInfo *info, int64 n)
 /*
  * runway_check_tag
  *		Before a claim of a tag of this database from its grants: after a
- *		start of the worker, wait until it has reported the tag to the root
- *		once (a copy of this node is told so at its first report, before it
- *		issues anything), and raise an error if the root said that another
- *		server may hold the same grants (see the header comment).  Waits
- *		for at most a few rounds of the worker, and not at all when there is
- *		no worker or the root is known to be unreachable.
+ *		start of the worker (or idgen.become_new_node()), wait until it has
+ *		reported the tag to the root, and while the root holds it back
+ *		(another instance of this node may be alive: a copy of this node is
+ *		stopped at its first reports, before it issues anything); then
+ *		raise an error if the root said that another server may hold the
+ *		same grants, or still holds the tag back.  Waits for CHECK_WAIT_MS
+ *		at most, and not at all when there is no worker or the root is known
+ *		to be unreachable.
  */
 void
 runway_check_tag(const TagInfo *info)
 {
 	RunwayTag	t;
 	bool		found = false;
+	TimestampTz start = GetCurrentTimestamp();
 
-	for (int round = 0; round < 3; round++)
+	for (;;)
 	{
 		bool		wait;
+		bool		renewed;
+		long		left;
 
 		LWLockAcquire(rw_lock, LW_SHARED);
 		found = find_tag(&info->name, &t);
+		renewed = rw->renewals != rw->renewals_seen;
 		wait = rw->latch != NULL && rw->dboid == MyDatabaseId &&
-			rw->state != RUNWAY_UNREACHABLE && !(found && t.answered);
+			rw->state != RUNWAY_UNREACHABLE &&
+			(renewed || !(found && t.answered && !t.held));
 		LWLockRelease(rw_lock);
-		if (!wait || !runway_wait_for_grant(&info->name))
+		left = CHECK_WAIT_MS -
+			TimestampDifferenceMilliseconds(start, GetCurrentTimestamp());
+		/* a held tag is reported at every round: no need to hurry them */
+		if (!wait || left <= 0 ||
+			!runway_wait_for_round(!(found && t.held) || renewed, left))
 			break;
+		CHECK_FOR_INTERRUPTS();
 	}
-	if (found && t.stopped)
+	if (found && (t.stopped || t.held))
 		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				(errcode(t.held ? ERRCODE_OBJECT_IN_USE :
+						 ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 t.held ?
+				 errmsg("tag \"%s\" may not issue IDs from its grants yet",
+						NameStr(info->name)) :
 				 errmsg("tag \"%s\" issues no more IDs from its grants",
 						NameStr(info->name)),
-				 errdetail("The root server found that another server may hold the same grants: %s",
+				 errdetail("The root server %s: %s",
+						   t.held ? "holds this server back" :
+						   "found that another server may hold the same grants",
 						   t.refused),
 				 errhint("See idgen.runway and the server logs of this node and the root.")));
+}
+
+/*
+ * runway_renew
+ *		idgen.become_new_node() gave up every grant: have the worker forget
+ *		what the root said of the tags under the old name, and claims wait
+ *		for its word under the new one.
+ */
+void
+runway_renew(void)
+{
+	LWLockAcquire(rw_lock, LW_EXCLUSIVE);
+	rw->renewals++;
+	LWLockRelease(rw_lock);
 }
 
 /*
@@ -1436,6 +1504,8 @@ state_text(RunwayState state, const RunwayTag *t)
 {
 	if (t->stopped)
 		return "stopped";
+	if (t->held)
+		return "held";
 	if (t->refused[0] != '\0')
 		return "refused";
 	switch (state)

@@ -24,6 +24,7 @@ extern void runway_shmem_startup(void);
 
 extern bool runway_wait_for_grant(const NameData *tag);
 extern void runway_check_tag(const TagInfo *info);
+extern void runway_renew(void);
 extern bool runway_node_name_is_default(void);
 extern const char *runway_node_name_current(void);
 IDGEN_NORETURN_BEGIN extern void runway_exhausted(const TagInfo *info,
