@@ -47,9 +47,9 @@
  *	  one lease would.  A root tag can be made to pass over more with
  *	  alter_tag(start => ...) by its owner; IDs that may overlap what the
  *	  root has issued are refused.
- * A root grants nothing for idgen.grant_grace after it starts answering
- * nodes (after a start or a promotion), so that every live node has
- * reported first.  What remains is written in the README ("When a tier
+ * A root grants nothing for idgen.grant_grace after it first answers a
+ * node (after a start or a promotion): a lease waits for the end of that
+ * grace period, so that every live node has reported first.  What remains is written in the README ("When a tier
  * fails").
  *
  * Nodes.  idgen.nodes ties each node name to the role that used it first;
@@ -113,6 +113,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
+#include "storage/latch.h"
 #include "storage/shmem.h"
 #include "tcop/utility.h"
 #include "utils/array.h"
@@ -125,6 +126,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
+#include "utils/wait_event.h"
 
 #include "compat.h"
 #include "durable.h"
@@ -1153,6 +1155,21 @@ idgen_lease_grant(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid range of local IDs %s", range_text(h.local))));
 
+	/* the grace period: nodes report what they hold before any grant */
+	opened = (TimestampTz) pg_atomic_read_u64(&root_shared->opened_at);
+	for (;;)
+	{
+		long		left = grant_grace_secs * 1000L -
+			TimestampDifferenceMilliseconds(opened, GetCurrentTimestamp());
+
+		if (left <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+
 	(void) holdings_check(&h, &info);
 	if (h.refused != NULL)
 		ereport(ERROR,
@@ -1160,16 +1177,6 @@ idgen_lease_grant(PG_FUNCTION_ARGS)
 				 errmsg("%s", h.refused),
 				 errdetail("%s", h.detail),
 				 errhint("%s", h.hint)));
-
-	opened = (TimestampTz) pg_atomic_read_u64(&root_shared->opened_at);
-	if (!TimestampDifferenceExceeds(opened, GetCurrentTimestamp(),
-									grant_grace_secs * 1000))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("this server grants nothing during its grace period"),
-				 errdetail("It answered nodes first at %s; for \"idgen.grant_grace\" (%d s) after that, nodes report what they hold before anything is granted.",
-						   timestamptz_to_str(opened), grant_grace_secs),
-				 errhint("Lease again when the grace period is over.")));
 
 	size = grant_size(&info, rate);
 	if (!tag_claim(&info, index, size, false, &grant, &left))
