@@ -1,0 +1,111 @@
+# Many servers: the runway worker runs as the bootstrap superuser in
+# idgen.node_database, whose owner may be an ordinary role.  That owner
+# cannot make the worker run code of theirs: not with an operator of their
+# own ahead of pg_catalog in the database's search_path, and not with a
+# schema idgen of their own (tables or views named like the extension's)
+# in a database where the extension is not installed.
+use strict;
+use warnings FATAL => 'all';
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $root = PostgreSQL::Test::Cluster->new('root');
+$root->init;
+$root->append_conf(
+	'postgresql.conf', q{
+shared_preload_libraries = 'idgen'
+idgen.grant_grace = 0
+});
+$root->start;
+$root->safe_psql(
+	'postgres', q{
+	CREATE EXTENSION idgen;
+	SELECT idgen.create_tag('orders');
+	CREATE ROLE idgen_node LOGIN;
+	GRANT USAGE ON SEQUENCE idgen_seq.orders TO idgen_node;
+});
+
+my $node = PostgreSQL::Test::Cluster->new('node');
+$node->init;
+my $conninfo = $root->connstr('postgres') . ' user=idgen_node';
+$conninfo =~ s/'/''/g;
+$node->append_conf(
+	'postgresql.conf', qq{
+shared_preload_libraries = 'idgen'
+idgen.root = '$conninfo'
+idgen.node_database = 'app'
+});
+$node->start;
+
+# the database owner, an ordinary role, and the extension installed by a
+# superuser in its database
+$node->safe_psql(
+	'postgres', q{
+	CREATE ROLE mallory LOGIN;
+	CREATE DATABASE app OWNER mallory;
+	CREATE DATABASE app2 OWNER mallory;
+});
+$node->safe_psql(
+	'app', q{
+	CREATE EXTENSION idgen;
+	SELECT idgen.create_tag('orders', source => 'root');
+	GRANT CREATE ON SCHEMA public TO mallory;
+});
+
+# an operator that makes its caller's role superuser, if the caller may
+my $trap = q{
+	CREATE FUNCTION evil.eq(a text, b text) RETURNS boolean LANGUAGE plpgsql AS $$
+	BEGIN
+		BEGIN
+			ALTER ROLE mallory SUPERUSER;
+		EXCEPTION WHEN insufficient_privilege THEN NULL;
+		END;
+		RETURN a OPERATOR(pg_catalog.=) b;
+	END $$;
+	CREATE OPERATOR evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.eq);
+};
+$node->safe_psql('app', "CREATE SCHEMA evil; $trap ALTER DATABASE app SET search_path = evil, pg_catalog;",
+	extra_params => [ '-U', 'mallory' ]);
+
+# the worker's next start takes the database's settings
+$node->restart;
+# (the test's own queries in app must not use the owner's operators)
+$node->poll_query_until('app',
+	"SELECT grants_held >= 1 AND state OPERATOR(pg_catalog.=) 'leasing' FROM idgen.runway WHERE tag OPERATOR(pg_catalog.=) 'orders'"
+) or die "the worker did not serve app";
+$node->safe_psql('postgres', 'SELECT pg_sleep(3)');
+is($node->safe_psql('postgres', "SELECT rolsuper FROM pg_roles WHERE rolname = 'mallory'"),
+	'f', "the database owner's operator does not run as the worker");
+
+# a database without the extension, where its owner made a schema idgen of
+# its own: the worker takes none of its relations for the extension's
+$node->safe_psql(
+	'app2', qq{
+	CREATE SCHEMA evil;
+	$trap
+	CREATE SCHEMA idgen;
+	CREATE FUNCTION idgen.source() RETURNS text LANGUAGE plpgsql AS \$\$
+	BEGIN
+		BEGIN
+			ALTER ROLE mallory SUPERUSER;
+		EXCEPTION WHEN insufficient_privilege THEN NULL;
+		END;
+		RETURN 'root';
+	END \$\$;
+	CREATE VIEW idgen.tags AS
+		SELECT 'orders'::text AS tag, idgen.source() AS source, 'segment'::text AS kind;
+	CREATE TABLE idgen.leases (tag text, range int8range);
+}, extra_params => [ '-U', 'mallory' ]);
+$node->append_conf('postgresql.conf', "idgen.node_database = 'app2'");
+$node->restart;
+$node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'idgen runway worker' AND datname = 'app2'"
+) or die "the worker did not connect to app2";
+$node->safe_psql('postgres', 'SELECT pg_sleep(3)');
+is($node->safe_psql('postgres', "SELECT rolsuper FROM pg_roles WHERE rolname = 'mallory'"),
+	'f', "a schema idgen of the database owner's is not taken for the extension's");
+
+$node->stop;
+$root->stop;
+done_testing();
