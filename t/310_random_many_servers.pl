@@ -1,0 +1,346 @@
+# Randomized uniqueness test of many servers: hunts for an ID issued on two
+# servers, or twice on one.
+#
+# A root of two servers (a primary and its synchronous standby, which the
+# nodes follow through a multi-host connection string), a regional node
+# leasing from the root, node n1 leasing from the root and node n2 leasing
+# from the regional.  pgbench inserts into a table keyed by next_id of a
+# root-sourced tag on the regional, n1 and n2, in rounds of a few seconds,
+# while a driver makes faults at random (bounded in number, one at a time):
+#   root_restart   the root's primary stopped (immediate) and started again
+#   root_failover  the primary stopped (immediate), its standby promoted, a
+#                  new standby made from the new primary in the old one's place
+#   root_backup    a base backup of the root's primary, for root_restore
+#   root_restore   the root replaced by an older base backup (a new standby
+#                  made from it): it goes back, and must heal
+#   node_kill      kill -9 of a node's postmaster, then a start
+#   worker_kill    kill -9 of a node's runway worker (a crash restart)
+#   grant_size     alter_tag of the root's or the regional's grant size
+#   tag_cycle      on n1, a second tag dropped and created again under its
+#                  name, with a few rows
+#   switch         once: on n1, a tag that issued IDs from its own sequence
+#                  switched to source root, before n2 leases the same tag
+# At the end every row of every server is collected: no ID is on two
+# servers, none twice on one (the primary keys would have refused it: a
+# duplicate key error fails the test too).
+#
+# Environment:
+#   MS_DURATION  seconds of faults and load (default 60); long run: 1800
+#   SEED         random seed (default: random), printed first; it replays
+#                the choice of faults, not the timing
+use strict;
+use warnings FATAL => 'all';
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use Time::HiRes qw(time sleep);
+
+my $duration = $ENV{MS_DURATION} // 60;
+my $seed = $ENV{SEED} // int(rand(2**31));
+diag("random seed: $seed (replay with SEED=$seed MS_DURATION=$duration)");
+srand($seed);
+
+my $grace = 16;
+my %faults;
+my $roots = 0;
+
+# root_server NAME PORT: a server of the root, with idgen and replication
+sub root_server
+{
+	my ($name, $port) = @_;
+	my $s = PostgreSQL::Test::Cluster->new($name, defined $port ? (port => $port) : ());
+	return $s;
+}
+
+my $primary = root_server('root0');
+$primary->init(allows_streaming => 1);
+$primary->append_conf(
+	'postgresql.conf', qq{
+shared_preload_libraries = 'idgen'
+idgen.grant_grace = $grace
+wal_keep_size = '256MB'
+});
+$primary->start;
+$primary->safe_psql('postgres', 'CREATE DATABASE ids');
+$primary->safe_psql(
+	'ids', q{
+	CREATE EXTENSION idgen;
+	SELECT idgen.create_tag('orders', grant_size => 2000);
+	SELECT idgen.create_tag('cycle', grant_size => 1000);
+	SELECT idgen.create_tag('sw', grant_size => 1000);
+	CREATE ROLE idgen_node LOGIN;
+	GRANT USAGE ON SEQUENCE idgen_seq.orders, idgen_seq.cycle, idgen_seq.sw TO idgen_node;
+});
+my @backups;
+
+# standby_of PRIMARY NAME PORT: a synchronous standby of the root's primary
+sub standby_of
+{
+	my ($p, $name, $port) = @_;
+	my $bk = "for_$name";
+	$p->backup($bk);
+	my $s = root_server($name, $port);
+	$s->init_from_backup($p, $bk, has_streaming => 1);
+	$s->start;
+	$p->append_conf('postgresql.conf', "synchronous_standby_names = '*'");
+	$p->reload;
+	$p->poll_query_until('postgres',
+		"SELECT count(*) > 0 FROM pg_stat_replication WHERE sync_state = 'sync'")
+	  or die "$name did not become a synchronous standby";
+	return $s;
+}
+my $standby = standby_of($primary, 'root' . ++$roots);
+my @root_ports = ($primary->port, $standby->port);
+
+# root_conninfo: the root's servers, whichever is the primary
+sub root_conninfo
+{
+	my $host = $primary->host;
+	return "host=$host,$host port=$root_ports[0],$root_ports[1] dbname=ids user=idgen_node target_session_attrs=read-write";
+}
+
+# node NAME ABOVE: a node leasing orders from ABOVE (the root when undef)
+sub node
+{
+	my ($name, $above) = @_;
+	my $n = PostgreSQL::Test::Cluster->new($name);
+	$n->init;
+	my $conninfo = $above ? $above->connstr('ids') . ' user=idgen_node' : root_conninfo();
+	$conninfo =~ s/'/''/g;
+	$n->append_conf(
+		'postgresql.conf', qq{
+shared_preload_libraries = 'idgen'
+idgen.root = '$conninfo'
+idgen.node_name = '$name'
+idgen.node_database = 'ids'
+idgen.runway_grants = 3
+idgen.grant_grace = $grace
+restart_after_crash = on
+});
+	$n->start;
+	$n->safe_psql('postgres', 'CREATE DATABASE ids');
+	$n->safe_psql(
+		'ids', qq{
+		CREATE EXTENSION idgen;
+		SELECT idgen.create_tag('orders', source => 'root', region => 200, chunk_max => 20);
+		CREATE TABLE orders (id bigint PRIMARY KEY DEFAULT next_id('orders'),
+							 node text NOT NULL DEFAULT '$name');
+		CREATE ROLE idgen_node LOGIN;
+		GRANT USAGE ON SEQUENCE idgen_seq.orders TO idgen_node;
+	});
+	$n->poll_query_until('ids',
+		"SELECT grants_held >= 1 FROM idgen.runway WHERE tag = 'orders'")
+	  or die "$name leased no grant";
+	return $n;
+}
+my $regional = node('regional');
+$regional->safe_psql('ids', "SELECT idgen.alter_tag('orders', grant_size => 500)");
+my $n1 = node('n1');
+my $n2 = node('n2', $regional);
+my @nodes = ($regional, $n1, $n2);
+
+# n1: a second tag dropped and created again, and a local tag to switch
+$n1->safe_psql(
+	'ids', q{
+	SELECT idgen.create_tag('cycle', source => 'root', region => 50, chunk_max => 10);
+	CREATE TABLE cycled (id bigint PRIMARY KEY, gen int NOT NULL);
+	SELECT idgen.create_tag('sw', region => 50, chunk_max => 10);
+	CREATE TABLE sw (id bigint PRIMARY KEY DEFAULT next_id('sw'), node text NOT NULL DEFAULT 'n1');
+	INSERT INTO sw SELECT FROM generate_series(1, 100);
+});
+
+# load: a pgbench round per node at a time
+my %load;
+my $dup_errors = '';
+my $rounds = 0;
+
+# load_round NODE: start a round of inserts on a node
+sub load_round
+{
+	my ($n) = @_;
+	my $script = $n->basedir . '/insert.sql';
+	if (!-e $script)
+	{
+		open my $fh, '>', $script or die $!;
+		print $fh "INSERT INTO orders DEFAULT VALUES;\n";
+		close $fh;
+	}
+	my ($out, $err) = ('', '');
+	my $h = IPC::Run::start(
+		[ 'pgbench', '-n', '-c', 2, '-j', 1, '-T', 3 + int(rand(4)), '-f', $script, $n->connstr('ids') ],
+		'>', \$out, '2>', \$err);
+	$load{ $n->name } = { h => $h, out => \$out, err => \$err };
+	$rounds++;
+}
+
+# pump_load: finish the rounds that ended, and start new ones
+sub pump_load
+{
+	for my $n (@nodes)
+	{
+		my $l = $load{ $n->name };
+		if ($l)
+		{
+			$l->{h}->pump_nb if $l->{h}->pumpable;
+			next if $l->{h}->pumpable;
+			$l->{h}->finish;
+			$dup_errors .= ${ $l->{err} } if ${ $l->{err} } =~ /duplicate key/;
+		}
+		load_round($n);
+	}
+}
+
+# settle SECONDS: keep the load going for a while
+sub settle
+{
+	my ($secs) = @_;
+	my $until = time + $secs;
+	while (time < $until)
+	{
+		pump_load();
+		sleep 0.2;
+	}
+}
+
+# wait_load_done: let every round end
+sub wait_load_done
+{
+	for my $l (values %load)
+	{
+		$l->{h}->finish;
+		$dup_errors .= ${ $l->{err} } if ${ $l->{err} } =~ /duplicate key/;
+	}
+	%load = ();
+}
+
+# the faults
+my %fault = (
+	root_restart => sub {
+		$primary->stop('immediate');
+		$primary->start;
+	},
+	root_failover => sub {
+		my $port = $primary->port;
+		$primary->stop('immediate');
+		$standby->promote;
+		($primary, $standby) = ($standby, undef);
+		$standby = standby_of($primary, 'root' . ++$roots, $port);
+	},
+	root_backup => sub {
+		my $bk = 'older' . scalar(@backups);
+		$primary->backup($bk);
+		push @backups, [ $primary, $bk ];
+	},
+	root_restore => sub {
+		return 0 unless @backups;
+		my ($from, $bk) = @{ $backups[ int(rand(@backups)) ] };
+		my ($pport, $sport) = ($primary->port, $standby->port);
+		$standby->stop('immediate');
+		$primary->stop('immediate');
+		$primary = root_server('root' . ++$roots, $pport);
+		$primary->init_from_backup($from, $bk);
+		$primary->start;
+		$standby = standby_of($primary, 'root' . ++$roots, $sport);
+	},
+	node_kill => sub {
+		my $n = $nodes[ int(rand(@nodes)) ];
+		$n->kill9;
+		$n->_update_pid(0);
+		$n->start;
+	},
+	worker_kill => sub {
+		my $n = $nodes[ int(rand(@nodes)) ];
+		my $pid = $n->safe_psql('postgres',
+			"SELECT pid FROM pg_stat_activity WHERE backend_type = 'idgen runway worker'");
+		return 0 unless $pid;
+		kill 'KILL', $pid;
+		$n->poll_query_until('postgres', 'SELECT true')
+		  or die "node did not come back";
+	},
+	grant_size => sub {
+		my $size = (500, 1000, 5000)[ int(rand(3)) ];
+		my $on = rand() < 0.5 ? $primary : $regional;
+		$on->safe_psql('ids', "SELECT idgen.alter_tag('orders', grant_size => $size)");
+	},
+	tag_cycle => sub {
+		my $gen = ($n1->safe_psql('ids', 'SELECT coalesce(max(gen), 0) FROM cycled')) + 1;
+		$n1->safe_psql('ids', "SELECT idgen.drop_tag('cycle')");
+		$n1->safe_psql('ids',
+			"SELECT idgen.create_tag('cycle', source => 'root', region => 50, chunk_max => 10)");
+		my ($ret, $out, $err) = $n1->psql('ids',
+			"INSERT INTO cycled SELECT next_id('cycle'), $gen FROM generate_series(1, 30)");
+		$dup_errors .= $err if $err =~ /duplicate key/;
+	},
+);
+my %limit = (
+	root_restart => 6, root_failover => 4, root_backup => 6, root_restore => 3,
+	node_kill => 8, worker_kill => 6, grant_size => 10, tag_cycle => 10);
+
+my $start = time;
+settle(3);
+
+# the switch, before n2 leases sw: n1's local IDs are adopted
+$n1->safe_psql('ids', "SELECT idgen.alter_tag('sw', source => 'root')");
+$n1->safe_psql('ids', 'INSERT INTO sw SELECT FROM generate_series(1, 100)');
+$n2->safe_psql(
+	'ids', q{
+	SELECT idgen.create_tag('sw', source => 'root', region => 50, chunk_max => 10);
+	CREATE TABLE sw (id bigint PRIMARY KEY DEFAULT next_id('sw'), node text NOT NULL DEFAULT 'n2');
+});
+$regional->safe_psql('ids', "SELECT idgen.create_tag('sw', source => 'root'); GRANT USAGE ON SEQUENCE idgen_seq.sw TO idgen_node");
+$n2->safe_psql('ids', 'INSERT INTO sw SELECT FROM generate_series(1, 100)');
+$faults{switch} = 1;
+
+while (time - $start < $duration)
+{
+	my @open = grep { ($faults{$_} // 0) < $limit{$_} } sort keys %limit;
+	last unless @open;
+	my $f = $open[ int(rand(@open)) ];
+	my $done = $fault{$f}->();
+	$faults{$f}++ unless defined $done && $done eq '0';
+	settle(1 + rand(3));
+}
+
+# let every node lease again, then a last round of load
+wait_load_done();
+for my $n (@nodes)
+{
+	$n->poll_query_until('ids',
+		"SELECT state = 'leasing' FROM idgen.runway WHERE tag = 'orders'")
+	  or diag($n->name . ' does not lease: '
+		  . $n->safe_psql('ids', "SELECT state, last_error FROM idgen.runway"));
+}
+settle(3);
+wait_load_done();
+
+diag('faults: ' . join(', ', map { "$_ $faults{$_}" } sort keys %faults));
+diag("pgbench rounds: $rounds");
+
+is($dup_errors, '', 'no insert met a duplicate key');
+
+# every row of every server, for each tag
+for my $table (qw(orders sw cycled))
+{
+	my %seen;
+	my $dups = 0;
+	my $rows = 0;
+	for my $n (@nodes)
+	{
+		my $has = $n->safe_psql('ids', "SELECT to_regclass('$table') IS NOT NULL");
+		next unless $has eq 't';
+		for my $id (split /\n/, $n->safe_psql('ids', "SELECT id FROM $table"))
+		{
+			$rows++;
+			$dups++ if $seen{$id}++;
+		}
+	}
+	diag("$table: $rows rows");
+	cmp_ok($rows, '>', 0, "rows of $table were inserted");
+	is($dups, 0, "no ID of $table is on two servers");
+}
+
+$_->stop for @nodes;
+$standby->stop;
+$primary->stop;
+done_testing();
