@@ -43,7 +43,8 @@ stop_all() {
 trap stop_all EXIT
 sql() { as_pguser env PGHOST="$work" PGPORT="$1" "$bin/psql" -X -q -v ON_ERROR_STOP=1 -d "$2" "${@:3}"; }
 
-root=$(start_server root "")
+# leases wait 5 s, not 30, after the root starts (idgen.grant_grace)
+root=$(start_server root "idgen.grant_grace = 5")
 sql "$root" postgres <<'SQL'
 CREATE EXTENSION idgen;
 SELECT idgen.create_tag('rem') \g /dev/null
