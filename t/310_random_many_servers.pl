@@ -245,9 +245,19 @@ my %fault = (
 	},
 	node_kill => sub {
 		my $n = $nodes[ int(rand(@nodes)) ];
-		$n->kill9;
-		$n->_update_pid(0);
-		$n->start;
+		kill 'KILL', $n->{_pid};
+		$n->{_pid} = undef;
+		# its children leave on their own; until then it cannot start
+		my $started = 0;
+		for (1 .. 60)
+		{
+			$started = PostgreSQL::Test::Utils::system_log('pg_ctl', '-w', '-D',
+				$n->data_dir, '-l', $n->logfile, 'start') == 0
+			  and last;
+			sleep 0.5;
+		}
+		die 'node ' . $n->name . ' did not start after kill -9' unless $started;
+		$n->_update_pid(1);
 	},
 	worker_kill => sub {
 		my $n = $nodes[ int(rand(@nodes)) ];
