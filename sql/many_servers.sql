@@ -5,8 +5,11 @@
 -- tests (t/3*.pl).
 CREATE EXTENSION idgen;
 \set SHOW_CONTEXT never
--- the grace period after a start would refuse the grants made here
+-- the grace period after a start would delay the grants made here
 SET idgen.grant_grace = 0;
+-- node names belong to the role that used them first: one of a known name
+CREATE ROLE regress_admin SUPERUSER;
+SET ROLE regress_admin;
 
 -- root side: a grant is the next range of the tag, in the ledger
 SELECT idgen.create_tag('orders', grant_size => 1000);
@@ -20,7 +23,7 @@ SELECT upper(ids) - lower(ids) AS at_most_64_times
   FROM idgen.lease_grant('orders', 'eu-1', 1e9);
 SELECT idgen.lease_grant('orders', 'eu-1', -1);
 SELECT (idgen.lease_grant('orders', 'us-1')).ids AS other_node;
-SELECT tag, node, range, kind, granted_to = current_user AS by_me
+SELECT tag, node, range, kind, granted_to = session_user AS by_me
   FROM idgen.grants ORDER BY range;
 -- the root's own IDs stay clear of every grant
 SELECT count(*) AS inside_grants
@@ -54,7 +57,7 @@ CREATE ROLE regress_node;
 SET ROLE regress_node;
 SELECT idgen.lease_grant('orders', 'eu-1');
 SELECT count(*) FROM idgen.grants;
-RESET ROLE;
+SET ROLE regress_admin;
 GRANT USAGE ON SEQUENCE idgen_seq.orders TO regress_node;
 SET ROLE regress_node;
 -- a node name belongs to the role that used it first
@@ -62,7 +65,7 @@ SELECT idgen.lease_grant('orders', 'eu-1');
 SELECT lower((idgen.lease_grant('orders', 'regress-1')).ids) > 0 AS leased;
 INSERT INTO idgen.grants (tag, node, range) VALUES ('orders', 'x', '[1,2)');
 SELECT * FROM idgen.nodes;
-RESET ROLE;
+SET ROLE regress_admin;
 SELECT node, role FROM idgen.nodes ORDER BY node;
 
 -- what nodes hold: a grant proven with the proof it came with is accepted
@@ -178,7 +181,7 @@ SELECT idgen.raise_marks(5, 'h');
 SET ROLE regress_node;
 SELECT idgen.raise_marks(5, 'orders');
 SELECT * FROM idgen.raise_marks(5);
-RESET ROLE;
+SET ROLE regress_admin;
 
 -- options: source and grant_size
 SELECT idgen.create_tag('bad', source => 'elsewhere');
@@ -220,7 +223,7 @@ SELECT idgen.drop_tag('fromroot');
 SELECT idgen.become_new_node();
 SET ROLE regress_node;
 SELECT idgen.become_new_node();
-RESET ROLE;
+SET ROLE regress_admin;
 
 -- the ledger, the registry, the keys and the leases are kept by pg_dump
 SELECT array_agg(c::regclass ORDER BY c::regclass::text) AS dumped
@@ -228,6 +231,8 @@ SELECT array_agg(c::regclass ORDER BY c::regclass::text) AS dumped
 
 DROP TABLE held;
 REVOKE ALL ON SEQUENCE idgen_seq.orders FROM regress_node;
+RESET ROLE;
 DROP ROLE regress_node;
 SET client_min_messages = error;
 DROP EXTENSION idgen CASCADE;
+DROP ROLE regress_admin;

@@ -342,9 +342,7 @@ grant_keys(void)
 		Datum		args[1];
 
 		if (!pg_strong_random(fresh, sizeof(fresh)))
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("could not generate a key for the proofs of grants")));
+			elog(ERROR, "idgen: could not generate a key for the proofs of grants");
 		SET_VARSIZE(key, VARHDRSZ + sizeof(fresh));
 		memcpy(VARDATA(key), fresh, sizeof(fresh));
 		args[0] = PointerGetDatum(key);
@@ -386,10 +384,8 @@ grant_proof(bytea *key, const char *tag, const char *node, IdRange range)
 					 VARSIZE_ANY_EXHDR(key)) < 0 ||
 		pg_hmac_update(ctx, (uint8 *) message, strlen(message)) < 0 ||
 		pg_hmac_final(ctx, digest, sizeof(digest)) < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not compute the proof of a grant: %s",
-						ctx ? pg_hmac_error(ctx) : "out of memory")));
+		elog(ERROR, "idgen: could not compute the proof of a grant: %s",
+			 ctx ? pg_hmac_error(ctx) : "out of memory");
 	pg_hmac_free(ctx);
 	hex_encode((char *) digest, sizeof(digest), hex);
 	hex[2 * sizeof(digest)] = '\0';
