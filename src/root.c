@@ -140,11 +140,11 @@ PG_FUNCTION_INFO_V1(idgen_lease_grant);
 PG_FUNCTION_INFO_V1(idgen_report_holdings);
 PG_FUNCTION_INFO_V1(idgen_raise_marks);
 
-#define GRANT_TARGET_SECS	600		/* a grant should last at least this */
-#define GRANT_MAX_GROWTH	64		/* largest grant, in base sizes */
-#define NODE_TAKEOVER_SECS	12		/* silence after which a new instance
-										 * takes a node's name over: more
-										 * than two reports of a live one */
+#define GRANT_TARGET_SECS	600 /* a grant should last at least this */
+#define GRANT_MAX_GROWTH	64	/* largest grant, in base sizes */
+#define NODE_TAKEOVER_SECS	12	/* silence after which a new instance takes a
+								 * node's name over: more than two reports of
+								 * a live one */
 #define GRANT_KEY_LEN		32	/* bytes of a key made here */
 
 /* what one report or lease request says, and what came of it */

@@ -165,8 +165,8 @@ typedef struct RunwayShared
 	uint64		rounds_begun;
 	uint64		rounds_done;
 	uint32		renewals;		/* become_new_node() calls so far */
-	uint32		renewals_seen;	/* the worker has forgotten what the root
-								 * said of the tags up to this one */
+	uint32		renewals_seen;	/* the worker has forgotten what the root said
+								 * of the tags up to this one */
 	ConditionVariable round_cv;
 	int			ntags;
 	RunwayTag	tags[FLEXIBLE_ARRAY_MEMBER];	/* idgen_max_tags of them */
@@ -197,7 +197,7 @@ static LWLock *rw_lock = NULL;
 /* the worker's state within a round, kept across errors (longjmp) */
 static bool round_failed = false;	/* the root was lost: contact no more */
 static bool round_local_error = false;	/* an error of our own occurred */
-static char local_error[RUNWAY_ERROR_LEN] = "";	/* the last one logged */
+static char local_error[RUNWAY_ERROR_LEN] = ""; /* the last one logged */
 
 /* the worker's connection to the root, and the conninfo it was made with */
 static PGconn *root_conn = NULL;
@@ -959,9 +959,9 @@ tag_need(const NameData *name, int index, const RunwayTag *prev,
 	MemoryContextSwitchTo(old);
 
 	/*
-	 * The rate window carries over from the previous round.  The rate is
-	 * what was consumed from grants, not how far the mark moved: the mark
-	 * jumps from one grant to the next.
+	 * The rate window carries over from the previous round.  The rate is what
+	 * was consumed from grants, not how far the mark moved: the mark jumps
+	 * from one grant to the next.
 	 */
 	if (prev != NULL)
 	{

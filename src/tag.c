@@ -786,10 +786,10 @@ tags_update(const TagInfo *old, TagInfo *new)
 				 errhint("Create a new ordered tag instead.")));
 
 	/*
-	 * From local to root: the IDs issued so far are recorded, for the root
-	 * to adopt at the first lease (root.c) or refuse if it may have issued
-	 * them too.  Claims, which take this lock, go to the grants from the
-	 * commit on.
+	 * From local to root: the IDs issued so far are recorded, for the root to
+	 * adopt at the first lease (root.c) or refuse if it may have issued them
+	 * too.  Claims, which take this lock, go to the grants from the commit
+	 * on.
 	 */
 	if (new->from_root && !old->from_root)
 	{
