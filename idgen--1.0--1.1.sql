@@ -883,6 +883,15 @@ AS 'MODULE_PATHNAME', 'idgen_report_holdings'
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION idgen.report_holdings(text, text, text, text, bigint, int8range[], text[]) IS 'a node tells which grants of a tag it holds; the tag''s mark is raised above them';
 
+-- Why this server cannot grant now (in recovery, or cut off from the
+-- synchronous standbys it needs), or NULL: the runway worker of a node
+-- leases from the first server of its idgen.root that can.
+CREATE FUNCTION idgen.grants_blocked()
+RETURNS text
+AS 'MODULE_PATHNAME', 'idgen_grants_blocked'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION idgen.grants_blocked() IS 'why this server cannot grant now (recovery, missing synchronous standbys), or NULL';
+
 -- For a server restored from a backup, or to a point in time: raise the
 -- mark of a tag (every segment tag the caller owns, when tag is NULL) to at
 -- least above, durably, and drop what backends cached below it.

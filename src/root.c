@@ -139,6 +139,7 @@
 PG_FUNCTION_INFO_V1(idgen_lease_grant);
 PG_FUNCTION_INFO_V1(idgen_report_holdings);
 PG_FUNCTION_INFO_V1(idgen_raise_marks);
+PG_FUNCTION_INFO_V1(idgen_grants_blocked);
 
 #define GRANT_TARGET_SECS	600 /* a grant should last at least this */
 #define GRANT_MAX_GROWTH	64	/* largest grant, in base sizes */
@@ -1309,4 +1310,21 @@ idgen_raise_marks(PG_FUNCTION_ARGS)
 							 nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * idgen_grants_blocked
+ *		grants_blocked(): why this server cannot grant now, or NULL: in
+ *		recovery, or cut off from the synchronous standbys it needs.  The
+ *		runway worker of a node asks it of each server of idgen.root, to
+ *		lease from the one that can.
+ */
+Datum
+idgen_grants_blocked(PG_FUNCTION_ARGS)
+{
+	const char *why = durable_blocked();
+
+	if (why == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(why));
 }
