@@ -168,6 +168,7 @@ typedef struct Holdings
 	bool		stop;			/* the node must stop issuing from them */
 	bool		hold;			/* the node must wait before issuing */
 	int			healed;			/* grants the ledger had lost */
+	MemoryContext cxt;			/* where the verdict is kept */
 } Holdings;
 
 typedef struct RootShared
@@ -407,9 +408,10 @@ refuse(Holdings *h, int sqlstate, bool stop, char *message, char *detail,
 		return;
 	h->sqlstate = sqlstate;
 	h->stop = stop;
-	h->refused = message;
-	h->detail = detail;
-	h->hint = hint;
+	/* made under SPI, whose memory goes at SPI_finish */
+	h->refused = MemoryContextStrdup(h->cxt, message);
+	h->detail = MemoryContextStrdup(h->cxt, detail);
+	h->hint = MemoryContextStrdup(h->cxt, hint);
 }
 
 /*
@@ -1012,6 +1014,7 @@ holdings_read(FunctionCallInfo fcinfo, int instance_arg, Holdings *h,
 	idgen_check_preloaded();
 	PreventCommandIfReadOnly(psprintf("%s()", function));
 	memset(h, 0, sizeof(Holdings));
+	h->cxt = CurrentMemoryContext;
 	tag_check_name(PG_GETARG_TEXT_PP(0), &h->tag);
 	if (len == 0 || len >= NAMEDATALEN ||
 		memchr(VARDATA_ANY(node), '\0', len) != NULL)
@@ -1156,13 +1159,13 @@ idgen_lease_grant(PG_FUNCTION_ARGS)
 	opened = (TimestampTz) pg_atomic_read_u64(&root_shared->opened_at);
 	for (;;)
 	{
-		long		left = grant_grace_secs * 1000L -
+		long		grace_left = grant_grace_secs * 1000L -
 			TimestampDifferenceMilliseconds(opened, GetCurrentTimestamp());
 
-		if (left <= 0)
+		if (grace_left <= 0)
 			break;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 left, PG_WAIT_EXTENSION);
+						 grace_left, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
