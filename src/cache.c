@@ -262,8 +262,7 @@ cache_init(void)
 	local_tags = hash_create("idgen local tags", 16, &ctl,
 							 HASH_ELEM | HASH_STRINGS);
 	CacheRegisterRelcacheCallback(cache_inval_callback, (Datum) 0);
-	/* callbacks run newest first: watermark's after reclaim's */
-	watermark_register();
+	/* callbacks run newest first: watermark's (from _PG_init) after this */
 	reclaim_register();
 
 	/* a previous owner of the slot always cleared it; be sure anyway */
@@ -350,8 +349,15 @@ cache_reattach(LocalTag *lt, TagKind kind, const char *function)
 	c = &my_slot->chunks[index];
 	if (c->generation != generation || c->end == 0)
 	{
-		/* the chunk belonged to an older generation: never use its IDs */
+		/*
+		 * The chunk belonged to an older generation: never use its IDs.  The
+		 * open transaction's floor stays (watermark.c): what it drew before
+		 * the tag was reset may still commit.
+		 */
+		int64		floor = c->floor;
+
 		memset(c, 0, sizeof(BackendChunk));
+		c->floor = floor;
 		c->generation = generation;
 		lt->open_record = -1;
 		lt->refilled_at = 0;

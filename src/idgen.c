@@ -129,6 +129,7 @@ _PG_init(void)
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = idgen_object_access;
 	slot_init();
+	watermark_init();
 
 	idgen_preloaded = true;
 }
