@@ -28,7 +28,9 @@ my $old_bindir = $old->config_data('--bindir');
 my $new_bindir = $new->config_data('--bindir');
 note("upgrading from $old_bindir to $new_bindir");
 
-$old->init;
+# data checksums on both sides: initdb enables them by default from
+# PostgreSQL 18 on, and pg_upgrade needs both clusters alike
+$old->init(extra => ['--data-checksums']);
 $old->append_conf('postgresql.conf', "shared_preload_libraries = 'idgen'");
 $old->start;
 $old->safe_psql('postgres', 'CREATE EXTENSION idgen');
@@ -66,7 +68,7 @@ is($read_up_to, $old->safe_psql('app', 'SELECT max(id) FROM events'),
 $old->stop;
 
 # the new cluster, configured as the README says for every server
-$new->init;
+$new->init(extra => ['--data-checksums']);
 $new->append_conf('postgresql.conf', "shared_preload_libraries = 'idgen'");
 
 my $dir = PostgreSQL::Test::Utils::tempdir;
