@@ -252,6 +252,12 @@ keeper_start(void)
 		return;
 
 	now = GetCurrentTimestamp();
+	/* one starting, or held off after a failure: no lock either */
+	if ((sf->keeper_running &&
+		 !TimestampDifferenceExceeds(sf->launched_at, now,
+									 KEEPER_START_TIMEOUT_MS)) ||
+		now < sf->next_launch)
+		return;
 	SpinLockAcquire(&sf->mutex);
 	start = (!sf->keeper_running ||
 			 (sf->keeper_latch == NULL &&
