@@ -93,7 +93,7 @@ PG_FUNCTION_INFO_V1(idgen_next_id_range);
 typedef struct BackendSlot
 {
 	pid_t		pid;			/* 0 when the slot is unused */
-	BackendChunk chunks[FLEXIBLE_ARRAY_MEMBER];	/* idgen_max_tags of them */
+	BackendChunk chunks[FLEXIBLE_ARRAY_MEMBER]; /* idgen_max_tags of them */
 } BackendSlot;
 
 /* per call site memo of the last tag name and its LocalTag */
@@ -298,9 +298,9 @@ cache_first_use(LocalTag *lt, TagKind kind)
 
 	/*
 	 * A privilege, a role membership or a role's attributes change only with
-	 * a catalog change, which reaches this backend as an invalidation
-	 * message by the start of its next transaction: while none has arrived
-	 * since the last check for the same role, its answer stands.
+	 * a catalog change, which reaches this backend as an invalidation message
+	 * by the start of its next transaction: while none has arrived since the
+	 * last check for the same role, its answer stands.
 	 */
 	if (lt->checked_user != GetUserId() ||
 		lt->checked_inval != SharedInvalidMessageCounter)
