@@ -68,6 +68,7 @@ use warnings FATAL => 'all';
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use File::Path qw(rmtree);
 use IPC::Run;
 use Time::HiRes qw(time sleep);
 
@@ -524,7 +525,8 @@ COMMIT;
 \sleep :pause ms
 };
 
-my $dir = $node->basedir;
+# the scripts outlive every server (a switchover removes the old one)
+my $dir = PostgreSQL::Test::Utils::tempdir;
 for my $name (@script_names)
 {
 	PostgreSQL::Test::Utils::append_to_file("$dir/$name.sql", $scripts{$name});
@@ -631,6 +633,8 @@ sub make_standby
 	$standby = PostgreSQL::Test::Cluster->new($name);
 	$standby->init_from_backup($node, "bk_$name", has_streaming => 1);
 	$standby->start;
+	# the standby has its copy: keep the disk use of a long run bounded
+	rmtree($node->backup_dir . "/bk_$name");
 	push @servers, $standby;
 	return;
 }
@@ -663,10 +667,14 @@ sub event
 	else
 	{
 		# a switchover: the standby has every commit of a fast shutdown
-		$node->stop('fast');
+		my $old = $node;
+
+		$old->stop('fast');
 		$standby->promote;
 		$node = $standby;
 		make_standby();
+		# its log stays for the crash check, its data is of no more use
+		$old->clean_node;
 	}
 	$events{$kind}++;
 	return;
