@@ -180,7 +180,7 @@ COMMENT ON FUNCTION idgen.hybrid_stats() IS 'slab counters of each hybrid tag th
 COMMENT ON VIEW idgen.hybrid_stats IS 'per hybrid tag: slabs claimed, continued, returned, abandoned and pooled';
 COMMENT ON FUNCTION idgen.watermark(text) IS 'largest ID of an ordered tag at and below which every ID that will ever commit has committed: a safe cursor for readers polling by ID';
 COMMENT ON FUNCTION idgen.watermark_holders() IS 'transactions that hold back the watermark of each ordered tag the caller may monitor (behind idgen.watermark_holders)';
-COMMENT ON VIEW idgen.watermark_holders IS 'one row per open or prepared transaction holding back a watermark: the lowest ID it may still commit';
+COMMENT ON VIEW idgen.watermark_holders IS 'one row per open or prepared transaction holding back a watermark: the lowest ID it may still commit (NULL for a prepared transaction this server did not prepare, which holds every ordered tag of its database)';
 
 --
 -- Adopting idgen: switch an existing serial, bigserial or identity column
