@@ -758,7 +758,7 @@ CREATE TABLE idgen.grants (
     tag         text NOT NULL,
     node        text NOT NULL,
     range       int8range NOT NULL,
-    granted_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    granted_at  timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     granted_to  name NOT NULL DEFAULT SESSION_USER,
     kind        text NOT NULL DEFAULT 'grant'
                 CHECK (kind IN ('grant', 'healed', 'adopted', 'lost')),
