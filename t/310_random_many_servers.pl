@@ -277,8 +277,13 @@ my %fault = (
 			"SELECT pid FROM pg_stat_activity WHERE backend_type = 'idgen runway worker'");
 		return 0 unless $pid;
 		kill 'KILL', $pid;
-		$n->poll_query_until('postgres', 'SELECT true')
-		  or die "node did not come back";
+		# the node restarts after the crash; psql may find it gone meanwhile
+		my $until = time + 120;
+		until (eval { $n->safe_psql('postgres', 'SELECT 1') eq '1' })
+		{
+			die 'node ' . $n->name . ' did not come back' if time > $until;
+			sleep 0.5;
+		}
 	},
 	grant_size => sub {
 		my $size = (500, 1000, 5000)[ int(rand(3)) ];
