@@ -168,6 +168,7 @@ typedef struct Holdings
 	bool		stop;			/* the node must stop issuing from them */
 	bool		hold;			/* the node must wait before issuing */
 	int			healed;			/* grants the ledger had lost */
+	bool		wrote;			/* the ledger or the mark was changed */
 	MemoryContext cxt;			/* where the verdict is kept */
 } Holdings;
 
@@ -465,6 +466,8 @@ check_node(Holdings *h, const char *role)
 	TimestampTz seen_at;
 	TimestampTz candidate_since;
 	TimestampTz candidate_seen_at;
+	TimestampTz seen_before;
+	bool		had_candidate;
 	bool		both = false;
 	bool		held = false;
 
@@ -484,6 +487,8 @@ check_node(Holdings *h, const char *role)
 	candidate = spi_text(0, 4);
 	candidate_since = spi_timestamptz(5);
 	candidate_seen_at = spi_timestamptz(6);
+	seen_before = seen_at;
+	had_candidate = candidate != NULL;
 
 	if (strcmp(owner, role) != 0)
 	{
@@ -530,6 +535,14 @@ check_node(Holdings *h, const char *role)
 		held = true;
 	}
 
+	/*
+	 * The current instance again, soon after its last report, with nothing
+	 * else changed: no write (a node reports every tag every few seconds).
+	 */
+	if (!held && !both && candidate == NULL &&
+		!had_candidate && strcmp(current, h->instance) == 0 &&
+		seen_before >= now - USECS_PER_SEC)
+		return;
 	args[1] = CStringGetTextDatum(current);
 	args[2] = TimestampTzGetDatum(seen_at);
 	args[3] = candidate ? CStringGetTextDatum(candidate) : (Datum) 0;
@@ -642,6 +655,7 @@ check_held(Holdings *h, List *keys, int64 *raise_to)
 		}
 		if (h->refused != NULL)
 			break;
+		h->wrote |= unconfirmed || !mine;
 		if (unconfirmed)
 			ledger_exec("UPDATE idgen.grants SET held_since = pg_catalog.now()"
 						" WHERE tag OPERATOR(pg_catalog.=) $1"
@@ -711,6 +725,7 @@ check_chain(Holdings *h)
 		vals[0] = args[0];
 		vals[1] = Int64GetDatum(latest.lo);
 		vals[2] = Int64GetDatum(latest.hi);
+		h->wrote = true;
 		ledger_exec("UPDATE idgen.grants SET kind = 'lost'"
 					" WHERE tag OPERATOR(pg_catalog.=) $1"
 					" AND range OPERATOR(pg_catalog.=) pg_catalog.int8range($2, $3)",
@@ -775,6 +790,7 @@ check_local(Holdings *h, const TagInfo *info, int64 mark, int64 *raise_to)
 		ledger_exec("INSERT INTO idgen.grants (tag, node, range, kind)"
 					" VALUES ($1, $4, pg_catalog.int8range($2, $3), 'adopted')",
 					4, argtypes, args);
+		h->wrote = true;
 		*raise_to = Max(*raise_to, l.hi - 1);
 	}
 }
@@ -802,7 +818,10 @@ check_mark(Holdings *h)
 				" WHERE tag OPERATOR(pg_catalog.=) $1"
 				" AND node OPERATOR(pg_catalog.=) $2"
 				" AND incarnation OPERATOR(pg_catalog.=) $3"
-				" AND mark OPERATOR(pg_catalog.>) $4", 4, argtypes, args);
+				" AND mark OPERATOR(pg_catalog.>=) $4", 4, argtypes, args);
+	/* the same mark as before: nothing to write (most reports) */
+	if (SPI_processed > 0 && spi_int8(0, 1) == h->mark)
+		return;
 	if (SPI_processed > 0)
 	{
 		refuse(h, ERRCODE_DUPLICATE_OBJECT, true,
@@ -823,13 +842,16 @@ check_mark(Holdings *h)
 /*
  * holdings_check
  *		Everything a report or a lease request of node h->node says, under
- *		the tag's claim lock (held to the end of the transaction): the
- *		registry, the grants it holds, the IDs it issued before it took them
- *		from here; raise the tag's mark above them.  Returns the mark, with
- *		the verdict in h.
+ *		the tag's claim lock: the registry, the grants it holds, the IDs it
+ *		issued before it took them from here; raise the tag's mark above
+ *		them.  The lock is held to the end of the transaction, so that the
+ *		ledger does not change before the grant (keep_lock) or before what
+ *		was written here commits; a report that changed neither the ledger
+ *		nor the mark releases it at once, so that reports do not queue for
+ *		each other's commits.  Returns the mark, with the verdict in h.
  */
 static int64
-holdings_check(Holdings *h, const TagInfo *info)
+holdings_check(Holdings *h, const TagInfo *info, bool keep_lock)
 {
 	Oid			save_userid;
 	int			save_sec_context;
@@ -865,6 +887,7 @@ holdings_check(Holdings *h, const TagInfo *info)
 	/* above proven grants even when refused: never granted a third time */
 	if (raise_to > mark)
 	{
+		h->wrote = true;
 		durable_advance(info->seqoid, raise_to);
 		if (idgen_preloaded)
 			slot_reset_at_commit(info->seqoid);
@@ -873,6 +896,8 @@ holdings_check(Holdings *h, const TagInfo *info)
 						NameStr(info->name), mark, raise_to, h->node)));
 		mark = raise_to;
 	}
+	if (!keep_lock && !h->wrote)
+		durable_unlock(info->seqoid);
 	return mark;
 }
 
@@ -1095,7 +1120,7 @@ idgen_report_holdings(PG_FUNCTION_ARGS)
 	bool		nulls[5] = {false, false, false, false, false};
 
 	(void) holdings_read(fcinfo, 2, &h, &info, "idgen.report_holdings");
-	(void) holdings_check(&h, &info);
+	(void) holdings_check(&h, &info, false);
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -1170,7 +1195,7 @@ idgen_lease_grant(PG_FUNCTION_ARGS)
 		CHECK_FOR_INTERRUPTS();
 	}
 
-	(void) holdings_check(&h, &info);
+	(void) holdings_check(&h, &info, true);
 	if (h.refused != NULL)
 		ereport(ERROR,
 				(errcode(h.sqlstate),
