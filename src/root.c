@@ -4,8 +4,8 @@
  *	  The root side of many servers: idgen.lease_grant(), which hands a
  *	  node a grant of a tag's IDs, idgen.report_holdings(), by which nodes
  *	  tell what they hold, the ledger idgen.grants, the registry of nodes
- *	  idgen.nodes, and idgen.raise_marks() for a root restored from a
- *	  backup.
+ *	  idgen.nodes, idgen.grants_blocked(), and idgen.raise_marks() for a
+ *	  root restored from a backup.
  *
  * A grant is a large claim from the tag's high-water mark through
  * tag_claim, the path every pool refill takes: durable_advance has flushed
@@ -40,6 +40,10 @@
  *	  node holds the one just before it, and otherwise another server
  *	  leases under the same name (a copy that lags): refused and stopped;
  *	  a grant marked lost that a node holds after all, likewise;
+ *	- the node's own mark of the tag (of the same incarnation there, the
+ *	  OID of its sequence) never goes back: a lower one than reported
+ *	  before (idgen.node_marks) comes from a copy that lags: refused and
+ *	  stopped;
  *	- IDs a node issued before its tag took its IDs from the root are
  *	  adopted (kind 'adopted', the mark raised above them) only when they
  *	  lie above everything this root has issued or granted, and are at
@@ -49,8 +53,8 @@
  *	  root has issued are refused.
  * A root grants nothing for idgen.grant_grace after it first answers a
  * node (after a start or a promotion): a lease waits for the end of that
- * grace period, so that every live node has reported first.  What remains is written in the README ("When a tier
- * fails").
+ * grace period, so that every live node has reported first.  What remains
+ * is written in the README ("Self-healing").
  *
  * Nodes.  idgen.nodes ties each node name to the role that used it first;
  * another role is refused the name.  It also keeps the server instance
@@ -63,7 +67,7 @@
  * stopped until one has been silent that long.  report_holdings returns a
  * refusal instead of raising it, so that what it recorded is committed;
  * lease_grant raises it as an error.
-
+ *
  * The ledger gets one row per grant in the caller's transaction, committed
  * with synchronous_commit on (set for the transaction), and lease_grant
  * refuses to run inside a transaction block: a caller sees a grant only
@@ -91,10 +95,11 @@
  * Locking protocol: RootShared.opened_at, the time this server first
  * answered a node out of recovery, is an atomic set once by
  * compare-and-swap; nothing else of root.c lives in shared memory.  A
- * tag's reports and leases hold its claim lock (durable_lock) to the end
- * of their transaction, so they are serialised with each other and with
- * the tag's claims; the row of idgen.nodes is locked (FOR UPDATE) after
- * it.
+ * tag's leases, and reports that change its ledger or mark, hold its claim
+ * lock (durable_lock) to the end of their transaction, so they are
+ * serialised with each other and with the tag's claims; other reports
+ * release it once they have read the ledger.  The row of idgen.nodes is
+ * locked (FOR UPDATE) after the claim lock.
  *
  *-------------------------------------------------------------------------
  */
