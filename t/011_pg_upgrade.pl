@@ -7,10 +7,10 @@
 # watermark does not go below the rows read before.
 #
 # The old cluster comes from IDGEN_UPGRADE_FROM, the bin directory of an
-# older installation that has idgen installed (CI: Debian's PostgreSQL 15
-# for the PostgreSQL 18 run); without it, the cluster is upgraded from the
-# same installation, as PostgreSQL's own pg_upgrade test does.  So the test
-# always runs.
+# older installation that has idgen installed; without it, the cluster is
+# upgraded from the same installation, as PostgreSQL's own pg_upgrade test
+# does (so CI does: from Debian's 15.20 to 18.6, pg_upgrade fails in
+# PostgreSQL itself, README "Major upgrades").  So the test always runs.
 use strict;
 use warnings FATAL => 'all';
 use File::Basename qw(dirname);
