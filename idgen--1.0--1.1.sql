@@ -735,6 +735,13 @@ COMMENT ON FUNCTION idgen.convert_column(regclass, name, text, text, boolean, bo
 COMMENT ON FUNCTION idgen.revert_column(regclass, name, text, boolean) IS 'switch a column converted by idgen.convert_column back to a sequence or identity, above every ID idgen gave out';
 
 --
+-- 1.1: misuse gets a clear error (issue 26).  idgen.watermark() looks its tag
+-- up with a snapshot that parallel mode cannot take, in the leader too: it
+-- is PARALLEL UNSAFE like the generators, so that no parallel plan calls it.
+--
+ALTER FUNCTION idgen.watermark(text) PARALLEL UNSAFE;
+
+--
 -- 1.1: many servers, one ID space (see README, "Many servers").  A root
 -- server leases grants of a tag's IDs to node servers; each node claims its
 -- regions from the grants it holds instead of from its own sequence.

@@ -9,10 +9,18 @@
  * example by CREATE EXTENSION in a server that was not configured for it)
  * the SQL functions exist but raise idgen_check_preloaded's error.
  *
+ * No generator runs in parallel mode, as nextval() does not: a parallel
+ * worker shares none of the leader's backend-local state (chunks, reclaim's
+ * records, memoised lookups) and may not take the snapshots a catalog
+ * lookup or a durable claim needs.  Every function that would draw IDs,
+ * look a tag up or touch a tag's shared state raises
+ * idgen_check_not_parallel's error first.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
@@ -149,4 +157,22 @@ idgen_check_preloaded(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("idgen must be loaded via \"shared_preload_libraries\""),
 				 errhint("Add idgen to \"shared_preload_libraries\" in postgresql.conf and restart the server.")));
+}
+
+/*
+ * idgen_check_not_parallel
+ *		Raise the user-facing error for a call in parallel mode (a parallel
+ *		worker, or the leader while a parallel plan runs), as nextval()
+ *		does.  function is the SQL function's name.
+ */
+void
+idgen_check_not_parallel(const char *function)
+{
+	if (IsInParallelMode())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+				 errmsg("cannot execute %s() during a parallel operation",
+						function),
+				 errhint("Mark the function that calls %s() PARALLEL UNSAFE.",
+						 function)));
 }

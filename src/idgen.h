@@ -21,6 +21,7 @@ extern int	idgen_max_tags;
 extern bool idgen_preloaded;
 
 extern void idgen_check_preloaded(void);
+extern void idgen_check_not_parallel(const char *function);
 
 /*
  * A range of IDs (or slab numbers), half-open: [lo, hi).  Every range idgen
