@@ -213,6 +213,7 @@ idgen_reset_stats(PG_FUNCTION_ARGS)
 	bool		all = PG_ARGISNULL(0);
 	int			i;
 
+	idgen_check_not_parallel("idgen.reset_stats");
 	idgen_check_preloaded();
 	if (!all)
 		tag_check_name(PG_GETARG_TEXT_PP(0), &name);
