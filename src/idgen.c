@@ -13,14 +13,13 @@
  * worker shares none of the leader's backend-local state (chunks, reclaim's
  * records, memoised lookups) and may not take the snapshots a catalog
  * lookup or a durable claim needs.  Every function that would draw IDs,
- * look a tag up or touch a tag's shared state raises
- * idgen_check_not_parallel's error first.
+ * look a tag up or touch a tag's shared state calls
+ * idgen_check_not_parallel (idgen.h) first.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
@@ -160,19 +159,18 @@ idgen_check_preloaded(void)
 }
 
 /*
- * idgen_check_not_parallel
- *		Raise the user-facing error for a call in parallel mode (a parallel
- *		worker, or the leader while a parallel plan runs), as nextval()
- *		does.  function is the SQL function's name.
+ * idgen_parallel_error
+ *		Raise the user-facing error for a call in parallel mode, as
+ *		nextval() does (idgen_check_not_parallel in idgen.h tests for it).
+ *		function is the SQL function's name.
  */
 void
-idgen_check_not_parallel(const char *function)
+idgen_parallel_error(const char *function)
 {
-	if (IsInParallelMode())
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
-				 errmsg("cannot execute %s() during a parallel operation",
-						function),
-				 errhint("Mark the function that calls %s() PARALLEL UNSAFE.",
-						 function)));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+			 errmsg("cannot execute %s() during a parallel operation",
+					function),
+			 errhint("Mark the function that calls %s() PARALLEL UNSAFE.",
+					 function)));
 }
