@@ -237,6 +237,7 @@ DECLARE
     expr text;
     shape record;
     grantees oid[];
+    grant_on text;         -- the new generator's sequence, to grant USAGE on
     g oid;
     gen name;
     tg text;
@@ -632,14 +633,8 @@ BEGIN
             EXECUTE pg_catalog.format('DROP SEQUENCE %s', seqname);
         END IF;
 
-        -- whoever could insert into the table, or take values from its old
-        -- sequence, may take IDs of the tag
         IF coalesce(grant_usage, true) AND tag IS NOT NULL THEN
-            FOREACH g IN ARRAY grantees LOOP
-                EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE idgen_seq.%I TO %s', tag,
-                                          CASE WHEN g OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
-                                               ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g)) END);
-            END LOOP;
+            grant_on := pg_catalog.format('idgen_seq.%I', tag);
         END IF;
         converted_to := tag;
     ELSE
@@ -670,11 +665,7 @@ BEGIN
             END IF;
             EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT pg_catalog.nextval(%L::pg_catalog.regclass)',
                                       tbl, col, seq);
-            FOREACH g IN ARRAY grantees LOOP
-                EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE %s TO %s', seq,
-                                          CASE WHEN g OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
-                                               ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g)) END);
-            END LOOP;
+            grant_on := seq::pg_catalog.text;
         END IF;
 
         IF coalesce(drop_tag, false) AND tg IS NOT NULL THEN
@@ -694,6 +685,16 @@ BEGIN
             PERFORM idgen.drop_tag(tg, if_exists => true);
         END IF;
         next_value := restart;
+    END IF;
+
+    -- whoever could insert into the table, or take values from its old
+    -- sequence, may take values from the new generator's sequence
+    IF grant_on IS NOT NULL THEN
+        FOREACH g IN ARRAY grantees LOOP
+            EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE %s TO %s', grant_on,
+                                      CASE WHEN g OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                                           ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g)) END);
+        END LOOP;
     END IF;
 END
 $$;

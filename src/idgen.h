@@ -25,7 +25,8 @@ extern int	idgen_max_tags;
 extern bool idgen_preloaded;
 
 extern void idgen_check_preloaded(void);
-IDGEN_NORETURN_BEGIN extern void idgen_parallel_error(const char *function) IDGEN_NORETURN_END;
+IDGEN_NORETURN_BEGIN extern void idgen_parallel_error(const char *function)
+			IDGEN_NORETURN_END;
 
 /*
  * idgen_check_not_parallel
