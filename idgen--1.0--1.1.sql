@@ -183,7 +183,7 @@ COMMENT ON FUNCTION idgen.hybrid_stats() IS 'slab counters of each hybrid tag th
 COMMENT ON VIEW idgen.hybrid_stats IS 'per hybrid tag: slabs claimed, continued, returned, abandoned and pooled';
 COMMENT ON FUNCTION idgen.watermark(text) IS 'largest ID of an ordered tag at and below which every ID that will ever commit has committed: a safe cursor for readers polling by ID';
 COMMENT ON FUNCTION idgen.watermark_holders() IS 'transactions that hold back the watermark of each ordered tag the caller may monitor (behind idgen.watermark_holders)';
-COMMENT ON VIEW idgen.watermark_holders IS 'one row per open or prepared transaction holding back a watermark: the lowest ID it may still commit';
+COMMENT ON VIEW idgen.watermark_holders IS 'one row per open or prepared transaction holding back a watermark: the lowest ID it may still commit (NULL for a prepared transaction this server did not prepare, which holds every ordered tag of its database)';
 
 --
 -- Adopting idgen: switch an existing serial, bigserial or identity column
@@ -801,7 +801,7 @@ CREATE TABLE idgen.grants (
     tag         text NOT NULL,
     node        text NOT NULL,
     range       int8range NOT NULL,
-    granted_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    granted_at  timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     granted_to  name NOT NULL DEFAULT SESSION_USER,
     kind        text NOT NULL DEFAULT 'grant'
                 CHECK (kind IN ('grant', 'healed', 'adopted', 'lost')),
@@ -925,6 +925,15 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'idgen_report_holdings'
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION idgen.report_holdings(text, text, text, text, bigint, int8range[], text[]) IS 'a node tells which grants of a tag it holds; the tag''s mark is raised above them';
+
+-- Why this server cannot grant now (in recovery, or cut off from the
+-- synchronous standbys it needs), or NULL: the runway worker of a node
+-- leases from the first server of its idgen.root that can.
+CREATE FUNCTION idgen.grants_blocked()
+RETURNS text
+AS 'MODULE_PATHNAME', 'idgen_grants_blocked'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION idgen.grants_blocked() IS 'why this server cannot grant now (recovery, missing synchronous standbys), or NULL';
 
 -- For a server restored from a backup, or to a point in time: raise the
 -- mark of a tag (every segment tag the caller owns, when tag is NULL) to at

@@ -30,6 +30,10 @@ SELECT count(*) AS inside_grants
   FROM (SELECT next_id('orders') AS id FROM generate_series(1, 200000)) s
   JOIN idgen.grants g ON g.range @> s.id;
 
+-- a server that can grant says so: not in recovery, no synchronous standby
+-- missing (the runway worker leases from the first such server of its list)
+SELECT idgen.grants_blocked() IS NULL AS can_grant;
+
 -- errors of lease_grant
 BEGIN;
 SELECT idgen.lease_grant('orders', 'eu-1');

@@ -1,6 +1,6 @@
 -- No ID function runs in parallel mode: a function wrongly marked PARALLEL
 -- SAFE that calls one, run under a parallel scan, gets nextval()'s error
--- (25000) and draws nothing.  t/012_misuse_sweep.pl calls every function of
+-- (25000) and draws nothing.  t/014_misuse_sweep.pl calls every function of
 -- the extension that way.
 CREATE EXTENSION idgen;
 \set SHOW_CONTEXT never

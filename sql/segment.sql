@@ -62,6 +62,9 @@ SELECT tag, issued > 0 AS issued, claims > 0 AS claims, ranges, lost,
   FROM idgen.stats WHERE tag = 'orders';
 SELECT idgen.reset_stats('orders');
 SELECT ranges, claims, waits FROM idgen.stats WHERE tag = 'orders';
+-- a tag that does not exist, as for every other function
+SELECT idgen.reset_stats('nope');
+SELECT idgen.reset_stats('');
 
 -- drop_tag: the name can be reused, and starts afresh
 SELECT idgen.drop_tag('small');

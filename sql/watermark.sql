@@ -37,6 +37,43 @@ SELECT format('BEGIN; INSERT INTO ev DEFAULT VALUES; PREPARE TRANSACTION %L', 'w
 SELECT idgen.watermark('w') = max(id) AS caught_up FROM ev;
 SELECT count(*) FROM idgen.watermark_holders;
 
+-- a finished prepared transaction is no holder, even before a watermark
+-- call has pruned it
+BEGIN;
+INSERT INTO ev DEFAULT VALUES;
+PREPARE TRANSACTION 'wm_done';
+COMMIT PREPARED 'wm_done';
+SELECT count(*) FROM idgen.watermark_holders;
+
+-- a slot reused: an ordered tag whose prepared transactions finished is
+-- dropped, and a new ordered tag takes its slot; the old floors (lower
+-- than the new tag's, 2 and 3 against 1) must not count, nor show
+SELECT idgen.create_tag('w_old', ordered => true);
+CREATE TABLE ev_old (id bigint PRIMARY KEY DEFAULT next_id('w_old'));
+INSERT INTO ev_old DEFAULT VALUES;
+BEGIN;
+INSERT INTO ev_old DEFAULT VALUES RETURNING id;
+PREPARE TRANSACTION 'wm_old1';
+BEGIN;
+INSERT INTO ev_old DEFAULT VALUES RETURNING id;
+PREPARE TRANSACTION 'wm_old2';
+COMMIT PREPARED 'wm_old1';
+COMMIT PREPARED 'wm_old2';
+DROP TABLE ev_old;
+SELECT idgen.drop_tag('w_old');
+SELECT idgen.create_tag('w_new', ordered => true);
+CREATE TABLE ev_new (id bigint PRIMARY KEY DEFAULT next_id('w_new'));
+BEGIN;
+INSERT INTO ev_new DEFAULT VALUES RETURNING id;
+PREPARE TRANSACTION 'wm_new';
+INSERT INTO ev_new DEFAULT VALUES RETURNING id;
+SELECT idgen.watermark('w_new');
+SELECT tag, lowest_id, gid FROM idgen.watermark_holders;
+COMMIT PREPARED 'wm_new';
+SELECT idgen.watermark('w_new');
+DROP TABLE ev_new;
+SELECT idgen.drop_tag('w_new');
+
 -- no chunk is kept across transactions
 SELECT count(*) FROM idgen.backend_ranges WHERE tag = 'w' AND chunk_end > next_id;
 

@@ -99,7 +99,7 @@ PG_FUNCTION_INFO_V1(idgen_next_id_range);
 typedef struct BackendSlot
 {
 	pid_t		pid;			/* 0 when the slot is unused */
-	BackendChunk chunks[FLEXIBLE_ARRAY_MEMBER];	/* idgen_max_tags of them */
+	BackendChunk chunks[FLEXIBLE_ARRAY_MEMBER]; /* idgen_max_tags of them */
 } BackendSlot;
 
 /* per call site memo of the last tag name and its LocalTag */
@@ -268,8 +268,7 @@ cache_init(void)
 	local_tags = hash_create("idgen local tags", 16, &ctl,
 							 HASH_ELEM | HASH_STRINGS);
 	CacheRegisterRelcacheCallback(cache_inval_callback, (Datum) 0);
-	/* callbacks run newest first: watermark's after reclaim's */
-	watermark_register();
+	/* callbacks run newest first: watermark's (from _PG_init) after this */
 	reclaim_register();
 
 	/* a previous owner of the slot always cleared it; be sure anyway */
@@ -307,9 +306,9 @@ cache_first_use(LocalTag *lt, TagKind kind, const char *function)
 
 	/*
 	 * A privilege, a role membership or a role's attributes change only with
-	 * a catalog change, which reaches this backend as an invalidation
-	 * message by the start of its next transaction: while none has arrived
-	 * since the last check for the same role, its answer stands.
+	 * a catalog change, which reaches this backend as an invalidation message
+	 * by the start of its next transaction: while none has arrived since the
+	 * last check for the same role, its answer stands.
 	 */
 	if (lt->checked_user != GetUserId() ||
 		lt->checked_inval != SharedInvalidMessageCounter)
@@ -358,8 +357,15 @@ cache_reattach(LocalTag *lt, TagKind kind, const char *function)
 	c = &my_slot->chunks[index];
 	if (c->generation != generation || c->end == 0)
 	{
-		/* the chunk belonged to an older generation: never use its IDs */
+		/*
+		 * The chunk belonged to an older generation: never use its IDs.  The
+		 * open transaction's floor stays (watermark.c): what it drew before
+		 * the tag was reset may still commit.
+		 */
+		int64		floor = c->floor;
+
 		memset(c, 0, sizeof(BackendChunk));
+		c->floor = floor;
 		c->generation = generation;
 		lt->open_record = -1;
 		lt->refilled_at = 0;

@@ -26,7 +26,8 @@
  * durable_unlock as soon as the mark has moved, or held to the end of the
  * transaction by a caller that never calls durable_unlock.
  *
- * No shared memory is touched here.
+ * idgen's shared memory is not touched here; PostgreSQL's walsenders are
+ * read (under their locks) to see whether synchronous standbys confirm.
  *
  *-------------------------------------------------------------------------
  */
@@ -181,6 +182,31 @@ durable_replicate(XLogRecPtr lsn)
 				 errmsg("could not confirm that the synchronous standbys received the high-water mark"),
 				 errdetail("The wait for synchronous replication was canceled; the IDs it covers are not used."),
 				 errhint("Retry once the synchronous standbys are connected.")));
+}
+
+/*
+ * durable_blocked
+ *		Why a move of a mark here would wait, or NULL: synchronous standbys
+ *		are configured, and fewer of them are connected than must confirm
+ *		(a primary cut off from its standbys, as one left running after a
+ *		failover is).
+ */
+const char *
+durable_blocked(void)
+{
+	SyncRepStandbyData *standbys;
+	int			n;
+
+	if (RecoveryInProgress())
+		return "it is in recovery";
+	if (!SyncRepRequested() || SyncRepConfig == NULL)
+		return NULL;
+	n = SyncRepGetCandidateStandbys(&standbys);
+	pfree(standbys);
+	if (n >= SyncRepConfig->num_sync)
+		return NULL;
+	return psprintf("%d of the %d synchronous standbys it waits for %s connected",
+					n, SyncRepConfig->num_sync, n == 1 ? "is" : "are");
 }
 
 /*

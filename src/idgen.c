@@ -9,6 +9,10 @@
  * example by CREATE EXTENSION in a server that was not configured for it)
  * the SQL functions exist but raise idgen_check_preloaded's error.
  *
+ * Background workers: the snowflake lease keeper is started on demand
+ * (snowflake.c), the runway worker of a node at start (runway.c); in
+ * binary-upgrade mode neither runs.
+ *
  * No generator runs in parallel mode, as nextval() does not: a parallel
  * worker shares none of the leader's backend-local state (chunks, reclaim's
  * records, memoised lookups) and may not take the snapshots a catalog
@@ -126,10 +130,11 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	snowflake_define_settings();
-	snowflake_register_keeper();
 	root_define_settings();
 	runway_define_settings();
-	runway_register_worker();
+	/* pg_upgrade drops and creates databases: no worker may hold one */
+	if (!IsBinaryUpgrade)
+		runway_register_worker();
 
 	MarkGUCPrefixReserved("idgen");
 
@@ -140,6 +145,7 @@ _PG_init(void)
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = idgen_object_access;
 	slot_init();
+	watermark_init();
 
 	idgen_preloaded = true;
 }

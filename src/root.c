@@ -4,8 +4,8 @@
  *	  The root side of many servers: idgen.lease_grant(), which hands a
  *	  node a grant of a tag's IDs, idgen.report_holdings(), by which nodes
  *	  tell what they hold, the ledger idgen.grants, the registry of nodes
- *	  idgen.nodes, and idgen.raise_marks() for a root restored from a
- *	  backup.
+ *	  idgen.nodes, idgen.grants_blocked(), and idgen.raise_marks() for a
+ *	  root restored from a backup.
  *
  * A grant is a large claim from the tag's high-water mark through
  * tag_claim, the path every pool refill takes: durable_advance has flushed
@@ -40,6 +40,10 @@
  *	  node holds the one just before it, and otherwise another server
  *	  leases under the same name (a copy that lags): refused and stopped;
  *	  a grant marked lost that a node holds after all, likewise;
+ *	- the node's own mark of the tag (of the same incarnation there, the
+ *	  OID of its sequence) never goes back: a lower one than reported
+ *	  before (idgen.node_marks) comes from a copy that lags: refused and
+ *	  stopped;
  *	- IDs a node issued before its tag took its IDs from the root are
  *	  adopted (kind 'adopted', the mark raised above them) only when they
  *	  lie above everything this root has issued or granted, and are at
@@ -49,8 +53,8 @@
  *	  root has issued are refused.
  * A root grants nothing for idgen.grant_grace after it first answers a
  * node (after a start or a promotion): a lease waits for the end of that
- * grace period, so that every live node has reported first.  What remains is written in the README ("When a tier
- * fails").
+ * grace period, so that every live node has reported first.  What remains
+ * is written in the README ("Self-healing").
  *
  * Nodes.  idgen.nodes ties each node name to the role that used it first;
  * another role is refused the name.  It also keeps the server instance
@@ -63,7 +67,7 @@
  * stopped until one has been silent that long.  report_holdings returns a
  * refusal instead of raising it, so that what it recorded is committed;
  * lease_grant raises it as an error.
-
+ *
  * The ledger gets one row per grant in the caller's transaction, committed
  * with synchronous_commit on (set for the transaction), and lease_grant
  * refuses to run inside a transaction block: a caller sees a grant only
@@ -91,10 +95,11 @@
  * Locking protocol: RootShared.opened_at, the time this server first
  * answered a node out of recovery, is an atomic set once by
  * compare-and-swap; nothing else of root.c lives in shared memory.  A
- * tag's reports and leases hold its claim lock (durable_lock) to the end
- * of their transaction, so they are serialised with each other and with
- * the tag's claims; the row of idgen.nodes is locked (FOR UPDATE) after
- * it.
+ * tag's leases, and reports that change its ledger or mark, hold its claim
+ * lock (durable_lock) to the end of their transaction, so they are
+ * serialised with each other and with the tag's claims; other reports
+ * release it once they have read the ledger.  The row of idgen.nodes is
+ * locked (FOR UPDATE) after the claim lock.
  *
  *-------------------------------------------------------------------------
  */
@@ -139,6 +144,7 @@
 PG_FUNCTION_INFO_V1(idgen_lease_grant);
 PG_FUNCTION_INFO_V1(idgen_report_holdings);
 PG_FUNCTION_INFO_V1(idgen_raise_marks);
+PG_FUNCTION_INFO_V1(idgen_grants_blocked);
 
 #define GRANT_TARGET_SECS	600 /* a grant should last at least this */
 #define GRANT_MAX_GROWTH	64	/* largest grant, in base sizes */
@@ -167,6 +173,8 @@ typedef struct Holdings
 	bool		stop;			/* the node must stop issuing from them */
 	bool		hold;			/* the node must wait before issuing */
 	int			healed;			/* grants the ledger had lost */
+	bool		wrote;			/* the ledger or the mark was changed */
+	MemoryContext cxt;			/* where the verdict is kept */
 } Holdings;
 
 typedef struct RootShared
@@ -406,9 +414,10 @@ refuse(Holdings *h, int sqlstate, bool stop, char *message, char *detail,
 		return;
 	h->sqlstate = sqlstate;
 	h->stop = stop;
-	h->refused = message;
-	h->detail = detail;
-	h->hint = hint;
+	/* made under SPI, whose memory goes at SPI_finish */
+	h->refused = MemoryContextStrdup(h->cxt, message);
+	h->detail = MemoryContextStrdup(h->cxt, detail);
+	h->hint = MemoryContextStrdup(h->cxt, hint);
 }
 
 /*
@@ -462,6 +471,8 @@ check_node(Holdings *h, const char *role)
 	TimestampTz seen_at;
 	TimestampTz candidate_since;
 	TimestampTz candidate_seen_at;
+	TimestampTz seen_before;
+	bool		had_candidate;
 	bool		both = false;
 	bool		held = false;
 
@@ -481,6 +492,8 @@ check_node(Holdings *h, const char *role)
 	candidate = spi_text(0, 4);
 	candidate_since = spi_timestamptz(5);
 	candidate_seen_at = spi_timestamptz(6);
+	seen_before = seen_at;
+	had_candidate = candidate != NULL;
 
 	if (strcmp(owner, role) != 0)
 	{
@@ -527,6 +540,14 @@ check_node(Holdings *h, const char *role)
 		held = true;
 	}
 
+	/*
+	 * The current instance again, soon after its last report, with nothing
+	 * else changed: no write (a node reports every tag every few seconds).
+	 */
+	if (!held && !both && candidate == NULL &&
+		!had_candidate && strcmp(current, h->instance) == 0 &&
+		seen_before >= now - USECS_PER_SEC)
+		return;
 	args[1] = CStringGetTextDatum(current);
 	args[2] = TimestampTzGetDatum(seen_at);
 	args[3] = candidate ? CStringGetTextDatum(candidate) : (Datum) 0;
@@ -639,6 +660,7 @@ check_held(Holdings *h, List *keys, int64 *raise_to)
 		}
 		if (h->refused != NULL)
 			break;
+		h->wrote |= unconfirmed || !mine;
 		if (unconfirmed)
 			ledger_exec("UPDATE idgen.grants SET held_since = pg_catalog.now()"
 						" WHERE tag OPERATOR(pg_catalog.=) $1"
@@ -708,6 +730,7 @@ check_chain(Holdings *h)
 		vals[0] = args[0];
 		vals[1] = Int64GetDatum(latest.lo);
 		vals[2] = Int64GetDatum(latest.hi);
+		h->wrote = true;
 		ledger_exec("UPDATE idgen.grants SET kind = 'lost'"
 					" WHERE tag OPERATOR(pg_catalog.=) $1"
 					" AND range OPERATOR(pg_catalog.=) pg_catalog.int8range($2, $3)",
@@ -772,6 +795,7 @@ check_local(Holdings *h, const TagInfo *info, int64 mark, int64 *raise_to)
 		ledger_exec("INSERT INTO idgen.grants (tag, node, range, kind)"
 					" VALUES ($1, $4, pg_catalog.int8range($2, $3), 'adopted')",
 					4, argtypes, args);
+		h->wrote = true;
 		*raise_to = Max(*raise_to, l.hi - 1);
 	}
 }
@@ -799,7 +823,10 @@ check_mark(Holdings *h)
 				" WHERE tag OPERATOR(pg_catalog.=) $1"
 				" AND node OPERATOR(pg_catalog.=) $2"
 				" AND incarnation OPERATOR(pg_catalog.=) $3"
-				" AND mark OPERATOR(pg_catalog.>) $4", 4, argtypes, args);
+				" AND mark OPERATOR(pg_catalog.>=) $4", 4, argtypes, args);
+	/* the same mark as before: nothing to write (most reports) */
+	if (SPI_processed > 0 && spi_int8(0, 1) == h->mark)
+		return;
 	if (SPI_processed > 0)
 	{
 		refuse(h, ERRCODE_DUPLICATE_OBJECT, true,
@@ -820,13 +847,16 @@ check_mark(Holdings *h)
 /*
  * holdings_check
  *		Everything a report or a lease request of node h->node says, under
- *		the tag's claim lock (held to the end of the transaction): the
- *		registry, the grants it holds, the IDs it issued before it took them
- *		from here; raise the tag's mark above them.  Returns the mark, with
- *		the verdict in h.
+ *		the tag's claim lock: the registry, the grants it holds, the IDs it
+ *		issued before it took them from here; raise the tag's mark above
+ *		them.  The lock is held to the end of the transaction, so that the
+ *		ledger does not change before the grant (keep_lock) or before what
+ *		was written here commits; a report that changed neither the ledger
+ *		nor the mark releases it at once, so that reports do not queue for
+ *		each other's commits.  Returns the mark, with the verdict in h.
  */
 static int64
-holdings_check(Holdings *h, const TagInfo *info)
+holdings_check(Holdings *h, const TagInfo *info, bool keep_lock)
 {
 	Oid			save_userid;
 	int			save_sec_context;
@@ -862,6 +892,7 @@ holdings_check(Holdings *h, const TagInfo *info)
 	/* above proven grants even when refused: never granted a third time */
 	if (raise_to > mark)
 	{
+		h->wrote = true;
 		durable_advance(info->seqoid, raise_to);
 		if (idgen_preloaded)
 			slot_reset_at_commit(info->seqoid);
@@ -870,6 +901,8 @@ holdings_check(Holdings *h, const TagInfo *info)
 						NameStr(info->name), mark, raise_to, h->node)));
 		mark = raise_to;
 	}
+	if (!keep_lock && !h->wrote)
+		durable_unlock(info->seqoid);
 	return mark;
 }
 
@@ -1011,6 +1044,7 @@ holdings_read(FunctionCallInfo fcinfo, int instance_arg, Holdings *h,
 	idgen_check_preloaded();
 	PreventCommandIfReadOnly(psprintf("%s()", function));
 	memset(h, 0, sizeof(Holdings));
+	h->cxt = CurrentMemoryContext;
 	tag_check_name(PG_GETARG_TEXT_PP(0), &h->tag);
 	if (len == 0 || len >= NAMEDATALEN ||
 		memchr(VARDATA_ANY(node), '\0', len) != NULL)
@@ -1092,7 +1126,7 @@ idgen_report_holdings(PG_FUNCTION_ARGS)
 
 	idgen_check_not_parallel("idgen.report_holdings");
 	(void) holdings_read(fcinfo, 2, &h, &info, "idgen.report_holdings");
-	(void) holdings_check(&h, &info);
+	(void) holdings_check(&h, &info, false);
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -1157,18 +1191,18 @@ idgen_lease_grant(PG_FUNCTION_ARGS)
 	opened = (TimestampTz) pg_atomic_read_u64(&root_shared->opened_at);
 	for (;;)
 	{
-		long		left = grant_grace_secs * 1000L -
+		long		grace_left = grant_grace_secs * 1000L -
 			TimestampDifferenceMilliseconds(opened, GetCurrentTimestamp());
 
-		if (left <= 0)
+		if (grace_left <= 0)
 			break;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 left, PG_WAIT_EXTENSION);
+						 grace_left, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
 
-	(void) holdings_check(&h, &info);
+	(void) holdings_check(&h, &info, true);
 	if (h.refused != NULL)
 		ereport(ERROR,
 				(errcode(h.sqlstate),
@@ -1312,4 +1346,21 @@ idgen_raise_marks(PG_FUNCTION_ARGS)
 							 nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * idgen_grants_blocked
+ *		grants_blocked(): why this server cannot grant now, or NULL: in
+ *		recovery, or cut off from the synchronous standbys it needs.  The
+ *		runway worker of a node asks it of each server of idgen.root, to
+ *		lease from the one that can.
+ */
+Datum
+idgen_grants_blocked(PG_FUNCTION_ARGS)
+{
+	const char *why = durable_blocked();
+
+	if (why == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(why));
 }

@@ -206,6 +206,9 @@ static char *root_conninfo = NULL;
 /* the root's WAL position last reported as gone back, not to repeat it */
 static XLogRecPtr went_back_logged = InvalidXLogRecPtr;
 
+static PGresult *root_exec(const char *sql, int nparams,
+						   const char *const *values);
+
 /*
  * runway_define_settings
  *		Define the settings of many servers; from _PG_init.
@@ -483,11 +486,12 @@ root_disconnect(void)
 
 /*
  * root_wait
- *		Wait until the root's socket is ready for io, the latch is set, or
- *		deadline passes; false on timeout.  Interrupts are served.
+ *		Wait until the socket of a connection to the root is ready for io,
+ *		the latch is set, or deadline passes; false on timeout.  Interrupts
+ *		are served.
  */
 static bool
-root_wait(int io, TimestampTz deadline)
+root_wait(PGconn *conn, int io, TimestampTz deadline)
 {
 	long		ms;
 	int			rc;
@@ -497,7 +501,7 @@ root_wait(int io, TimestampTz deadline)
 		return false;
 	rc = WaitLatchOrSocket(MyLatch,
 						   WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH | io,
-						   PQsocket(root_conn), ms, PG_WAIT_EXTENSION);
+						   PQsocket(conn), ms, PG_WAIT_EXTENSION);
 	if (rc & WL_LATCH_SET)
 	{
 		ResetLatch(MyLatch);
@@ -536,17 +540,93 @@ conninfo_problem(void)
 }
 
 /*
+ * root_connect_params
+ *		Connect to one server with the given libpq parameters (expanded
+ *		from dbname), without blocking signals, for RUNWAY_CONNECT_MS at
+ *		most; NULL (with *error set) on failure.
+ */
+static PGconn *
+root_connect_params(const char *const *keys, const char *const *values,
+					char **error)
+{
+	TimestampTz deadline;
+	PGconn	   *conn;
+
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+										   RUNWAY_CONNECT_MS);
+	conn = PQconnectStartParams(keys, values, 0);
+	if (conn == NULL)
+	{
+		*error = pstrdup("out of memory");
+		return NULL;
+	}
+	for (;;)
+	{
+		PostgresPollingStatusType status;
+
+		if (PQstatus(conn) == CONNECTION_BAD)
+			break;
+		status = PQconnectPoll(conn);
+		if (status == PGRES_POLLING_OK || status == PGRES_POLLING_FAILED)
+			break;
+		if (!root_wait(conn, status == PGRES_POLLING_READING ?
+					   WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE, deadline))
+		{
+			*error = pstrdup("timeout while connecting");
+			break;
+		}
+	}
+	if (PQstatus(conn) != CONNECTION_OK || PQsetnonblocking(conn, 1) != 0)
+	{
+		if (*error == NULL)
+			*error = pstrdup(PQerrorMessage(conn));
+		PQfinish(conn);
+		return NULL;
+	}
+	return conn;
+}
+
+/*
+ * list_item
+ *		Item i of a comma-separated list (the last one when the list is
+ *		shorter, as libpq repeats a single port), or NULL for an empty list.
+ */
+static char *
+list_item(const char *list, int i)
+{
+	List	   *items = NIL;
+	char	   *copy;
+
+	if (list == NULL || list[0] == '\0')
+		return NULL;
+	copy = pstrdup(list);
+	for (char *p = strtok(copy, ","); p != NULL; p = strtok(NULL, ","))
+		items = lappend(items, p);
+	if (items == NIL)
+		return NULL;
+	return (char *) list_nth(items, Min(i, list_length(items) - 1));
+}
+
+/*
  * root_connect
- *		Connect to idgen.root unless connected, without blocking signals;
- *		false (with the state set) on failure.
+ *		Connect to idgen.root unless connected: to the first server of its
+ *		list of hosts that is a primary able to grant (not in recovery, and
+ *		with the synchronous standbys it needs: a primary left running after
+ *		a failover cannot commit, and would make every lease wait), trying
+ *		them in turn from the one used last.  false (with the state set) on
+ *		failure.
  */
 static bool
 root_connect(void)
 {
-	const char *keys[] = {"dbname", "fallback_application_name", NULL};
-	const char *values[] = {runway_root, "idgen runway worker", NULL};
+	static int	next_host = 0;
+	PQconninfoOption *options;
 	const char *problem;
-	TimestampTz deadline;
+	const char *hosts = NULL;
+	const char *addrs = NULL;
+	const char *ports = NULL;
+	int			nhosts = 1;
+	char	   *error = NULL;
 
 	if (root_conn != NULL && PQstatus(root_conn) == CONNECTION_OK)
 		return true;
@@ -557,42 +637,79 @@ root_connect(void)
 		set_state(RUNWAY_UNREACHABLE, problem);
 		return false;
 	}
+	options = PQconninfoParse(runway_root, NULL);
+	for (PQconninfoOption *o = options; o->keyword != NULL; o++)
+	{
+		if (strcmp(o->keyword, "host") == 0)
+			hosts = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			addrs = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			ports = o->val;
+	}
+	for (const char *p = hosts ? hosts : addrs ? addrs : ""; *p; p++)
+		nhosts += *p == ',';
 
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-										   RUNWAY_CONNECT_MS);
-	root_conn = PQconnectStartParams(keys, values, 1);
+	for (int tried = 0; tried < nhosts && root_conn == NULL; tried++)
+	{
+		int			host = (next_host + tried) % nhosts;
+		const char *keys[64];
+		const char *values[64];
+		int			n = 0;
+		PGconn	   *conn;
+		PGresult   *res;
+
+		for (PQconninfoOption *o = options; o->keyword != NULL && n < 60; o++)
+		{
+			const char *val = o->val;
+
+			if (strcmp(o->keyword, "host") == 0)
+				val = list_item(hosts, host);
+			else if (strcmp(o->keyword, "hostaddr") == 0)
+				val = list_item(addrs, host);
+			else if (strcmp(o->keyword, "port") == 0)
+				val = list_item(ports, host);
+			if (val == NULL || strcmp(o->keyword, "fallback_application_name") == 0)
+				continue;
+			keys[n] = o->keyword;
+			values[n++] = val;
+		}
+		keys[n] = "fallback_application_name";
+		values[n++] = "idgen runway worker";
+		keys[n] = NULL;
+		values[n] = NULL;
+
+		error = NULL;
+		conn = root_connect_params(keys, values, &error);
+		if (conn == NULL)
+			continue;
+		root_conn = conn;
+		res = root_exec("SELECT pg_catalog.pg_is_in_recovery(),"
+						" idgen.grants_blocked()", 0, NULL);
+		if (res == NULL)
+		{
+			error = pstrdup("connection lost");
+			continue;			/* root_exec dropped the connection */
+		}
+		if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+			error = pstrdup(PQresultErrorMessage(res));
+		else if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+			error = psprintf("server \"%s:%s\" is in recovery",
+							 PQhost(conn), PQport(conn));
+		else if (!PQgetisnull(res, 0, 1))
+			error = psprintf("server \"%s:%s\" cannot grant: %s",
+							 PQhost(conn), PQport(conn),
+							 PQgetvalue(res, 0, 1));
+		PQclear(res);
+		if (error != NULL)
+			root_disconnect();
+		else
+			next_host = host;
+	}
+	PQconninfoFree(options);
 	if (root_conn == NULL)
 	{
-		set_state(RUNWAY_UNREACHABLE, "out of memory");
-		return false;
-	}
-	for (;;)
-	{
-		PostgresPollingStatusType status;
-
-		if (PQstatus(root_conn) == CONNECTION_BAD)
-			break;
-		status = PQconnectPoll(root_conn);
-		if (status == PGRES_POLLING_OK || status == PGRES_POLLING_FAILED)
-			break;
-		if (!root_wait(status == PGRES_POLLING_READING ?
-					   WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE, deadline))
-		{
-			set_state(RUNWAY_UNREACHABLE, "timeout while connecting");
-			root_disconnect();
-			return false;
-		}
-	}
-	if (PQstatus(root_conn) != CONNECTION_OK)
-	{
-		set_state(RUNWAY_UNREACHABLE, PQerrorMessage(root_conn));
-		root_disconnect();
-		return false;
-	}
-	if (PQsetnonblocking(root_conn, 1) != 0)
-	{
-		set_state(RUNWAY_UNREACHABLE, PQerrorMessage(root_conn));
-		root_disconnect();
+		set_state(RUNWAY_UNREACHABLE, error ? error : "no server to connect to");
 		return false;
 	}
 	return true;
@@ -624,14 +741,14 @@ root_exec(const char *sql, int nparams, const char *const *values)
 
 		if (flushed == 0)
 			break;
-		if (flushed < 0 || !root_wait(WL_SOCKET_WRITEABLE, deadline))
+		if (flushed < 0 || !root_wait(root_conn, WL_SOCKET_WRITEABLE, deadline))
 			goto lost;
 	}
 	for (;;)
 	{
 		while (PQisBusy(root_conn))
 		{
-			if (!root_wait(WL_SOCKET_READABLE, deadline) ||
+			if (!root_wait(root_conn, WL_SOCKET_READABLE, deadline) ||
 				!PQconsumeInput(root_conn))
 				goto lost;
 		}

@@ -32,6 +32,11 @@
  *	- PREPARE TRANSACTION of a transaction with any of these pending is
  *	  refused: its outcome would be decided where no callback of ours runs.
  *
+ * Incarnations.  Each slot also counts how many times it has been assigned
+ * to a tag.  Unlike the generation, a reset leaves it alone: state that
+ * belongs to a tag for good, whatever its resets (its last watermark,
+ * watermark.c), is kept while the incarnation stays.
+ *
  * The claim guard.  Each slot remembers the end of the highest range (of
  * IDs, or of slab numbers) ever claimed through it.  A claim that comes
  * back below it means the tag's sequence was moved back (setval or ALTER
@@ -75,6 +80,7 @@ typedef struct TagSlot
 	Oid			seqoid;			/* the tag's sequence */
 	NameData	tag;			/* the tag's name, for monitoring */
 	int64		claimed_hi;		/* end of the highest claim, or 0 */
+	uint32		incarnation;	/* bumped each time the slot is assigned */
 } TagSlot;
 
 /* an effect on the directory that waits for the transaction's outcome */
@@ -359,6 +365,7 @@ slot_attach(Oid seqoid, const NameData *tag, SubTransactionId created,
 		slots[free_index].seqoid = seqoid;
 		slots[free_index].tag = *tag;
 		slots[free_index].claimed_hi = 0;
+		slots[free_index].incarnation++;
 		*generation = slot_generation(free_index);
 	}
 	LWLockRelease(dir_lock);
@@ -390,6 +397,24 @@ slot_describe(int index, NameData *tag, Oid *seqoid, uint32 *generation)
 	*generation = slot_generation(index);
 	LWLockRelease(dir_lock);
 	return mine;
+}
+
+/*
+ * slot_incarnation
+ *		How many times slot index has been assigned to a tag (see
+ *		"Incarnations" above).  Read after slot_attach, it belongs to the
+ *		caller's tag as long as the generation slot_attach returned is
+ *		current.
+ */
+uint32
+slot_incarnation(int index)
+{
+	uint32		incarnation;
+
+	LWLockAcquire(dir_lock, LW_SHARED);
+	incarnation = slots[index].incarnation;
+	LWLockRelease(dir_lock);
+	return incarnation;
 }
 
 /*

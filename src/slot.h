@@ -30,6 +30,7 @@ extern int	slot_attach(Oid seqoid, const NameData *tag,
 						SubTransactionId created, uint32 *generation);
 extern bool slot_describe(int index, NameData *tag, Oid *seqoid,
 						  uint32 *generation);
+extern uint32 slot_incarnation(int index);
 extern void slot_note_claim(int index, Oid seqoid, const NameData *tag,
 							IdRange claimed);
 extern void slot_reset_at_commit(Oid seqoid);

@@ -31,16 +31,44 @@
  * preloaded (a standby, a recovery) could replay.  A backend can only
  * reach the sequences of its own database, so a background worker, the
  * lease keeper, connects to idgen.snowflake_database and does every read
- * and extension of the lease for the whole server (as pg_cron's launcher
- * keeps its jobs in cron.database_name).  It loads the lease at start, so
- * that IDs resume above it after a restart, crash or promotion, and
- * extends it whenever a backend asks: ahead of need when less than half a
- * lease is left (the backend carries on), and when a backend reaches its
- * end (that backend waits, bounded).  Until the keeper has loaded the
- * lease, and whenever it cannot keep it (the extension is missing in its
- * database), snowflake_id() fails with an error saying why.  In single-user
- * mode, which runs no background worker, a backend of that database keeps
- * the lease itself.
+ * and extension of the lease for the whole server.  The first backend that
+ * needs the lease loads it through the keeper, so that IDs resume above it
+ * after a restart, crash or promotion; backends ask for more ahead of need
+ * when less than half a lease is left (the asking backend carries on), and
+ * wait (bounded) only when they reach its end.  Until the keeper has
+ * loaded the lease, and whenever it cannot keep it (the extension is
+ * missing in its database), snowflake_id() fails with an error saying why.
+ * In single-user mode, which runs no background worker, a backend of that
+ * database keeps the lease itself.
+ *
+ * The keeper connects only while there is work.  A backend that asks for
+ * lease starts it as a dynamic background worker when none runs; it
+ * connects, serves every request pending, and exits (exit code 0: the
+ * postmaster forgets it quietly) once none is left.  A keeper that stayed
+ * connected would hold idgen.snowflake_database, so that DROP DATABASE,
+ * ALTER DATABASE ... RENAME and CREATE DATABASE ... TEMPLATE of it would
+ * fail ("being accessed by other users"; PostgreSQL 15 to 17 do not
+ * terminate background workers for them), pg_regress could not drop its
+ * test database, and pg_upgrade could not restore the postgres database.
+ * A connection lasts one transaction, which those commands wait for (DROP
+ * DATABASE waits 5 seconds for other sessions to leave); one that blocks
+ * behind them fails once they committed, and the backends waiting for it
+ * get the error.  Under constant use that is one short-lived process per
+ * half lease (1.5 s by default).  After a failed attempt no keeper is
+ * started for KEEPER_RETRY_MS, so a missing extension costs one start a
+ * second, not one per call; a worker that could not be registered (no
+ * free slot of max_worker_processes) is retried after KEEPER_START_RETRY_MS.
+ * In binary-upgrade mode (pg_upgrade) no keeper is started at all.
+ *
+ * Trust.  The keeper runs as the bootstrap superuser in a database whose
+ * owner may be an ordinary role.  So it sets search_path to pg_catalog,
+ * pg_temp whatever the database or role settings say, runs only
+ * schema-qualified queries, reads and sets the sequence as its owner under
+ * SECURITY_RESTRICTED_OPERATION (durable.c), and accepts as the lease only
+ * a sequence idgen.snowflake_lease_end that is a member of the extension
+ * idgen: a schema idgen and a sequence of that name created by the
+ * database's owner where the extension is missing would otherwise let that
+ * role own the lease, and set it back.
  *
  * Locking protocol (for everything in SnowflakeShared):
  *	- state, wall_max, warned and wanted are atomics changed by
@@ -54,25 +82,29 @@
  *	  only grows, except when the sequence that holds it is dropped: then
  *	  snowflake_object_access cuts it (compare-and-swap) below the next
  *	  tick.  It is read without a lock.
- *	- mutex (a spinlock) protects keeper_latch and status; "attempts" is
- *	  bumped by the keeper after every attempt to serve, under mutex.
- *	- lease_cv is broadcast by the keeper after every attempt; waiters
- *	  need no lock.
+ *	- mutex (a spinlock) protects keeper_latch, keeper_running,
+ *	  launched_at, next_launch and status; "attempts" is bumped after every
+ *	  attempt of a keeper to serve, under mutex.  keeper_running and
+ *	  keeper_latch are also peeked at without it, as a hint only: a
+ *	  decision to start a keeper is taken under mutex.
+ *	- lease_cv is broadcast after every attempt and whenever a keeper
+ *	  exits; waiters need no lock.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
+#include "commands/extension.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "port/atomics.h"
 #include "postmaster/bgworker.h"
-#include "postmaster/interrupt.h"
 #include "storage/condition_variable.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
@@ -80,6 +112,7 @@
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -97,17 +130,24 @@ PG_FUNCTION_INFO_V1(idgen_snowflake_id);
 /* a caller waits at most this long for the lease keeper */
 #define LEASE_WAIT_MS			10000
 
-/* the keeper looks again this often when nobody asks */
-#define KEEPER_NAP_MS			10000
+/* no keeper is started for this long after a failed attempt */
+#define KEEPER_RETRY_MS			1000
+
+/* nor for this long after one could not be registered */
+#define KEEPER_START_RETRY_MS	100
+
+/* a keeper registered this long ago that never started is given up */
+#define KEEPER_START_TIMEOUT_MS	10000
 
 #define LEASE_SEQUENCE	"snowflake_lease_end"
 
-/* why the keeper cannot serve the lease */
+/* what the keeper's last attempt to serve the lease came to */
 typedef enum KeeperStatus
 {
-	KEEPER_ABSENT,				/* not running (yet) */
+	KEEPER_ABSENT,				/* no attempt yet */
 	KEEPER_READY,				/* the lease is loaded and kept */
 	KEEPER_NO_EXTENSION,		/* its database lacks the lease sequence */
+	KEEPER_NO_SLOT,				/* it could not be started */
 	KEEPER_FAILED				/* its last attempt raised an error */
 } KeeperStatus;
 
@@ -123,8 +163,11 @@ typedef struct SnowflakeShared
 	int64		floor;			/* first tick after the lease read at load */
 	slock_t		mutex;
 	Latch	   *keeper_latch;	/* the keeper's, while it runs */
+	bool		keeper_running; /* a keeper was started and has not exited */
+	TimestampTz launched_at;	/* when the last one was started */
+	TimestampTz next_launch;	/* none is started before this */
 	KeeperStatus status;
-	uint32		attempts;		/* the keeper's attempts to serve so far */
+	uint32		attempts;		/* the keepers' attempts to serve so far */
 	ConditionVariable lease_cv;
 } SnowflakeShared;
 
@@ -167,11 +210,12 @@ snowflake_shmem_startup(void)
 }
 
 /*
- * snowflake_register_keeper
- *		Register the lease keeper; from _PG_init in the postmaster.
+ * keeper_register
+ *		Start a lease keeper (a dynamic background worker that is never
+ *		restarted); false if no worker slot is free.
  */
-void
-snowflake_register_keeper(void)
+static bool
+keeper_register(void)
 {
 	BackgroundWorker worker;
 
@@ -179,13 +223,62 @@ snowflake_register_keeper(void)
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
 		BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 1;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "idgen");
 	snprintf(worker.bgw_function_name, BGW_MAXLEN,
 			 "idgen_snowflake_keeper_main");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "idgen snowflake lease keeper");
 	snprintf(worker.bgw_type, BGW_MAXLEN, "idgen snowflake lease keeper");
-	RegisterBackgroundWorker(&worker);
+	return RegisterDynamicBackgroundWorker(&worker, NULL);
+}
+
+/*
+ * keeper_start
+ *		Start a keeper unless one runs, or the last attempt failed too
+ *		recently (see the header comment).  A keeper registered long ago
+ *		that never attached is taken for one that could not start.
+ */
+static void
+keeper_start(void)
+{
+	TimestampTz now;
+	bool		start;
+
+	/* the common case, a keeper at work: no clock, no lock */
+	if (sf->keeper_running && sf->keeper_latch != NULL)
+		return;
+	/* no background worker in single-user and binary-upgrade mode */
+	if (!IsUnderPostmaster || IsBinaryUpgrade)
+		return;
+
+	now = GetCurrentTimestamp();
+	/* one starting, or held off after a failure: no lock either */
+	if ((sf->keeper_running &&
+		 !TimestampDifferenceExceeds(sf->launched_at, now,
+									 KEEPER_START_TIMEOUT_MS)) ||
+		now < sf->next_launch)
+		return;
+	SpinLockAcquire(&sf->mutex);
+	start = (!sf->keeper_running ||
+			 (sf->keeper_latch == NULL &&
+			  TimestampDifferenceExceeds(sf->launched_at, now,
+										 KEEPER_START_TIMEOUT_MS))) &&
+		now >= sf->next_launch;
+	if (start)
+	{
+		sf->keeper_running = true;
+		sf->launched_at = now;
+	}
+	SpinLockRelease(&sf->mutex);
+	if (!start || keeper_register())
+		return;
+
+	SpinLockAcquire(&sf->mutex);
+	sf->keeper_running = false;
+	sf->next_launch = TimestampTzPlusMilliseconds(now, KEEPER_START_RETRY_MS);
+	sf->status = KEEPER_NO_SLOT;
+	SpinLockRelease(&sf->mutex);
+	ConditionVariableBroadcast(&sf->lease_cv);
 }
 
 /*
@@ -209,14 +302,20 @@ lease_half(void)
 
 /*
  * keeper_report
- *		Record the outcome of an attempt to serve, and wake the waiters.
+ *		Record the outcome of an attempt to serve, and wake the waiters.  A
+ *		failed one holds off the next keeper for KEEPER_RETRY_MS.
  */
 static void
 keeper_report(KeeperStatus status)
 {
+	TimestampTz retry = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													KEEPER_RETRY_MS);
+
 	SpinLockAcquire(&sf->mutex);
 	sf->status = status;
 	sf->attempts++;
+	if (status != KEEPER_READY)
+		sf->next_launch = retry;
 	SpinLockRelease(&sf->mutex);
 	ConditionVariableBroadcast(&sf->lease_cv);
 }
@@ -277,6 +376,32 @@ keeper_extend(Oid seqoid)
 }
 
 /*
+ * lease_sequence
+ *		The lease sequence of the current database, idgen's member
+ *		idgen.snowflake_lease_end, or InvalidOid if there is none.  A
+ *		relation of that name that the extension does not own is not the
+ *		lease (see "Trust" in the header comment).
+ */
+static Oid
+lease_sequence(void)
+{
+	Oid			extoid = get_extension_oid("idgen", true);
+	Oid			nspoid;
+	Oid			seqoid;
+
+	if (!OidIsValid(extoid))
+		return InvalidOid;
+	nspoid = get_namespace_oid("idgen", true);
+	if (!OidIsValid(nspoid))
+		return InvalidOid;
+	seqoid = get_relname_relid(LEASE_SEQUENCE, nspoid);
+	if (!OidIsValid(seqoid) ||
+		getExtensionOfObject(RelationRelationId, seqoid) != extoid)
+		return InvalidOid;
+	return seqoid;
+}
+
+/*
  * lease_keep
  *		Load the lease if that is still to do, and extend it if a backend
  *		asked for more, from the lease sequence of the current database;
@@ -285,13 +410,16 @@ keeper_extend(Oid seqoid)
 static bool
 lease_keep(void)
 {
-	Oid			nspoid = get_namespace_oid("idgen", true);
-	Oid			seqoid = InvalidOid;
+	Oid			seqoid = lease_sequence();
 
-	if (OidIsValid(nspoid))
-		seqoid = get_relname_relid(LEASE_SEQUENCE, nspoid);
 	if (!OidIsValid(seqoid) || !durable_lock(seqoid))
 		return false;
+	/* still the extension's, now that it is locked */
+	if (lease_sequence() != seqoid)
+	{
+		durable_unlock(seqoid);
+		return false;
+	}
 	if (pg_atomic_read_u32(&sf->loaded) == 0)
 	{
 		keeper_load(seqoid);
@@ -305,112 +433,146 @@ lease_keep(void)
 }
 
 /*
- * keeper_serve
- *		One attempt of the keeper, in a transaction of its own.
+ * lease_work_pending
+ *		Whether the lease is still to be loaded, or a backend asked for more
+ *		than it covers.
  */
-static void
+static bool
+lease_work_pending(void)
+{
+	return pg_atomic_read_u32(&sf->loaded) == 0 ||
+		(int64) pg_atomic_read_u64(&sf->wanted) >
+		(int64) pg_atomic_read_u64(&sf->lease);
+}
+
+/*
+ * keeper_serve
+ *		One attempt of the keeper, in a transaction of its own; returns its
+ *		outcome, reported to the waiting backends.  An error is reported
+ *		(and logged) as a failure.
+ */
+static KeeperStatus
 keeper_serve(void)
 {
-	bool		kept;
+	MemoryContext oldcontext = CurrentMemoryContext;
+	KeeperStatus status = KEEPER_FAILED;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "keeping the snowflake lease");
-	kept = lease_keep();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "keeping the snowflake lease");
+		status = lease_keep() ? KEEPER_READY : KEEPER_NO_EXTENSION;
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcontext);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		status = KEEPER_FAILED;
+	}
+	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);
-	keeper_report(kept ? KEEPER_READY : KEEPER_NO_EXTENSION);
+	keeper_report(status);
+	return status;
 }
 
 /*
  * keeper_exit
- *		The keeper leaves: backends must not wait for it.
+ *		The keeper leaves (also by an error while connecting): a new one
+ *		may be started.  One that leaves without having said so (see
+ *		idgen_snowflake_keeper_main) failed.
  */
 static void
 keeper_exit(int code, Datum arg)
 {
+	bool		mine;
+
 	SpinLockAcquire(&sf->mutex);
-	sf->keeper_latch = NULL;
+	mine = sf->keeper_latch == MyLatch;
+	if (mine)
+	{
+		sf->keeper_latch = NULL;
+		sf->keeper_running = false;
+	}
 	SpinLockRelease(&sf->mutex);
-	keeper_report(KEEPER_ABSENT);
+	if (mine)
+		keeper_report(KEEPER_FAILED);
 }
 
 /*
  * idgen_snowflake_keeper_main
- *		Entry point of the lease keeper: connect to idgen.snowflake_database
- *		and serve the lease until shut down.  An error in one attempt is
- *		reported to the waiting backends and retried at the next one.
+ *		Entry point of the lease keeper: connect to idgen.snowflake_database,
+ *		serve the lease while backends ask, then exit (see the header
+ *		comment).  A failed attempt ends it too: backends start another one
+ *		when they ask again, KEEPER_RETRY_MS later at the earliest.
  */
 void
 idgen_snowflake_keeper_main(Datum arg)
 {
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(snowflake_database, NULL, 0);
 
 	SpinLockAcquire(&sf->mutex);
 	sf->keeper_latch = MyLatch;
 	SpinLockRelease(&sf->mutex);
 	before_shmem_exit(keeper_exit, (Datum) 0);
 
+	BackgroundWorkerInitializeConnection(snowflake_database, NULL, 0);
+	/* nothing the database's owner configured reaches our queries */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET,
+					PGC_S_OVERRIDE);
+
 	for (;;)
 	{
-		MemoryContext oldcontext = CurrentMemoryContext;
+		bool		failed;
+		bool		done;
 
 		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
+		failed = keeper_serve() != KEEPER_READY;
+
+		/*
+		 * Decide and say so in one step: a backend that asked before it is
+		 * served by this keeper, one that asks after it sees none running and
+		 * starts another (lease_ask raises "wanted", then looks).
+		 */
+		SpinLockAcquire(&sf->mutex);
+		done = failed || !lease_work_pending();
+		if (done)
 		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
+			sf->keeper_latch = NULL;
+			sf->keeper_running = false;
 		}
-		if (pg_atomic_read_u32(&sf->loaded) == 0 ||
-			(int64) pg_atomic_read_u64(&sf->wanted) >
-			(int64) pg_atomic_read_u64(&sf->lease))
-		{
-			PG_TRY();
-			{
-				keeper_serve();
-			}
-			PG_CATCH();
-			{
-				MemoryContextSwitchTo(oldcontext);
-				EmitErrorReport();
-				FlushErrorState();
-				AbortCurrentTransaction();
-				pgstat_report_activity(STATE_IDLE, NULL);
-				keeper_report(KEEPER_FAILED);
-			}
-			PG_END_TRY();
-		}
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 KEEPER_NAP_MS, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		SpinLockRelease(&sf->mutex);
+		if (done)
+			break;
 	}
+
+	/* keeper_exit has nothing more to report */
+	ConditionVariableBroadcast(&sf->lease_cv);
+	proc_exit(0);
 }
 
 /*
  * lease_ask
- *		Ask the keeper to make the lease cover tick need, without waiting.
+ *		Ask for the lease to cover tick need, without waiting: a keeper at
+ *		work serves it before it exits, or a new one is started.
  */
 static void
 lease_ask(int64 need)
 {
 	uint64		wanted = pg_atomic_read_u64(&sf->wanted);
-	Latch	   *latch;
 
 	while ((int64) wanted < need &&
 		   !pg_atomic_compare_exchange_u64(&sf->wanted, &wanted,
 										   (uint64) need))
 		;
-	SpinLockAcquire(&sf->mutex);
-	latch = sf->keeper_latch;
-	SpinLockRelease(&sf->mutex);
-	if (latch != NULL)
-		SetLatch(latch);
+	/* the keeper decides to exit under mutex, after reading "wanted" */
+	keeper_start();
 }
 
 /*
@@ -470,7 +632,8 @@ lease_unavailable(KeeperStatus status)
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("snowflake IDs are not available: %s",
-					status == KEEPER_ABSENT ? "the lease keeper is not running" :
+					status == KEEPER_ABSENT ? "the lease keeper did not start" :
+					status == KEEPER_NO_SLOT ? "the lease keeper could not be started" :
 					status == KEEPER_FAILED ? "the lease keeper could not extend the lease" :
 					"the lease could not be extended in time"),
 			 errdetail("The background worker \"idgen snowflake lease keeper\" keeps the lease of snowflake IDs durable in database \"%s\" (WAL flush, synchronous standbys).",
@@ -673,6 +836,11 @@ idgen_snowflake_id(PG_FUNCTION_ARGS)
 	if (unlikely(!ready))
 	{
 		idgen_check_preloaded();
+		if (IsBinaryUpgrade)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("snowflake IDs are not available in binary-upgrade mode"),
+					 errdetail("pg_upgrade runs the server without the lease keeper of snowflake IDs.")));
 		lease_wait(0);
 		ready = true;
 	}

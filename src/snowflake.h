@@ -47,7 +47,6 @@ extern TimestampTz snowflake_tick_to_timestamptz(int64 tick);
 
 extern void snowflake_shmem_request(void);
 extern void snowflake_shmem_startup(void);
-extern void snowflake_register_keeper(void);
 extern void snowflake_object_access(ObjectAccessType access, Oid classId,
 									Oid objectId, int subId);
 extern PGDLLEXPORT void idgen_snowflake_keeper_main(Datum arg);

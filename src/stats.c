@@ -204,19 +204,28 @@ idgen_backend_ranges(PG_FUNCTION_ARGS)
 /*
  * idgen_reset_stats
  *		reset_stats(tag): zero the counters of one tag, or of every tag of
- *		this database when tag is NULL.
+ *		this database when tag is NULL.  A tag that does not exist is an
+ *		error, as everywhere else; one that has no slot (not used since
+ *		the server started) has no counters to zero.
  */
 Datum
 idgen_reset_stats(PG_FUNCTION_ARGS)
 {
-	NameData	name;
 	bool		all = PG_ARGISNULL(0);
+	Oid			only = InvalidOid;
 	int			i;
 
 	idgen_check_not_parallel("idgen.reset_stats");
 	idgen_check_preloaded();
 	if (!all)
+	{
+		NameData	name;
+		TagInfo		info;
+
 		tag_check_name(PG_GETARG_TEXT_PP(0), &name);
+		(void) tag_lookup(&name, &info);
+		only = info.seqoid;
+	}
 
 	for (i = 0; i < idgen_max_tags; i++)
 	{
@@ -227,7 +236,7 @@ idgen_reset_stats(PG_FUNCTION_ARGS)
 		int64		cached;
 
 		if (!slot_describe(i, &tag, &seqoid, &generation) ||
-			(!all && strcmp(NameStr(tag), NameStr(name)) != 0))
+			(!all && seqoid != only))
 			continue;
 		live_chunks(i, generation, &live, &cached);
 		pool_reset_counters(i, generation, &live);

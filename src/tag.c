@@ -205,7 +205,7 @@ row_value(HeapTuple row, TupleDesc desc, const char *name, Datum *value)
  *		query is schema-qualified throughout, operators included, so that
  *		no search_path can redirect it.
  */
-static bool
+bool
 tag_read(const NameData *name, TagInfo *info)
 {
 	Oid			argtypes[1] = {TEXTOID};

@@ -48,6 +48,7 @@ typedef struct TagInfo
 #define TAG_DEFAULT_GRANT_SIZE	INT64CONST(16777216)
 
 extern void tag_check_name(text *tag, NameData *name);
+extern bool tag_read(const NameData *name, TagInfo *info);
 extern SubTransactionId tag_lookup(const NameData *name, TagInfo *info);
 extern Oid	tag_extension_schema(void);
 extern void tag_check_usage(const TagInfo *info);

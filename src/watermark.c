@@ -26,19 +26,30 @@
  *	  first ID is returned; if the chunk is empty, the floor is "none yet"
  *	  (PG_INT64_MAX) until the refill lowers it to the first ID taken,
  *	  while still holding the pool lock (pool_take_front).  Every ID the
- *	  transaction draws is >= floor.  It
- *	  clears the floor in XACT_EVENT_COMMIT, which runs after
+ *	  transaction draws is >= floor.  The floor stays until the
+ *	  transaction ends, also when the tag's slot is reset under it (its
+ *	  start raised: cache_reattach empties the chunk but keeps the floor).
+ *	  It clears the floor in XACT_EVENT_COMMIT, which runs after
  *	  ProcArrayEndTransaction: by then the commit is visible to every new
  *	  snapshot.  On abort it clears it after reclaim has rewound the chunk
- *	  (its transaction callback runs after reclaim's; cache_init registers
- *	  them in that order) and after the rest went back to the pool.
+ *	  (its transaction callback, installed by _PG_init, runs after
+ *	  reclaim's, installed later: callbacks run newest first) and after
+ *	  the rest went back to the pool.
  *	- (4) In XACT_EVENT_PRE_PREPARE the floor is copied, with the
  *	  transaction's xid, into the slot's list of prepared floors, before the
- *	  backend clears its own; an entry holds until its xid is no longer in
- *	  progress (COMMIT PREPARED removes it from the proc array only once the
- *	  commit is visible).  Prepared transactions that survived a restart
- *	  are not in the list: while any of them exists in the database, the
- *	  watermark does not move.
+ *	  backend clears its own, whatever the slot's generation; an entry
+ *	  holds until its xid is no longer in progress (COMMIT PREPARED removes
+ *	  it from the proc array only once the commit is visible).
+ *	- Prepared transactions this server does not know.  Those that survived
+ *	  a restart, and on a promoted standby those prepared on the old
+ *	  primary, are in pg_prepared_xacts but in no list.  Every transaction
+ *	  prepared by this server since it started (ordered IDs or not) is
+ *	  recorded by xid in a server-wide list of known xids, at
+ *	  XACT_EVENT_PRE_PREPARE, before pg_prepared_xacts can show it; so a
+ *	  prepared transaction of the database whose xid is not in that list
+ *	  comes from before (whatever the clocks say), and while any exists,
+ *	  no watermark of the database moves.  None can appear once the server
+ *	  runs as a primary, so a backend that found none does not ask again.
  *	- (1) and (2) are read under the pool lock held exclusive
  *	  (pool_watermark), so no backend is between taking IDs from the pool
  *	  and publishing them; a chunk's fields read without a lock may be a
@@ -46,23 +57,34 @@
  *	  except by reclaim's rewind, which the floor covers).
  *	- A tag whose start was raised gets a new slot generation while its
  *	  older transactions may still commit: floors (open and prepared) of
- *	  every generation of the slot count.
- *	- A result is safe for good: no ID at or below it is handed out later.
- *	  So each slot keeps the last result, which is returned whenever the
- *	  lowest ID of (1) is not known (a claim under way with the pool empty,
- *	  no region since the server started: then the sequence's mark is used
- *	  once no claim runs and nothing is cached), and never goes back.
+ *	  every generation of the slot count.  So do floors left in a slot by a
+ *	  dropped tag: a transaction that drew without looking the tag up (the
+ *	  fast path takes no lock) may still commit them.  Only the lowest
+ *	  counts, and those of finished transactions are pruned.
+ *	- A result is safe for good: no ID at or below it is handed out later
+ *	  (a reset only discards IDs; new ones come from above the mark).  So
+ *	  each slot keeps the last result for as long as the slot belongs to
+ *	  the same tag (its incarnation, slot.c), across resets; it is returned
+ *	  whenever the lowest ID of (1) is not known (a claim under way with
+ *	  the pool empty, no region since the server started: then the
+ *	  sequence's mark is used once no claim runs and nothing is cached),
+ *	  and the watermark never goes back while the server runs.
  *	- After a crash nothing issued before it can commit any more, except
  *	  prepared transactions (above): a restarted server's watermark is the
  *	  tag's high-water mark.
- * Not covered: next_id_range blocks (refused on ordered tags), and readers
- * on a standby (the function is refused during recovery).
+ * Not covered: next_id_range blocks (refused on ordered tags), IDs used
+ * outside the transaction that drew them (README, "Incremental readers"),
+ * and readers on a standby (the function is refused during recovery).
  *
  * Locking protocol:
- *	- watermark_locks[i] (named tranche "idgen watermarks", exclusive)
- *	  protects watermarks[i]: the last result and the prepared floors.  A
- *	  reader takes it, then the pool lock of slot i through pool_watermark
- *	  (never the other way round); a preparing backend takes it alone.
+ *	- watermark_locks[i], i < idgen.max_tags (named tranche "idgen
+ *	  watermarks", exclusive) protects watermarks[i]: the last result, its
+ *	  incarnation and the prepared floors.  A reader takes it, then the
+ *	  pool lock of slot i through pool_watermark (never the other way
+ *	  round); a preparing backend takes it alone.
+ *	- watermark_locks[idgen.max_tags] protects the list of known prepared
+ *	  xids; it is taken alone.
+ *	- TransactionIdIsInProgress takes ProcArrayLock under either.
  *	- A BackendChunk's floor is written by its owner only, read here
  *	  without a lock (with the barriers described above).
  *
@@ -103,13 +125,25 @@ typedef struct PreparedFloor
 /* per tag slot; see the locking protocol above */
 typedef struct WatermarkSlot
 {
-	uint32		generation;		/* slot generation the contents belong to */
+	uint32		incarnation;	/* slot incarnation "last" belongs to */
 	int64		last;			/* last result, safe for good */
 	int			nprepared;
 	PreparedFloor prepared[FLEXIBLE_ARRAY_MEMBER];	/* max_prepared_xacts */
 } WatermarkSlot;
 
+/*
+ * The transactions this server prepared since it started; at most
+ * max_prepared_xacts prepared and one preparing per backend are in
+ * progress at once, so after pruning there is always room.
+ */
+typedef struct KnownPrepared
+{
+	int			count;
+	TransactionId xids[FLEXIBLE_ARRAY_MEMBER];
+} KnownPrepared;
+
 static char *watermarks = NULL;
+static KnownPrepared *known = NULL;
 static LWLockPadded *watermark_locks = NULL;
 
 /* slots whose chunk holds a floor of this backend's open transaction */
@@ -129,20 +163,44 @@ watermark_slot_size(void)
 }
 
 /*
+ * known_capacity
+ *		Entries of the list of known prepared xids.
+ */
+static int
+known_capacity(void)
+{
+	return max_prepared_xacts + MaxBackends;
+}
+
+/*
+ * known_size
+ *		Bytes of the list of known prepared xids.
+ */
+static Size
+known_size(void)
+{
+	return add_size(offsetof(KnownPrepared, xids),
+					mul_size(sizeof(TransactionId), known_capacity()));
+}
+
+/*
  * watermark_shmem_request
- *		Ask for the slots' memory and one LWLock per tag slot.
+ *		Ask for the slots' memory, the list of known prepared xids, and one
+ *		LWLock per tag slot plus one for the list.
  */
 void
 watermark_shmem_request(void)
 {
-	RequestAddinShmemSpace(mul_size(watermark_slot_size(), idgen_max_tags));
-	RequestNamedLWLockTranche(WATERMARK_TRANCHE, idgen_max_tags);
+	RequestAddinShmemSpace(add_size(mul_size(watermark_slot_size(),
+											 idgen_max_tags),
+									known_size()));
+	RequestNamedLWLockTranche(WATERMARK_TRANCHE, idgen_max_tags + 1);
 }
 
 /*
  * watermark_shmem_startup
- *		Attach to (and, the first time, initialise) the slots.  Called with
- *		AddinShmemInitLock held.
+ *		Attach to (and, the first time, initialise) the slots and the list.
+ *		Called with AddinShmemInitLock held.
  */
 void
 watermark_shmem_startup(void)
@@ -151,31 +209,34 @@ watermark_shmem_startup(void)
 	bool		found;
 
 	watermarks = ShmemInitStruct("idgen watermarks", size, &found);
-	watermark_locks = GetNamedLWLockTranche(WATERMARK_TRANCHE);
 	if (!found)
 		memset(watermarks, 0, size);
+	known = ShmemInitStruct("idgen known prepared", known_size(), &found);
+	if (!found)
+		memset(known, 0, known_size());
+	watermark_locks = GetNamedLWLockTranche(WATERMARK_TRANCHE);
 }
 
 /*
  * watermark_lock
- *		Lock the watermark state of slot index for generation, emptying it
- *		if it belongs to an older one.  NULL, without the lock, when the
- *		slot has moved on.
+ *		Lock the watermark state of slot index, whatever its generation.
  */
 static WatermarkSlot *
-watermark_lock(int index, uint32 generation)
+watermark_lock(int index)
 {
-	WatermarkSlot *ws = (WatermarkSlot *)
-		(watermarks + (Size) index * watermark_slot_size());
-	bool		stale;
+	LWLockAcquire(&watermark_locks[index].lock, LW_EXCLUSIVE);
+	return (WatermarkSlot *) (watermarks +
+							  (Size) index * watermark_slot_size());
+}
 
-	if (!slot_lock_state(&watermark_locks[index].lock, index, generation,
-						 &ws->generation, &stale))
-		return NULL;
-	/* prepared floors stay: a reset tag's transactions may still commit */
-	if (stale)
-		ws->last = 0;
-	return ws;
+/*
+ * watermark_unlock
+ *		Release watermark_lock's lock.
+ */
+static void
+watermark_unlock(int index)
+{
+	LWLockRelease(&watermark_locks[index].lock);
 }
 
 /*
@@ -191,7 +252,7 @@ watermark_note(LocalTag *lt)
 
 	int			i;
 
-	/* again in the same transaction (SET ROLE): the floor stays */
+	/* again in the same transaction (SET ROLE, a reset): the floor stays */
 	if (c->floor != 0)
 		return;
 	if (floored == NULL)
@@ -215,12 +276,15 @@ static int64
 prune_prepared(WatermarkSlot *ws)
 {
 	int64		lowest = PG_INT64_MAX;
-	int			i;
+	int			i = 0;
 
-	for (i = 0; i < ws->nprepared;)
+	while (i < ws->nprepared)
 	{
 		if (TransactionIdIsInProgress(ws->prepared[i].xid))
-			lowest = Min(lowest, ws->prepared[i++].floor);
+		{
+			lowest = Min(lowest, ws->prepared[i].floor);
+			i++;
+		}
 		else
 			ws->prepared[i] = ws->prepared[--ws->nprepared];
 	}
@@ -228,38 +292,144 @@ prune_prepared(WatermarkSlot *ws)
 }
 
 /*
+ * known_add
+ *		Record a transaction this server is preparing, making room by
+ *		forgetting finished ones.
+ */
+static void
+known_add(TransactionId xid)
+{
+	LWLock	   *lock = &watermark_locks[idgen_max_tags].lock;
+	int			i;
+
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	if (known->count == known_capacity())
+	{
+		for (i = 0; i < known->count;)
+		{
+			if (TransactionIdIsInProgress(known->xids[i]))
+				i++;
+			else
+				known->xids[i] = known->xids[--known->count];
+		}
+	}
+	if (known->count == known_capacity())
+	{
+		LWLockRelease(lock);
+		elog(ERROR, "idgen: no room to record prepared transaction %u", xid);
+	}
+	known->xids[known->count++] = xid;
+	LWLockRelease(lock);
+}
+
+/*
+ * unknown_prepared
+ *		The prepared transactions of this database that this server did not
+ *		prepare since it started (see the header comment), into *xids
+ *		(palloc'd in the caller's memory context); returns how many.
+ */
+static int
+unknown_prepared(TransactionId **xids)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	LWLock	   *lock = &watermark_locks[idgen_max_tags].lock;
+	int			n;
+	int			nunknown = 0;
+	int			i;
+	int			j;
+
+	SPI_connect();
+	if (SPI_execute("SELECT transaction FROM pg_catalog.pg_prepared_xacts"
+					" WHERE database OPERATOR(pg_catalog.=)"
+					" pg_catalog.current_database()", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "idgen: could not read pg_prepared_xacts");
+	n = (int) SPI_processed;
+	*xids = MemoryContextAlloc(caller, sizeof(TransactionId) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		(*xids)[i] = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[i],
+														 SPI_tuptable->tupdesc,
+														 1, &isnull));
+	}
+	SPI_finish();
+
+	LWLockAcquire(lock, LW_SHARED);
+	for (i = 0; i < n; i++)
+	{
+		for (j = 0; j < known->count; j++)
+			if (TransactionIdEquals(known->xids[j], (*xids)[i]))
+				break;
+		if (j == known->count)
+			(*xids)[nunknown++] = (*xids)[i];
+	}
+	LWLockRelease(lock);
+	return nunknown;
+}
+
+/*
+ * unknown_prepared_exist
+ *		Whether this database has prepared transactions whose floors this
+ *		server does not know.  None can appear later (see the header
+ *		comment), so once there are none the question is not asked again.
+ */
+static bool
+unknown_prepared_exist(void)
+{
+	static bool none_left = false;
+	TransactionId *xids;
+
+	if (none_left)
+		return false;
+	none_left = unknown_prepared(&xids) == 0;
+	pfree(xids);
+	return !none_left;
+}
+
+/*
  * register_prepared
- *		The transaction is being prepared: its floors go to the slots' lists
- *		of prepared floors, with its xid.
+ *		The transaction is being prepared: it is recorded as known, and its
+ *		floors go to the slots' lists of prepared floors, with its xid.
+ *		With prepared transactions disabled, PostgreSQL refuses the PREPARE
+ *		itself, just after this.
  */
 static void
 register_prepared(void)
 {
-	TransactionId xid = GetTopTransactionId();
+	TransactionId xid;
 	int			i;
 
+	if (max_prepared_xacts == 0)
+		return;
+	xid = GetTopTransactionId();
+	known_add(xid);
 	for (i = 0; i < nfloored; i++)
 	{
 		BackendChunk *c = cache_chunk(floored[i]);
-		WatermarkSlot *ws = watermark_lock(floored[i], c->generation);
+		WatermarkSlot *ws;
 
-		if (ws == NULL)
-			continue;			/* the tag was dropped or reset */
+		/* a floor that is still "none yet" covers no ID */
+		if (c->floor == 0 || c->floor == PG_INT64_MAX)
+			continue;
+		ws = watermark_lock(floored[i]);
 		/* entries of finished transactions go when room is needed */
 		if (ws->nprepared == max_prepared_xacts)
 			prune_prepared(ws);
 		if (ws->nprepared == max_prepared_xacts)
 		{
-			LWLockRelease(&watermark_locks[floored[i]].lock);
+			watermark_unlock(floored[i]);
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("too many prepared transactions hold IDs of an ordered tag"),
+					 errdetail("Each ordered tag tracks at most \"max_prepared_transactions\" (%d) prepared transactions.",
+							   max_prepared_xacts),
 					 errhint("Commit or roll back prepared transactions first.")));
 		}
 		ws->prepared[ws->nprepared].xid = xid;
 		ws->prepared[ws->nprepared].floor = c->floor;
 		ws->nprepared++;
-		LWLockRelease(&watermark_locks[floored[i]].lock);
+		watermark_unlock(floored[i]);
 	}
 }
 
@@ -287,8 +457,8 @@ clear_floors(void)
 
 /*
  * watermark_xact_callback
- *		Top-level transaction events; runs after reclaim's (see the header
- *		comment).
+ *		Top-level transaction events of every backend; runs after reclaim's
+ *		(see the header comment).
  */
 static void
 watermark_xact_callback(XactEvent event, void *arg)
@@ -301,7 +471,8 @@ watermark_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
-			clear_floors();
+			if (nfloored > 0)
+				clear_floors();
 			break;
 		default:
 			break;
@@ -309,12 +480,14 @@ watermark_xact_callback(XactEvent event, void *arg)
 }
 
 /*
- * watermark_register
- *		Install the transaction callback; once per backend, before reclaim
- *		installs its own (callbacks run newest first).
+ * watermark_init
+ *		Install the transaction callback; from _PG_init, so that every
+ *		backend records the transactions it prepares, and so that the
+ *		callback runs after reclaim's (installed at a backend's first use of
+ *		a tag).
  */
 void
-watermark_register(void)
+watermark_init(void)
 {
 	RegisterXactCallback(watermark_xact_callback, NULL);
 }
@@ -345,38 +518,12 @@ scan_chunks(void *arg)
 
 		if (!cache_read_chunk(b, scan->index, &pid, &c))
 			continue;
-		/* also a floor of an older generation: the tag may have been reset */
+		/* also a floor of an older generation: see the header comment */
 		if (c.floor > 0)
 			scan->lowest = Min(scan->lowest, c.floor);
 		if (c.generation == scan->generation && c.next < c.end)
 			scan->lowest = Min(scan->lowest, c.next);
 	}
-}
-
-/*
- * prepared_before_start
- *		Whether this database has prepared transactions from before the
- *		server started, whose floors are not known.  No new one can appear,
- *		so once there are none the question is not asked again.
- */
-static bool
-prepared_before_start(void)
-{
-	static bool none_left = false;
-	bool		found;
-
-	if (none_left)
-		return false;
-	SPI_connect();
-	if (SPI_execute("SELECT FROM pg_catalog.pg_prepared_xacts"
-					" WHERE database OPERATOR(pg_catalog.=) pg_catalog.current_database()"
-					" AND prepared OPERATOR(pg_catalog.<) pg_catalog.pg_postmaster_start_time()"
-					" LIMIT 1", true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "idgen: could not read pg_prepared_xacts");
-	found = SPI_processed > 0;
-	SPI_finish();
-	none_left = !found;
-	return found;
 }
 
 /*
@@ -416,8 +563,10 @@ attach_ordered(text *tag, TagInfo *info, uint32 *generation)
 Datum
 idgen_watermark(PG_FUNCTION_ARGS)
 {
+	text	   *tag = PG_GETARG_TEXT_PP(0);
 	TagInfo		info;
 	uint32		generation;
+	uint32		incarnation;
 	int			index;
 	int64		mark;
 	bool		held;
@@ -434,25 +583,30 @@ idgen_watermark(PG_FUNCTION_ARGS)
 				 errdetail("Only the primary knows which IDs are still in flight."),
 				 errhint("Call idgen.watermark() on the primary.")));
 
-	index = attach_ordered(PG_GETARG_TEXT_PP(0), &info, &generation);
-	/* read before the locks: used only if no claim ran since (below) */
-	mark = durable_read(info.seqoid);
-	held = prepared_before_start();
-
-	ws = watermark_lock(index, generation);
-	scan.index = index;
-	scan.generation = generation;
-	scan.lowest = PG_INT64_MAX;
-	if (ws != NULL &&
-		!pool_watermark(index, generation, &floor, scan_chunks, &scan))
+	/* a reset between attaching and locking: attach again */
+	for (;;)
 	{
-		LWLockRelease(&watermark_locks[index].lock);
-		ws = NULL;
+		index = attach_ordered(tag, &info, &generation);
+		incarnation = slot_incarnation(index);
+		/* read before the locks: used only if no claim ran since (below) */
+		mark = durable_read(info.seqoid);
+		held = unknown_prepared_exist();
+
+		ws = watermark_lock(index);
+		scan.index = index;
+		scan.generation = generation;
+		scan.lowest = PG_INT64_MAX;
+		if (pool_watermark(index, generation, &floor, scan_chunks, &scan))
+			break;
+		watermark_unlock(index);
 	}
-	if (ws == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("tag \"%s\" was dropped", NameStr(info.name))));
+
+	/* the slot is the tag's (its generation held): the last result too */
+	if (ws->incarnation != incarnation)
+	{
+		ws->incarnation = incarnation;
+		ws->last = 0;
+	}
 
 	/* prepared transactions hold their floors until they finish */
 	scan.lowest = Min(scan.lowest, prune_prepared(ws));
@@ -469,24 +623,52 @@ idgen_watermark(PG_FUNCTION_ARGS)
 	if (!held && floor != POOL_FLOOR_UNKNOWN)
 		result = Max(result, Min(floor, scan.lowest) - 1);
 	ws->last = result;
-	LWLockRelease(&watermark_locks[index].lock);
+	watermark_unlock(index);
 	PG_RETURN_INT64(result);
+}
+
+/*
+ * holder_row
+ *		One row of idgen.watermark_holders(): pid 0 and xid
+ *		InvalidTransactionId stand for NULL, as does a floor of 0 (the
+ *		lowest ID of a prepared transaction this server does not know).
+ */
+static void
+holder_row(ReturnSetInfo *rsinfo, const NameData *tag, pid_t pid,
+		   TransactionId xid, int64 floor)
+{
+	Datum		values[4];
+	bool		nulls[4] = {0};
+
+	values[0] = CStringGetTextDatum(NameStr(*tag));
+	values[1] = Int32GetDatum(pid);
+	nulls[1] = pid == 0;
+	values[2] = TransactionIdGetDatum(xid);
+	nulls[2] = !TransactionIdIsValid(xid);
+	values[3] = Int64GetDatum(floor);
+	nulls[3] = floor == 0;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
 /*
  * idgen_watermark_holders
  *		One row per backend transaction and prepared transaction that holds
  *		back the watermark of a tag of this database the current role may
- *		monitor: the lowest ID it may still commit.
+ *		monitor: the lowest ID it may still commit (NULL for a prepared
+ *		transaction this server does not know, which holds every ordered
+ *		tag of the database).
  */
 Datum
 idgen_watermark_holders(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TransactionId *unknown;
+	int			nunknown;
 	int			index;
 
 	idgen_check_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
+	nunknown = unknown_prepared(&unknown);
 
 	for (index = 0; index < idgen_max_tags; index++)
 	{
@@ -494,8 +676,7 @@ idgen_watermark_holders(PG_FUNCTION_ARGS)
 		Oid			seqoid;
 		uint32		generation;
 		WatermarkSlot *ws;
-		Datum		values[4];
-		bool		nulls[4];
+		TagInfo		info;
 		int			b;
 		int			i;
 
@@ -507,32 +688,20 @@ idgen_watermark_holders(PG_FUNCTION_ARGS)
 			BackendChunk c;
 			pid_t		pid;
 
-			if (!cache_read_chunk(b, index, &pid, &c) ||
-				c.generation != generation || c.floor == 0 ||
-				c.floor == PG_INT64_MAX)
-				continue;
-			memset(nulls, 0, sizeof(nulls));
-			values[0] = CStringGetTextDatum(NameStr(tag));
-			values[1] = Int32GetDatum(pid);
-			nulls[2] = true;
-			values[3] = Int64GetDatum(c.floor);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
-								 values, nulls);
+			/* every floor the watermark counts, of any generation */
+			if (cache_read_chunk(b, index, &pid, &c) && pid != 0 &&
+				c.floor != 0 && c.floor != PG_INT64_MAX)
+				holder_row(rsinfo, &tag, pid, InvalidTransactionId, c.floor);
 		}
-		ws = watermark_lock(index, generation);
-		if (ws == NULL)
-			continue;
+		ws = watermark_lock(index);
+		(void) prune_prepared(ws);
 		for (i = 0; i < ws->nprepared; i++)
-		{
-			memset(nulls, 0, sizeof(nulls));
-			values[0] = CStringGetTextDatum(NameStr(tag));
-			nulls[1] = true;
-			values[2] = TransactionIdGetDatum(ws->prepared[i].xid);
-			values[3] = Int64GetDatum(ws->prepared[i].floor);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
-								 values, nulls);
-		}
-		LWLockRelease(&watermark_locks[index].lock);
+			holder_row(rsinfo, &tag, 0, ws->prepared[i].xid,
+					   ws->prepared[i].floor);
+		watermark_unlock(index);
+		if (nunknown > 0 && tag_read(&tag, &info) && info.ordered)
+			for (i = 0; i < nunknown; i++)
+				holder_row(rsinfo, &tag, 0, unknown[i], 0);
 	}
 	return (Datum) 0;
 }

@@ -16,7 +16,7 @@
 
 extern void watermark_shmem_request(void);
 extern void watermark_shmem_startup(void);
-extern void watermark_register(void);
+extern void watermark_init(void);
 extern void watermark_note(LocalTag *lt);
 
 #endif							/* IDGEN_WATERMARK_H */

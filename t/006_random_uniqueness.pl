@@ -15,6 +15,21 @@
 # 2PC scripts, the admin).  Every drawn ID is inserted into ids(gen, id) under
 # a unique index, so a duplicate shows up as a "duplicate key" error.
 #
+# Two of the segment tags are ordered ('o', and 'q' without reclaim).  A
+# reader polls each of them as the README says, all along: w :=
+# idgen.watermark(tag), then (a later statement) the rows with last < id <= w,
+# then last := max(last, w).  At the end, every committed row of an ordered
+# tag must have been read exactly once, and no row read that is not
+# committed.
+#
+# Every EVENT_EVERY seconds the server goes through an event, in turn: a
+# restart (immediate or fast shutdown, at random), a restart with the clock
+# 5 to 15 minutes back (libfaketime; a plain restart where it is missing),
+# and a switchover: the primary stops (fast, so that its standby has every
+# commit), the standby is promoted, and a new standby is made from it.
+# Prepared transactions survive all of them (each event makes one that drew
+# from the ordered tags just before); the workload reconnects.
+#
 # pgbench clients abort on their first error (PostgreSQL 15), so pgbench runs
 # in rounds of 10-20 s and a session whose pgbench ended is started again
 # until DURATION is used up.  The test fails on any duplicate key, any server
@@ -33,6 +48,10 @@
 #             to look for duplicates of other causes
 #   ADMIN_OPS comma-separated admin actions (default:
 #             options,maxvalue,start,churn)
+#   EVENTS    comma-separated events, taken in turn (default:
+#             restart,clockback,promote; EVENTS= for none)
+#   EVENT_EVERY  seconds between events (default: a quarter of DURATION,
+#             10 to 60)
 #   STRESS_DEBUG=1  print every error pgbench reported, log every statement
 #
 # make test runs it for 40 s.  The long run: DURATION=1800 make test (the
@@ -42,12 +61,14 @@
 #     TESTDIR=$PWD/tmp_check/stress perl -I $pgxs/src/test/perl t/006_random_uniqueness.pl
 # ($pgxs: three directories above pg_config --pgxs).  On failure the test
 # prints the duplicated (gen, id) pairs, the script that drew each again and
-# the script that committed it (column ids.src), and the unexpected errors.
+# the script that committed it (column ids.src), the unexpected errors, and
+# the rows the reader missed or read twice.
 use strict;
 use warnings FATAL => 'all';
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use File::Path qw(rmtree);
 use IPC::Run;
 use Time::HiRes qw(time sleep);
 
@@ -59,11 +80,26 @@ my $leak = $ENV{LEAK} // 1;
 my $admin_ops = $ENV{ADMIN_OPS} // 'options,maxvalue,start,churn';
 die "ADMIN_OPS: unknown action"
   if grep { !/^(?:options|maxvalue|start|churn)$/ } split /,/, $admin_ops;
+my @event_kinds = split /,/, ($ENV{EVENTS} // 'restart,clockback,promote');
+die "EVENTS: unknown event"
+  if grep { !/^(?:restart|clockback|promote)$/ } @event_kinds;
+my $event_every = $ENV{EVENT_EVERY} // int($duration / 4);
+$event_every = 10 if $event_every < 10;
+$event_every = 60 if $event_every > 60 && !defined $ENV{EVENT_EVERY};
 diag("random seed: $seed (replay with SEED=$seed DURATION=$duration)");
 srand($seed);
 
+# libfaketime, wherever the distribution put it (FAKETIME_LIB overrides)
+my ($faketime_lib) = grep { -e }
+  ($ENV{FAKETIME_LIB} // (), glob('/usr/lib/*/faketime/libfaketime.so.1'),
+	'/usr/lib/faketime/libfaketime.so.1',
+	'/usr/local/lib/faketime/libfaketime.so.1');
+note('libfaketime is not installed: clock-back events are plain restarts')
+  if !$faketime_lib && grep { $_ eq 'clockback' } @event_kinds;
+
+my $promote = grep { $_ eq 'promote' } @event_kinds;
 my $node = PostgreSQL::Test::Cluster->new('random_uniqueness');
-$node->init;
+$node->init(allows_streaming => $promote ? 1 : 0);
 $node->append_conf(
 	'postgresql.conf', qq{
 shared_preload_libraries = 'idgen'
@@ -72,6 +108,8 @@ max_prepared_transactions = @{[ $nclients * 4 + 20 ]}
 log_statement = @{[ $debug ? "'all'" : "'none'" ]}
 });
 $node->start;
+# every server of the run, for the crash check at the end
+my @servers = ($node);
 
 # Generators: tg(1..3) are segment tags, tg(4) the hybrid tag, tg(5)
 # snowflake_id(); draw(gen) draws one ID of any of them.  The churn tag "c"
@@ -87,6 +125,9 @@ SELECT idgen.create_tag('b', region => 200, chunk_min => 1, chunk_max => 20,
 SELECT idgen.create_tag('nr', region => 1000, chunk_min => 1, chunk_max => 50, reclaim => false);
 SELECT idgen.create_tag('c', region => 300, chunk_min => 1, chunk_max => 30);
 SELECT idgen.create_tag('h', kind => 'hybrid');
+-- ordered tags, which the watermark reader polls
+SELECT idgen.create_tag('o', region => 500, chunk_max => 50, ordered => true);
+SELECT idgen.create_tag('q', region => 200, chunk_max => 10, ordered => true, reclaim => false);
 
 -- src: which script inserted the row (diagnostics only)
 CREATE TABLE ids (gen text NOT NULL, id bigint NOT NULL, src text, UNIQUE (gen, id));
@@ -95,8 +136,10 @@ CREATE SEQUENCE admin_attempts;
 CREATE SEQUENCE admin_rollbacks;
 CREATE SEQUENCE churn_misses;
 
+-- tg(1..3): segment tags (next_id_range works), tg(4..5): ordered segment
+-- tags, tg(6): hybrid, tg(7): snowflake
 CREATE FUNCTION tg(k int) RETURNS text LANGUAGE sql IMMUTABLE
-AS $$ SELECT (ARRAY['a', 'b', 'nr', 'h', 'snowflake'])[k] $$;
+AS $$ SELECT (ARRAY['a', 'b', 'nr', 'o', 'q', 'h', 'snowflake'])[k] $$;
 
 CREATE FUNCTION draw(g text) RETURNS bigint LANGUAGE sql VOLATILE
 AS $$ SELECT CASE g WHEN 'snowflake' THEN snowflake_id()
@@ -229,7 +272,7 @@ CREATE FUNCTION admin_step(ops text[], pick int, x1 int, x2 int, x3 int) RETURNS
 LANGUAGE plpgsql AS $$
 DECLARE
     op text := ops[1 + pick % cardinality(ops)];
-    tags text[] := ARRAY['a', 'b', 'nr', 'c', 'h'];
+    tags text[] := ARRAY['a', 'b', 'nr', 'c', 'o', 'q', 'h'];
     t text;
     what text;
     hwm bigint;
@@ -240,19 +283,19 @@ BEGIN
         CASE op
         WHEN 'options' THEN
             what := 'options';
-            t := tags[1 + x1 % 4];
+            t := tags[1 + x1 % 6];
             cmax := 1 + x2 % 50;
             PERFORM idgen.alter_tag(t, region => 200 + x1 % 801, chunk_min => 1 + x3 % cmax,
                                     chunk_max => cmax,
-                                    reclaim => CASE WHEN t = 'nr' THEN false ELSE x3 % 3 <> 0 END);
+                                    reclaim => CASE WHEN t IN ('nr', 'q') THEN false ELSE x3 % 3 <> 0 END);
         WHEN 'maxvalue' THEN
             what := 'maxvalue';
-            t := tags[1 + x1 % 5];
+            t := tags[1 + x1 % 7];
             PERFORM idgen.alter_tag(t, maxvalue => CASE WHEN t = 'h' THEN 2147483647 - x2
                                                    ELSE 1000000000000 + x2::bigint * 1000 END);
         WHEN 'start' THEN
             what := 'start';
-            t := tags[1 + x1 % 5];
+            t := tags[1 + x1 % 7];
             EXECUTE format('SELECT last_value FROM idgen_seq.%I', t) INTO hwm;
             PERFORM idgen.alter_tag(t, start => hwm + 1 + x2 % 100);
         WHEN 'churn' THEN
@@ -293,8 +336,8 @@ COMMIT;
 my %scripts = (
 	plain => q{
 \set r random(1, 100)
-\set t random(1, 5)
-\set u random(1, 5)
+\set t random(1, 7)
+\set u random(1, 7)
 \set n random(1, 5)
 BEGIN;
 INSERT INTO ids SELECT tg(:t), draw(tg(:t)), 'plain' FROM generate_series(1, :n);
@@ -305,8 +348,8 @@ INSERT INTO ids VALUES ('snowflake', snowflake_id(), 'plain'), ('h', hybrid_id('
 \set r random(1, 100)
 \set s1 random(1, 100)
 \set s2 random(1, 100)
-\set t random(1, 5)
-\set u random(1, 3)
+\set t random(1, 7)
+\set u random(1, 5)
 \set n random(1, 8)
 BEGIN;
 INSERT INTO ids SELECT tg(:t), draw(tg(:t)), 'savepoint' FROM generate_series(1, :n);
@@ -333,7 +376,7 @@ INSERT INTO ids SELECT tg(:u), draw(tg(:u)), 'savepoint' FROM generate_series(1,
 	return_query => q{
 \set r random(1, 100)
 \set f random(1, 100)
-\set t random(1, 5)
+\set t random(1, 7)
 \set n random(1, 10)
 BEGIN;
 INSERT INTO ids SELECT tg(:t), x, 'return_query' FROM rq_draw(tg(:t), :n, :f <= 70) x;
@@ -342,7 +385,7 @@ INSERT INTO ids SELECT tg(:t), draw(tg(:t)), 'return_query' FROM generate_series
 	cursor_plpgsql => q{
 \set r random(1, 100)
 \set f random(1, 100)
-\set t random(1, 5)
+\set t random(1, 7)
 \set n random(1, 20)
 \set k random(1, :n)
 BEGIN;
@@ -351,7 +394,7 @@ INSERT INTO ids SELECT tg(:t), x, 'cursor_plpgsql' FROM cursor_draw(tg(:t), :n, 
 	cursor_sql => q{
 \set r random(1, 100)
 \set s random(1, 100)
-\set t random(1, 3)
+\set t random(1, 5)
 \set n random(1, 20)
 \set k random(1, :n)
 BEGIN;
@@ -370,8 +413,8 @@ INSERT INTO ids SELECT tg(:t), next_id(tg(:t)), 'cursor_sql' FROM generate_serie
 	twophase => q{
 \set r random(1, 100)
 \set s random(1, 100)
-\set t random(1, 5)
-\set u random(1, 3)
+\set t random(1, 7)
+\set u random(1, 5)
 \set n random(1, 5)
 \set g random(1, 1000000000)
 SET application_name = 'w2pc';
@@ -403,8 +446,8 @@ INSERT INTO ids SELECT tg(:t), next_id(tg(:t)), 'range' FROM generate_series(1, 
 	do_block => q{
 \set r random(1, 100)
 \set e random(1, 100)
-\set t random(1, 5)
-\set u random(1, 5)
+\set t random(1, 7)
+\set u random(1, 7)
 \set n random(1, 8)
 BEGIN;
 DO $$
@@ -482,7 +525,8 @@ COMMIT;
 \sleep :pause ms
 };
 
-my $dir = $node->basedir;
+# the scripts outlive every server (a switchover removes the old one)
+my $dir = PostgreSQL::Test::Utils::tempdir;
 for my $name (@script_names)
 {
 	PostgreSQL::Test::Utils::append_to_file("$dir/$name.sql", $scripts{$name});
@@ -494,6 +538,9 @@ my @whitelist = (
 	[ terminated => qr/terminating connection due to administrator command/ ],
 	[   connection_lost =>
 		  qr/server closed the connection unexpectedly|perhaps the backend died while processing|connection to server was lost|could not send data to server|no connection to the server/
+	],
+	[   restart =>
+		  qr/terminating connection due to immediate shutdown command|the database system is (?:shutting down|starting up|not yet accepting connections|in recovery mode)|connection to server .* failed/
 	],
 	[ tag_missing => qr/tag "[^"]*" (?:does not exist|was dropped)/ ],
 	[ lock_timeout => qr/canceling statement due to lock timeout/ ],
@@ -512,6 +559,8 @@ my ($rounds, $admin_rounds, $total_xacts, $admin_xacts) = (0, 0, 0, 0);
 sub classify_errors
 {
 	my ($err, $names) = @_;
+	# warnings and notices the server sent along are not errors
+	$err =~ s/^(?:WARNING|NOTICE|DETAIL|HINT|CONTEXT):.*\n//mg;
 	my @blocks = split /^(?=pgbench: )/m, $err;
 	for my $block (@blocks)
 	{
@@ -570,6 +619,67 @@ for my $i (1 .. $nclients)
 	push @sessions, { proc => $i, admin => 0 };
 }
 push @sessions, { proc => 0, admin => 1 };
+
+# Events (see the header); $standby follows the primary for switchovers.
+my %events;
+my $nevents = 0;
+my $standby;
+my $nstandby = 0;
+
+sub make_standby
+{
+	my $name = 'standby' . ++$nstandby;
+	$node->backup("bk_$name");
+	$standby = PostgreSQL::Test::Cluster->new($name);
+	$standby->init_from_backup($node, "bk_$name", has_streaming => 1);
+	$standby->start;
+	# the standby has its copy: keep the disk use of a long run bounded
+	rmtree($node->backup_dir . "/bk_$name");
+	push @servers, $standby;
+	return;
+}
+
+sub event
+{
+	my ($kind) = @_;
+	$kind = 'restart' if $kind eq 'clockback' && !$faketime_lib;
+	diag("event: $kind") if $debug;
+	# a prepared transaction that drew from the ordered tags goes through
+	# the event; the janitor commits it afterwards
+	sql(qq{
+		BEGIN;
+		INSERT INTO ids SELECT tg(k), next_id(tg(k)), 'event_2pc' FROM generate_series(4, 5) k;
+		PREPARE TRANSACTION 'event-$nevents';
+	});
+	if ($kind eq 'restart')
+	{
+		$node->stop(rand() < 0.5 ? 'immediate' : 'fast');
+		$node->start;
+	}
+	elsif ($kind eq 'clockback')
+	{
+		$node->stop('immediate');
+		local $ENV{LD_PRELOAD} = $faketime_lib;
+		local $ENV{FAKETIME} = '-' . (5 + int(rand(11))) . 'm';
+		local $ENV{FAKETIME_DONT_FAKE_MONOTONIC} = '1';
+		$node->start;
+	}
+	else
+	{
+		# a switchover: the standby has every commit of a fast shutdown
+		my $old = $node;
+
+		$old->stop('fast');
+		$standby->promote;
+		$node = $standby;
+		make_standby();
+		# its log stays for the crash check, its data is of no more use
+		$old->clean_node;
+	}
+	$events{$kind}++;
+	return;
+}
+make_standby() if $promote;
 
 my $t0 = time;
 my $deadline = $t0 + $duration;
@@ -653,20 +763,65 @@ sub sql
 my %kills;
 my $next_kill = $t0 + 1;
 my $next_janitor = $t0 + 2;
+my $next_read = $t0 + 0.3;
+my $next_event = $t0 + $event_every;
 my $orphans_resolved = 0;
 
 # resolve prepared transactions whose client is gone (older than $age s)
+# (ages are counted from when the janitor first saw them, not from their
+# "prepared" time: the server's clock may have been set back)
+my %first_seen;
+
 sub janitor
 {
 	my ($age) = @_;
+	my $now = time;
 	my @gids = split /\n/,
-	  sql("SELECT gid FROM pg_prepared_xacts WHERE database = 'postgres' "
-		  . "AND prepared < now() - interval '$age s'");
+	  sql("SELECT gid FROM pg_prepared_xacts WHERE database = 'postgres'");
+	my %present = map { $_ => 1 } @gids;
+	delete $first_seen{$_} for grep { !$present{$_} } keys %first_seen;
 	for my $gid (@gids)
 	{
-		my $verb = rand() < 0.5 ? 'COMMIT' : 'ROLLBACK';
+		$first_seen{$gid} //= $now;
+		next if $now - $first_seen{$gid} < $age;
+		# an event's (see event) commits: its rows must be read
+		my $verb = $gid =~ /^event-/ || rand() < 0.5 ? 'COMMIT' : 'ROLLBACK';
 		sql("$verb PREPARED '$gid'");
 		$orphans_resolved++;
+	}
+	return;
+}
+
+# The watermark reader: one round over the ordered tags.  A round that
+# fails (the server restarting) reads nothing and keeps the cursor.
+my @ordered = qw(o q);
+my %cursor = map { $_ => 0 } @ordered;
+my %reads = map { $_ => {} } @ordered;    # tag => id => times read
+my ($reader_polls, $reader_failed) = (0, 0);
+
+sub read_ordered
+{
+	for my $g (@ordered)
+	{
+		my ($out, $err) = ('', '');
+		my $ret = $node->psql(
+			'postgres', qq{
+SELECT idgen.watermark('$g') AS w \\gset
+SELECT :w || '|' || coalesce(string_agg(id::text, ','), '') FROM ids
+ WHERE gen = '$g' AND id > $cursor{$g} AND id <= :w;
+},
+			stdout => \$out,
+			stderr => \$err);
+		if ($ret != 0 || $out !~ /^(\d+)\|([\d,]*)$/)
+		{
+			$reader_failed++;
+			diag("reader: $err") if $debug;
+			next;
+		}
+		my ($w, $rows) = ($1, $2);
+		$reads{$g}{$_}++ for split /,/, $rows;
+		$cursor{$g} = $w if $w > $cursor{$g};
+		$reader_polls++;
 	}
 	return;
 }
@@ -733,6 +888,16 @@ while (1)
 		janitor(5);
 		$next_janitor = time + 2;
 	}
+	if ($now >= $next_read)
+	{
+		read_ordered();
+		$next_read = time + 0.3;
+	}
+	if (@event_kinds && $now < $deadline - 5 && $now >= $next_event)
+	{
+		event($event_kinds[ $nevents++ % @event_kinds ]);
+		$next_event += $event_every;
+	}
 	sleep(0.05);
 }
 
@@ -745,9 +910,24 @@ $node->poll_query_until('postgres',
 janitor(0);
 my $wall = sprintf('%.0f', time - $t0);
 
-# the server must have survived: no crash, no PANIC, no assertion failure
-my $log = slurp_file($node->logfile);
-my @crashes = $log =~ /^.*(?:terminated by signal|was terminated by exception|PANIC:|TRAP:).*$/mg;
+# nothing is in flight any more: the reader catches up with every row
+my %top = map { split /\|/ } split /\n/,
+  $node->safe_psql('postgres',
+	"SELECT gen, max(id) FROM ids WHERE gen IN ('o', 'q') GROUP BY gen");
+for my $try (1 .. 100)
+{
+	read_ordered();
+	last unless grep { $cursor{$_} < ($top{$_} // 0) } @ordered;
+	sleep(0.2);
+}
+
+# no server crashed: no crash, no PANIC, no assertion failure
+my @crashes;
+for my $server (@servers)
+{
+	push @crashes, slurp_file($server->logfile) =~
+	  /^.*(?:terminated by signal|was terminated by exception|PANIC:|TRAP:).*$/mg;
+}
 is(scalar(@crashes), 0, 'no server process crashed')
   or diag(join("\n", @crashes[ 0 .. ($#crashes < 9 ? $#crashes : 9) ]));
 is($node->safe_psql('postgres', 'SELECT 1'), '1', 'server is up');
@@ -797,9 +977,30 @@ my $above = $node->safe_psql(
 	 WHERE i.top > m.maxvalue});
 is($above, '', 'no ID (hybrid: slab) above its tag\'s maxvalue');
 
+# the watermark reader: every committed row of an ordered tag read exactly
+# once, none that is not committed
+my %reader_rows;
+for my $g (@ordered)
+{
+	my %committed = map { split /\|/ } split /\n/,
+	  $node->safe_psql('postgres', "SELECT id, src FROM ids WHERE gen = '$g'");
+	my @missed = sort { $a <=> $b } grep { !$reads{$g}{$_} } keys %committed;
+	my @twice = sort { $a <=> $b } grep { $reads{$g}{$_} > 1 } keys %{ $reads{$g} };
+	my @phantom = sort { $a <=> $b } grep { !exists $committed{$_} } keys %{ $reads{$g} };
+	$reader_rows{$g} = scalar(keys %{ $reads{$g} });
+	is(scalar(@missed), 0, "the reader missed no committed row of ordered tag $g")
+	  or diag("missed ($g, id, script): "
+		  . join(' ', map { "$_:$committed{$_}" } @missed[ 0 .. ($#missed < 19 ? $#missed : 19) ]));
+	is(scalar(@twice), 0, "the reader read no row of $g twice")
+	  or diag("read twice: @twice[0 .. ($#twice < 19 ? $#twice : 19)]");
+	is(scalar(@phantom), 0, "the reader read no row of $g that is not committed")
+	  or diag("not committed: @phantom[0 .. ($#phantom < 19 ? $#phantom : 19)]");
+	cmp_ok($reader_rows{$g}, '>', 0, "the reader read rows of $g");
+}
+
 my %per_gen = map { split /\|/ } split /\n/,
   $node->safe_psql('postgres', 'SELECT gen, count(*) FROM ids GROUP BY gen');
-my @gens = qw(a b nr h snowflake);
+my @gens = qw(a b nr o q h snowflake);
 push @gens, 'c' if grep { $_ eq 'churn' } @script_names;
 for my $gen (@gens)
 {
@@ -840,6 +1041,9 @@ note("terminations: $nkills ("
 note("admin steps: $attempts attempted, $admin_committed committed ("
 	  . join(', ', map { "$_ $admin{$_}" } sort keys %admin)
 	  . "), $rollbacks transactions rolled back; churn tag missing $misses times");
+note("watermark reader: $reader_polls polls ($reader_failed failed), rows read once: "
+	  . join(', ', map { "$_ $reader_rows{$_}" } @ordered));
+note("events: " . (join(', ', map { "$_ $events{$_}" } sort keys %events) || 'none'));
 
 cmp_ok($total_xacts, '>', 0, 'workload transactions ran');
 cmp_ok($nkills, '>', 0, 'backends were terminated');
@@ -847,6 +1051,16 @@ cmp_ok($admin_committed, '>', 0, 'admin steps committed');
 cmp_ok($rollbacks, '>', 0, 'admin transactions rolled back');
 cmp_ok($admin{churn} // 0, '>', 0, 'the churn tag was dropped and re-created')
   if $admin_ops =~ /churn/;
+# each kind of event happened, where the run was long enough for all
+if ($duration - 5 >= $event_every * @event_kinds)
+{
+	for my $kind (@event_kinds)
+	{
+		$kind = 'restart' if $kind eq 'clockback' && !$faketime_lib;
+		cmp_ok($events{$kind} // 0, '>', 0, "event $kind happened");
+	}
+}
 
+$standby->stop('fast') if $standby;
 $node->stop('fast');
 done_testing();

@@ -103,6 +103,25 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM orders'),
 like(slurp_file($node->logfile), qr/idgen\.root changed, reconnecting/,
 	'the node logs the change of root');
 
+# a root cut off from the synchronous standby it waits for (as a primary
+# left running after a failover is) can grant nothing: the node says why
+# at once instead of waiting on it, and leases again once it can
+$standby->append_conf('postgresql.conf',
+	"synchronous_standby_names = 'gone'");
+$standby->reload;
+$node->append_conf('postgresql.conf', 'idgen.runway_grants = 8');
+$node->reload;
+$node->poll_query_until('postgres',
+	"SELECT state = 'unreachable' AND last_error ~ 'cannot grant: 0 of the 1 synchronous standbys it waits for are connected' FROM idgen.runway WHERE tag = 'orders'"
+) or die "the node did not see that the root cannot grant";
+pass('a root without its synchronous standby is not leased from');
+$standby->append_conf('postgresql.conf', "synchronous_standby_names = ''");
+$standby->reload;
+$node->poll_query_until('postgres',
+	"SELECT grants_held >= 8 AND state = 'leasing' FROM idgen.runway WHERE tag = 'orders'")
+  or die "the node did not lease again";
+pass('and leased from again once it can grant');
+
 $node->stop;
 $standby->stop;
 done_testing();

@@ -34,6 +34,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use File::Path qw(rmtree);
 use Time::HiRes qw(time sleep);
 
 my $duration = $ENV{MS_DURATION} // 60;
@@ -59,7 +60,7 @@ $primary->append_conf(
 	'postgresql.conf', qq{
 shared_preload_libraries = 'idgen'
 idgen.grant_grace = $grace
-wal_keep_size = '256MB'
+wal_keep_size = '64MB'
 });
 $primary->start;
 $primary->safe_psql('postgres', 'CREATE DATABASE ids');
@@ -73,6 +74,7 @@ $primary->safe_psql(
 	GRANT USAGE ON SEQUENCE idgen_seq.orders, idgen_seq.cycle, idgen_seq.sw TO idgen_node;
 });
 my @backups;
+my $backups_made = 0;
 
 # standby_of PRIMARY NAME PORT: a synchronous standby of the root's primary
 sub standby_of
@@ -88,6 +90,7 @@ sub standby_of
 	$p->poll_query_until('postgres',
 		"SELECT count(*) > 0 FROM pg_stat_replication WHERE sync_state = 'sync'")
 	  or die "$name did not become a synchronous standby";
+	rmtree($p->backup_dir . "/$bk");
 	return $s;
 }
 my $standby = standby_of($primary, 'root' . ++$roots);
@@ -221,16 +224,23 @@ my %fault = (
 		$primary->start;
 	},
 	root_failover => sub {
-		my $port = $primary->port;
-		$primary->stop('immediate');
+		my $old = $primary;
+		$old->stop('immediate');
 		$standby->promote;
 		($primary, $standby) = ($standby, undef);
-		$standby = standby_of($primary, 'root' . ++$roots, $port);
+		$standby = standby_of($primary, 'root' . ++$roots, $old->port);
+		rmtree($old->data_dir);
 	},
 	root_backup => sub {
-		my $bk = 'older' . scalar(@backups);
+		my $bk = 'older' . ++$backups_made;
 		$primary->backup($bk);
 		push @backups, [ $primary, $bk ];
+		# the three latest are enough to go back with
+		while (@backups > 3)
+		{
+			my ($from, $gone) = @{ shift @backups };
+			rmtree($from->backup_dir . "/$gone");
+		}
 	},
 	root_restore => sub {
 		return 0 unless @backups;
@@ -238,10 +248,12 @@ my %fault = (
 		my ($pport, $sport) = ($primary->port, $standby->port);
 		$standby->stop('immediate');
 		$primary->stop('immediate');
+		my @gone = ($primary, $standby);
 		$primary = root_server('root' . ++$roots, $pport);
 		$primary->init_from_backup($from, $bk);
 		$primary->start;
 		$standby = standby_of($primary, 'root' . ++$roots, $sport);
+		rmtree($_->data_dir) for @gone;
 	},
 	node_kill => sub {
 		my $n = $nodes[ int(rand(@nodes)) ];
@@ -265,8 +277,13 @@ my %fault = (
 			"SELECT pid FROM pg_stat_activity WHERE backend_type = 'idgen runway worker'");
 		return 0 unless $pid;
 		kill 'KILL', $pid;
-		$n->poll_query_until('postgres', 'SELECT true')
-		  or die "node did not come back";
+		# the node restarts after the crash; psql may find it gone meanwhile
+		my $until = time + 120;
+		until (eval { $n->safe_psql('postgres', 'SELECT 1') eq '1' })
+		{
+			die 'node ' . $n->name . ' did not come back' if time > $until;
+			sleep 0.5;
+		}
 	},
 	grant_size => sub {
 		my $size = (500, 1000, 5000)[ int(rand(3)) ];
@@ -283,9 +300,11 @@ my %fault = (
 		$dup_errors .= $err if $err =~ /duplicate key/;
 	},
 );
-my %limit = (
-	root_restart => 6, root_failover => 4, root_backup => 6, root_restore => 3,
-	node_kill => 8, worker_kill => 6, grant_size => 10, tag_cycle => 10);
+# at most this many of each per minute of MS_DURATION
+my %per_minute = (
+	root_restart => 2, root_failover => 1, root_backup => 2, root_restore => 1,
+	node_kill => 3, worker_kill => 2, grant_size => 3, tag_cycle => 3);
+my %limit = map { $_ => int($per_minute{$_} * $duration / 60 + 0.999) } keys %per_minute;
 
 my $start = time;
 settle(3);

@@ -117,6 +117,16 @@ ensure_sqlsmith() {
     return 0
 }
 
+# ensure_patroni: install what is missing of what t/309_patroni_root.pl
+# runs (Debian's patroni, etcd-server and curl), and export
+# IDGEN_PATRONI_REQUIRED=1 so that a missing one fails rather than skips.
+# Debian starts no etcd of its own on a machine without systemd; the test
+# starts its own on free ports.
+ensure_patroni() {
+    install_packages patroni etcd-server curl
+    export IDGEN_PATRONI_REQUIRED=1
+}
+
 # pg_bindir: the server binaries of $PG_CONFIG
 pg_bindir() { "$PG_CONFIG" --bindir; }
 

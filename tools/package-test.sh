@@ -9,6 +9,7 @@
 # the last line is "N passed, N failed", counted as tools/run_tests.sh
 # counts; the exit status is non-zero when anything failed.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/server.sh"
 
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 PACKAGE=postgresql-15-idgen
@@ -17,12 +18,7 @@ PACKAGE=postgresql-15-idgen
 TOOL_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-server-dev-all
     debhelper dpkg-dev fakeroot build-essential git make"
 
-passed=0
-failed=0
 work=
-data=
-sockdir=
-server_up=0
 package_installed=0
 reinstall=0
 
@@ -32,23 +28,6 @@ fail() {
     failed=$((failed + 1))
     exit 1
 }
-
-# count LOG STATUS: add a suite's verdicts ("test x ... ok" up to
-# PostgreSQL 15, "ok 1 - x" from 16 on) to the totals, as run_tests.sh
-# does; a suite that failed without a failed test counts as one failure
-count() {
-    local ok bad
-    ok=$(grep -E '\.\.\. ok|^ok [0-9]' "$1" | grep -vic '# skip' || true)
-    bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed|^not ok [0-9]' "$1" || true)
-    if [ "$2" -ne 0 ] && [ "$bad" -eq 0 ]; then
-        bad=1
-    fi
-    passed=$((passed + ok))
-    failed=$((failed + bad))
-}
-
-# pg_ctl_as ARGS...: pg_ctl of PostgreSQL 15 on the throwaway cluster
-pg_ctl_as() { as_pguser "$(pg_bindir)/pg_ctl" -D "$data" "$@"; }
 
 # build_package: dpkg-buildpackage -b in a copy of HEAD, with the work
 # tree's debian/ over it (so that packaging can be tried before it is
@@ -83,54 +62,13 @@ stage_tests() {
     return 0
 }
 
-# start_cluster PORT: initdb and start a cluster preloading idgen, with
-# the settings of tools/test.conf, on a socket in its own directory only
-start_cluster() {
-    if [ -z "$sockdir" ]; then
-        sockdir=$(mktemp -d /tmp/idgen-pkgtest.XXXXXX)
-        [ "$(id -u)" = 0 ] && chown "$PGUSER_OS" "$sockdir"
-    fi
-    data="$work/data"
-    as_pguser "$(pg_bindir)/initdb" -D "$data" --auth=trust --no-sync > "$work/initdb.log" 2>&1 ||
-        { cat "$work/initdb.log" >&2; fail "initdb failed"; }
-    {
-        echo "port = $1"
-        echo "listen_addresses = ''"
-        echo "unix_socket_directories = '$sockdir'"
-        cat "$work/check/tools/test.conf"
-    } | as_pguser tee -a "$data/postgresql.conf" > /dev/null
-    pg_ctl_as -l "$work/server.log" -w start > /dev/null ||
-        { tail -n 20 "$work/server.log" >&2; fail "the server did not start"; }
-    server_up=1
-}
-
-# installcheck NAME DIFFS MAKE_ARGS...: one suite of the staged copy, run
-# as the server user against the throwaway cluster; prints and counts its
-# verdicts, and its diffs when it failed
-installcheck() {
-    local name=$1 diffs=$2 status=0
-    shift 2
-    echo "== $name"
-    as_pguser env PATH="$(pg_bindir):$PATH" PGHOST="$sockdir" PGPORT="$port" \
-        make -C "$work/check" -s PG_CONFIG="$PG_CONFIG" installcheck "$@" \
-        > "$work/$name.log" 2>&1 || status=$?
-    cat "$work/$name.log"
-    count "$work/$name.log" "$status"
-    if [ "$status" -ne 0 ] && [ -f "$diffs" ]; then
-        cat "$diffs"
-    fi
-}
-
 # finish: on any exit, stop the cluster, remove the package, make install
 # idgen again when it was installed so before, and print the totals
 finish() {
     local status=$?
     trap - EXIT
     set +e
-    if [ "$server_up" = 1 ]; then
-        pg_ctl_as -m fast -w stop > /dev/null || failed=$((failed + 1))
-    fi
-    [ -n "$sockdir" ] && rm -rf "$sockdir"
+    server_stop || failed=$((failed + 1))
     if [ "$package_installed" = 1 ]; then
         say "removing $PACKAGE"
         $SUDO dpkg -r "$PACKAGE" > "$work/remove.log" 2>&1 ||
@@ -186,16 +124,10 @@ $SUDO dpkg -i "$deb" > "$work/install.log" 2>&1 ||
     { cat "$work/install.log" >&2; fail "dpkg -i failed"; }
 dpkg -S "$so" > /dev/null 2>&1 || fail "$so is not from $PACKAGE"
 
-port=$(free_port)
-start_cluster "$port"
-say "cluster of $(pg_version) on port $port, socket in $sockdir"
+server_start "$work" "$work/check/tools/test.conf" || fail "no server to test against"
 
-installcheck regress "$work/check/regression.diffs" ISOLATION= TAP_TESTS=
-# each suite on a fresh cluster, as on its own temporary instance in "make
-# test": the snowflake lease keeper stays connected to the database the
-# regress suite created, which the isolation suite would drop first
-pg_ctl_as -m fast -w stop > /dev/null || fail "the server did not stop"
-server_up=0
-rm -rf "$data"
-start_cluster "$port"
-installcheck isolation "$work/check/output_iso/regression.diffs" REGRESS= TAP_TESTS=
+# both suites against the one server, as a packager runs them
+server_installcheck regress "$work/check" "$work/check/regression.diffs" \
+    ISOLATION= TAP_TESTS=
+server_installcheck isolation "$work/check" "$work/check/output_iso/regression.diffs" \
+    REGRESS= TAP_TESTS=

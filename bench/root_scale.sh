@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# bench/root_scale.sh: how many nodes one root serves (README, "Sizing grants
+# and runway").  Starts a throwaway root and measures, at 1, 8 and 64
+# concurrent callers: idgen.lease_grant() (grants a second on one tag, the
+# ledger's bytes and the WAL per grant) and idgen.report_holdings() (the
+# report every node's runway worker makes of each tag every 5 s: reports a
+# second, WAL per report).  From them it projects, with the default grant
+# sizing, how many nodes inserting 10,000 rows a second one root serves and
+# how large its ledger grows in a year.  The root commits with
+# synchronous_commit on and no standby; a synchronous standby adds its
+# round trip to every grant and report.
+# SECONDS_EACH (10) overrides the length of each measurement.
+source "$(dirname "${BASH_SOURCE[0]}")/../tools/common.sh"
+
+SECS=${SECONDS_EACH:-10}
+
+prepare
+work=$(make_workdir bench-root)
+bin=$(pg_bindir)
+port=$(free_port)
+as_pguser "$bin/initdb" -D "$work/root" -A trust --no-sync >/dev/null
+cat >> "$work/root/postgresql.conf" <<CONF
+port = $port
+listen_addresses = ''
+unix_socket_directories = '$work'
+shared_preload_libraries = 'idgen'
+max_connections = 100
+jit = off
+idgen.grant_grace = 0
+CONF
+as_pguser "$bin/pg_ctl" -D "$work/root" -l "$work/root.log" -w start >/dev/null
+trap 'as_pguser "$bin/pg_ctl" -D "$work/root" -m fast -w stop >/dev/null 2>&1 || true' EXIT
+
+sql() { as_pguser env PGHOST="$work" PGPORT="$port" "$bin/psql" -X -q -At -v ON_ERROR_STOP=1 -d postgres "$@"; }
+sql <<'SQL'
+CREATE EXTENSION idgen;
+SELECT idgen.create_tag('orders') \g /dev/null
+SQL
+
+cat > "$work/lease.sql" <<'SQL'
+SELECT idgen.lease_grant('orders', 'n' || :client_id);
+SQL
+cat > "$work/report.sql" <<'SQL'
+SELECT idgen.report_holdings('orders', 'n' || :client_id, 'i' || :client_id, '', 0, '{}', '{}');
+SQL
+chmod a+r "$work"/*.sql
+
+# run SCRIPT CLIENTS: transactions a second, and WAL bytes a transaction
+run() {
+    local script=$1 clients=$2 before after out tps count
+    before=$(sql -c "SELECT pg_current_wal_insert_lsn()")
+    out=$(as_pguser env PGHOST="$work" PGPORT="$port" "$bin/pgbench" -n -c "$clients" \
+        -j "$(( clients < 2 ? 1 : 2 ))" -T "$SECS" -f "$work/$script" postgres 2>&1)
+    after=$(sql -c "SELECT pg_current_wal_insert_lsn()")
+    tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n 1)
+    count=$(echo "$out" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
+    echo "$tps $(sql -c "SELECT round(('$after'::pg_lsn - '$before'::pg_lsn) / greatest($count, 1))")"
+}
+
+echo "PostgreSQL $("$PG_CONFIG" --version | awk '{print $2}'), $(nproc) cores, ${SECS} s each, synchronous_commit on, no standby"
+echo
+echo "| callers | grants/s | WAL B/grant | reports/s | WAL B/report |"
+echo "|---:|---:|---:|---:|---:|"
+declare -A grants reports
+for c in 1 8 64; do
+    read -r gtps gwal <<<"$(run lease.sql "$c")"
+    read -r rtps rwal <<<"$(run report.sql "$c")"
+    grants[$c]=$gtps
+    reports[$c]=$rtps
+    printf '| %s | %.0f | %s | %.0f | %s |\n' "$c" "$gtps" "$gwal" "$rtps" "$rwal"
+done
+bytes=$(sql -c "SELECT round(pg_total_relation_size('idgen.grants')::numeric / count(*)) FROM idgen.grants")
+echo
+echo "ledger: $bytes bytes per grant (table and indexes)"
+
+# projections: a node inserting R rows a second with the default sizing
+# (grant_size 2^24, doubled until a grant lasts 10 minutes) leases a grant
+# every 2^24 / R s, and reports each tag every 5 s
+python3 - "$bytes" "${reports[8]}" "${grants[8]}" <<'PY'
+import sys
+bytes_per_grant, reports, grants = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+rate = 10000
+size = 16777216
+while size < rate * 600:
+    size *= 2
+per_node_grants = rate / size            # grants a second per node and tag
+per_node_reports = 1 / 5.0               # reports a second per node and tag
+nodes = min(reports / per_node_reports, grants / per_node_grants)
+print()
+print(f"a node at {rate} rows/s: a grant of {size} IDs every {size / rate:.0f} s, a report every 5 s")
+print(f"one root at 8 callers serves about {nodes:.0f} such nodes (one tag each), bound by reports")
+print(f"ledger growth: {per_node_grants * 86400 * 365:.0f} grants a year per node and tag, "
+      f"{per_node_grants * 86400 * 365 * bytes_per_grant / 1e6:.1f} MB")
+print(f"runway across a root outage: idgen.runway (1 h by default) at the node's rate, "
+      f"at least 2 grants ({2 * size / rate / 60:.0f} min at {rate} rows/s)")
+PY

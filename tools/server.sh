@@ -1,0 +1,89 @@
+# Shared by tools/package-test.sh and tools/installcheck-twice.sh: one
+# server of the installation of $PG_CONFIG, run by the server user on a
+# free port and a socket directory of its own, and "make installcheck" of a
+# staged copy of the tests against it, its verdicts counted as
+# tools/run_tests.sh counts them.  Source it after tools/common.sh.
+
+passed=0
+failed=0
+server_data=
+server_sockdir=
+server_port=
+server_up=0
+
+# count_verdicts LOG STATUS: add a suite's verdicts ("test x ... ok" up to
+# PostgreSQL 15, "ok 1 - x" from 16 on) to the totals; a suite that failed
+# without a failed test counts as one failure
+count_verdicts() {
+    local ok bad
+    ok=$(grep -E '\.\.\. ok|^ok [0-9]' "$1" | grep -vic '# skip' || true)
+    bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed|^not ok [0-9]' "$1" || true)
+    if [ "$2" -ne 0 ] && [ "$bad" -eq 0 ]; then
+        bad=1
+    fi
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+}
+
+# server_ctl ARGS...: pg_ctl of the installation on the server
+server_ctl() { as_pguser "$(pg_bindir)/pg_ctl" -D "$server_data" "$@"; }
+
+# server_start DIR CONF: initdb DIR/data and start it with the settings of
+# the file CONF and nothing else (port, socket directory and no TCP
+# aside); says why and returns non-zero when it cannot
+server_start() {
+    local dir=$1 conf=$2
+    server_sockdir=$(mktemp -d /tmp/idgen-server.XXXXXX)
+    [ "$(id -u)" = 0 ] && chown "$PGUSER_OS" "$server_sockdir"
+    server_port=$(free_port) || return 1
+    server_data="$dir/data"
+    if ! as_pguser "$(pg_bindir)/initdb" -D "$server_data" --auth=trust --no-sync \
+        > "$dir/initdb.log" 2>&1; then
+        cat "$dir/initdb.log" >&2
+        echo "initdb failed" >&2
+        return 1
+    fi
+    {
+        echo "port = $server_port"
+        echo "listen_addresses = ''"
+        echo "unix_socket_directories = '$server_sockdir'"
+        cat "$conf"
+    } | as_pguser tee -a "$server_data/postgresql.conf" > /dev/null
+    if ! server_ctl -l "$dir/server.log" -w start > /dev/null; then
+        tail -n 20 "$dir/server.log" >&2
+        echo "the server did not start" >&2
+        return 1
+    fi
+    server_up=1
+    say "$(pg_version) on port $server_port, socket in $server_sockdir"
+}
+
+# server_stop: stop the server if it runs, and remove its socket directory
+server_stop() {
+    local status=0
+    if [ "$server_up" = 1 ]; then
+        server_ctl -m fast -w stop > /dev/null || status=1
+        server_up=0
+    fi
+    [ -n "$server_sockdir" ] && rm -rf "$server_sockdir"
+    server_sockdir=
+    return $status
+}
+
+# server_installcheck NAME CHECKOUT DIFFS MAKE_ARGS...: "make installcheck"
+# of the staged copy CHECKOUT against the server, as the server user;
+# prints and counts its verdicts, and its diffs (file DIFFS) when it failed
+server_installcheck() {
+    local name=$1 checkout=$2 diffs=$3 log status=0
+    shift 3
+    log="$checkout/../$name.log"
+    echo "== $name"
+    as_pguser env PATH="$(pg_bindir):$PATH" PGHOST="$server_sockdir" PGPORT="$server_port" \
+        make -C "$checkout" -s PG_CONFIG="$PG_CONFIG" installcheck "$@" \
+        > "$log" 2>&1 || status=$?
+    cat "$log"
+    count_verdicts "$log" "$status"
+    if [ "$status" -ne 0 ] && [ -f "$diffs" ]; then
+        cat "$diffs"
+    fi
+}
