@@ -193,7 +193,7 @@ diag("idgen calls reached by SQLsmith: $calls, of $functions functions; "
 	  . "$generators of them ID generators (behind views: "
 	  . $node->safe_psql('smith',
 		"SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE funcname = 'tag_visible'")
-	  . ' calls of idgen.tag_visible)');
+	  . ' calls of idgen_internal.tag_visible)');
 diag("by function: "
 	  . join(', ', split /\n/, $node->safe_psql('smith',
 		"SELECT schemaname || '.' || funcname || ' ' || calls FROM pg_stat_user_functions ORDER BY calls DESC, 1")));
