@@ -37,7 +37,7 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM idgen.check_tag_name(tag);
+    -- the trigger of idgen.tags checks the name
     IF EXISTS (SELECT FROM idgen.tags t WHERE t.tag OPERATOR(pg_catalog.=) create_tag.tag) THEN
         RAISE EXCEPTION 'tag "%" already exists', tag
             USING ERRCODE = 'duplicate_object';
@@ -75,7 +75,11 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM idgen.check_tag_name(tag);
+    -- no tag has an invalid name: any other is reported as not existing
+    IF tag IS NULL THEN
+        RAISE EXCEPTION 'tag name cannot be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     UPDATE idgen.tags x
        SET start = coalesce(alter_tag.start, x.start),
            maxvalue = coalesce(alter_tag.maxvalue, x.maxvalue),
@@ -160,7 +164,6 @@ COMMENT ON TABLE idgen.tags IS 'idgen tags, one row each; write it through idgen
 COMMENT ON FUNCTION idgen.tags_guard() IS 'trigger of idgen.tags: validates, checks ownership, creates and drops tag sequences';
 COMMENT ON FUNCTION next_id(text) IS 'next ID of a segment tag';
 COMMENT ON FUNCTION next_id_range(text, bigint) IS 'n contiguous IDs of a segment tag, [lo, lo + n), the caller''s for good';
-COMMENT ON FUNCTION idgen.check_tag_name(text) IS 'raise the error an invalid tag name gets';
 COMMENT ON FUNCTION idgen.create_tag(text, text, bigint, bigint, bigint, integer, integer, boolean, boolean, boolean, text, bigint) IS 'create a tag of kind segment or hybrid, with its sequence; source ''root'' takes its IDs from grants of the root server';
 COMMENT ON FUNCTION idgen.alter_tag(text, bigint, bigint, bigint, integer, integer, boolean, boolean, boolean, text, bigint) IS 'change a tag''s options; NULL keeps an option';
 COMMENT ON FUNCTION idgen.drop_tag(text, boolean) IS 'drop a tag and its sequence';
@@ -190,185 +193,34 @@ COMMENT ON VIEW idgen.watermark_holders IS 'one row per open or prepared transac
 -- and qualify every name they use, so that no search_path redirects them.
 --
 
--- The checks both functions make, and what they read after locking the
--- table: the column, its default, and its largest value.  fn names the
--- calling function in messages.
-CREATE FUNCTION idgen.adopt_column(tbl regclass, col name, fn text,
-                                   OUT relname name, OUT relnamespace name,
-                                   OUT attnum smallint, OUT typname text,
-                                   OUT typmax bigint, OUT attidentity "char",
-                                   OUT adoid oid, OUT default_expr text,
-                                   OUT colmax bigint)
+-- Schema idgen_internal holds what is idgen's own: USAGE on it is granted
+-- to nobody, so that no role can call its functions by name, while the
+-- views and SQL-standard bodies of the extension, bound to them by OID,
+-- can (as the role that uses those).
+CREATE SCHEMA idgen_internal;
+COMMENT ON SCHEMA idgen_internal IS 'idgen: internal functions, callable only through idgen''s views and functions';
+
+-- What convert_column and revert_column share, and what each does, as one
+-- function in schema idgen_internal, whose USAGE nobody is granted: no role
+-- can name it, so it runs only as called, bound by OID, from their bodies
+-- (SQL-standard bodies are parsed when they are created), and it runs as
+-- the caller of those.  op is 'convert' or 'revert'; the arguments of the
+-- other are NULL.  converted_to is convert_column's result, next_value
+-- revert_column's.
+CREATE FUNCTION idgen_internal.adopt(op text, tbl regclass, col name,
+                                     tag text, generator text,
+                                     keep_sequence boolean,
+                                     allow_shared boolean,
+                                     grant_usage boolean,
+                                     identity text, drop_tag boolean,
+                                     OUT converted_to text,
+                                     OUT next_value bigint)
 RETURNS record
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    rel record;
-    att record;
-    parent regclass;
-    basetype oid;
-BEGIN
-    IF tbl IS NULL OR col IS NULL THEN
-        RAISE EXCEPTION 'table and column must not be null'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    -- under repeatable read, the queries below would not see rows
-    -- committed after the transaction's snapshot, even with the lock
-    IF pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.<>) 'read committed' THEN
-        RAISE EXCEPTION '%() must run in a read committed transaction', fn
-            USING ERRCODE = 'invalid_transaction_state',
-                  DETAIL = pg_catalog.format('This transaction is %s: it would not see rows committed after its snapshot was taken.',
-                                             pg_catalog.current_setting('transaction_isolation')),
-                  HINT = 'Run it in a transaction of the default isolation level, read committed.';
-    END IF;
-    SELECT c.relname, n.nspname, c.relkind, c.relpersistence, c.relispartition, c.relowner
-      INTO rel FROM pg_catalog.pg_class c
-      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-     WHERE c.oid OPERATOR(pg_catalog.=) tbl;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'relation with OID % does not exist', tbl::oid
-            USING ERRCODE = 'undefined_table';
-    END IF;
-    relname := rel.relname;
-    relnamespace := rel.nspname;
-    IF rel.relkind NOT IN ('r', 'p') THEN
-        RAISE EXCEPTION '"%" is not a table', relname
-            USING ERRCODE = 'wrong_object_type';
-    END IF;
-    IF rel.relispartition THEN
-        SELECT i.inhparent INTO parent FROM pg_catalog.pg_inherits i
-         WHERE i.inhrelid OPERATOR(pg_catalog.=) tbl;
-        RAISE EXCEPTION 'cannot convert a column of partition "%"', relname
-            USING ERRCODE = 'wrong_object_type',
-                  DETAIL = 'A partitioned table''s column default applies to all its partitions.',
-                  HINT = pg_catalog.format('Call %s() on the partitioned table %s.', fn, parent);
-    END IF;
-    IF rel.relpersistence OPERATOR(pg_catalog.=) 't' THEN
-        RAISE EXCEPTION 'cannot convert a column of temporary table "%"', relname
-            USING ERRCODE = 'feature_not_supported',
-                  DETAIL = 'A tag outlives the session that owns the table.',
-                  HINT = 'Give the column its default in CREATE TEMPORARY TABLE, e.g. DEFAULT snowflake_id().';
-    END IF;
-    IF NOT pg_catalog.pg_has_role(rel.relowner, 'USAGE') THEN
-        RAISE EXCEPTION 'must be owner of table %', relname
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-
-    -- inserters, and every other user of the table, wait from here until
-    -- the transaction ends; partitions are locked with their table
-    EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', tbl);
-
-    SELECT a.attnum, a.atttypid, a.attidentity, a.attgenerated
-      INTO att FROM pg_catalog.pg_attribute a
-     WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) col
-       AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'column "%" of relation "%" does not exist', col, relname
-            USING ERRCODE = 'undefined_column';
-    END IF;
-    attnum := att.attnum;
-    attidentity := att.attidentity;
-    -- a domain counts as its base type
-    SELECT CASE WHEN t.typtype OPERATOR(pg_catalog.=) 'd' THEN t.typbasetype ELSE t.oid END
-      INTO basetype FROM pg_catalog.pg_type t WHERE t.oid OPERATOR(pg_catalog.=) att.atttypid;
-    typname := pg_catalog.format_type(basetype, NULL);
-    typmax := CASE basetype WHEN 'pg_catalog.int2'::pg_catalog.regtype THEN 32767
-                                WHEN 'pg_catalog.int4'::pg_catalog.regtype THEN 2147483647
-                                WHEN 'pg_catalog.int8'::pg_catalog.regtype THEN 9223372036854775807 END;
-    IF typmax IS NULL THEN
-        RAISE EXCEPTION 'column "%" of table "%" is not of an integer type', col, relname
-            USING ERRCODE = 'datatype_mismatch',
-                  DETAIL = pg_catalog.format('Its type is %s.', pg_catalog.format_type(att.atttypid, NULL)),
-                  HINT = 'Only smallint, integer and bigint columns hold idgen IDs.';
-    END IF;
-    IF att.attgenerated OPERATOR(pg_catalog.<>) '' THEN
-        RAISE EXCEPTION 'column "%" of table "%" is a generated column', col, relname
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'Its values are computed from other columns.';
-    END IF;
-    SELECT d.oid, pg_catalog.pg_get_expr(d.adbin, d.adrelid)
-      INTO adoid, default_expr FROM pg_catalog.pg_attrdef d
-     WHERE d.adrelid OPERATOR(pg_catalog.=) tbl AND d.adnum OPERATOR(pg_catalog.=) att.attnum;
-    -- every row of every partition committed before the lock was granted
-    EXECUTE pg_catalog.format('SELECT pg_catalog.max(%I)::pg_catalog.int8 FROM %s', col, tbl) INTO colmax;
-END
-$$;
-
--- The roles that may insert into a table (or its column), or take values
--- from a sequence: those that need USAGE on the new generator's sequence.
--- 0 stands for PUBLIC.
-CREATE FUNCTION idgen.adopt_grantees(tbl regclass, col name, seq regclass)
-RETURNS SETOF oid
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl
-    UNION
-    SELECT x.grantee FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) x
-     WHERE c.oid OPERATOR(pg_catalog.=) tbl AND x.privilege_type OPERATOR(pg_catalog.=) 'INSERT'
-    UNION
-    SELECT x.grantee FROM pg_catalog.pg_attribute a, pg_catalog.aclexplode(a.attacl) x
-     WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) col
-       AND x.privilege_type OPERATOR(pg_catalog.=) 'INSERT'
-    UNION
-    SELECT x.grantee FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) x
-     WHERE c.oid OPERATOR(pg_catalog.=) seq AND x.privilege_type IN ('USAGE', 'UPDATE')
-$$;
-
--- The sequence a column owns: a serial's, an identity's, or one
--- convert_column kept.
-CREATE FUNCTION idgen.adopt_owned_sequence(tbl regclass, attnum smallint)
-RETURNS regclass
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT d.objid::pg_catalog.regclass FROM pg_catalog.pg_depend d
-      JOIN pg_catalog.pg_class s ON s.oid OPERATOR(pg_catalog.=) d.objid
-     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-       AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-       AND d.refobjid OPERATOR(pg_catalog.=) tbl AND d.refobjsubid OPERATOR(pg_catalog.=) attnum
-       AND d.deptype IN ('a', 'i') AND s.relkind OPERATOR(pg_catalog.=) 'S'
-     LIMIT 1
-$$;
-
--- The idgen generator a column default calls, if it calls one: the
--- function's name, or NULL.
-CREATE FUNCTION idgen.adopt_generator(adoid oid)
-RETURNS name
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT p.proname FROM pg_catalog.pg_depend d
-      JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) d.refobjid
-      JOIN pg_catalog.pg_depend e ON e.objid OPERATOR(pg_catalog.=) p.oid
-       AND e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
-       AND e.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
-       AND e.deptype OPERATOR(pg_catalog.=) 'e'
-      JOIN pg_catalog.pg_extension x ON x.oid OPERATOR(pg_catalog.=) e.refobjid
-     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
-       AND d.objid OPERATOR(pg_catalog.=) adoid
-       AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
-       AND x.extname OPERATOR(pg_catalog.=) 'idgen'
-       AND p.proname IN ('next_id', 'hybrid_id', 'snowflake_id')
-     LIMIT 1
-$$;
-
--- Switch a serial, bigserial or identity column (or one whose default is
--- nextval() of a sequence) to DEFAULT next_id(tag), hybrid_id(tag) or
--- snowflake_id(), so that no new ID equals one the column holds or its
--- sequence gave out.  Returns the tag.  See README.md, "Adopting idgen".
-CREATE FUNCTION idgen.convert_column(tbl regclass, col name,
-                                     tag text DEFAULT NULL,
-                                     generator text DEFAULT 'next_id',
-                                     keep_sequence boolean DEFAULT true,
-                                     allow_shared boolean DEFAULT false,
-                                     grant_usage boolean DEFAULT true)
-RETURNS text
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
+    fn text := pg_catalog.format('idgen.%s_column', op);
     c record;
     ext name;
     seq regclass;
@@ -385,202 +237,485 @@ DECLARE
     expr text;
     shape record;
     grantees oid[];
+    grant_on text;         -- the new generator's sequence, to grant USAGE on
     g oid;
+    gen name;
+    tg text;
+    m text[];
+    prefix text;
+    mark bigint;
+    restart bigint;
+    i integer := 0;
 BEGIN
-    IF generator IS NULL OR generator NOT IN ('next_id', 'hybrid_id', 'snowflake_id') THEN
-        RAISE EXCEPTION 'unknown generator "%"', generator
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'The generator is next_id, hybrid_id or snowflake_id.';
+    IF op OPERATOR(pg_catalog.=) 'convert' THEN
+        IF generator IS NULL OR generator NOT IN ('next_id', 'hybrid_id', 'snowflake_id') THEN
+            RAISE EXCEPTION 'unknown generator "%"', generator
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'The generator is next_id, hybrid_id or snowflake_id.';
+        END IF;
+        IF generator OPERATOR(pg_catalog.=) 'snowflake_id' AND tag IS NOT NULL THEN
+            RAISE EXCEPTION 'snowflake_id() takes no tag'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Leave tag out with generator => ''snowflake_id''.';
+        END IF;
+    ELSE
+        IF identity IS NOT NULL AND pg_catalog.lower(identity) NOT IN ('always', 'by default') THEN
+            RAISE EXCEPTION 'invalid identity "%"', identity
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'identity is ''always'', ''by default'', or NULL for a serial column''s default.';
+        END IF;
     END IF;
-    IF generator OPERATOR(pg_catalog.=) 'snowflake_id' AND tag IS NOT NULL THEN
-        RAISE EXCEPTION 'snowflake_id() takes no tag'
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Leave tag out with generator => ''snowflake_id''.';
-    END IF;
-    c := idgen.adopt_column(tbl, col, 'idgen.convert_column');
+
+    -- The checks both make, and what they read after locking the table:
+    -- the column, its default, and its largest value.
+    DECLARE
+        rel record;
+        att record;
+        parent regclass;
+        basetype oid;
+        relname name;
+        relnamespace name;
+        attnum smallint;
+        typname text;
+        typmax bigint;
+        attidentity "char";
+        adoid oid;
+        default_expr text;
+        colmax bigint;
+    BEGIN
+        IF tbl IS NULL OR col IS NULL THEN
+            RAISE EXCEPTION 'table and column must not be null'
+                USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        -- under repeatable read, the queries below would not see rows
+        -- committed after the transaction's snapshot, even with the lock
+        IF pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.<>) 'read committed' THEN
+            RAISE EXCEPTION '%() must run in a read committed transaction', fn
+                USING ERRCODE = 'invalid_transaction_state',
+                      DETAIL = pg_catalog.format('This transaction is %s: it would not see rows committed after its snapshot was taken.',
+                                                 pg_catalog.current_setting('transaction_isolation')),
+                      HINT = 'Run it in a transaction of the default isolation level, read committed.';
+        END IF;
+        SELECT pc.relname, n.nspname, pc.relkind, pc.relpersistence, pc.relispartition, pc.relowner
+          INTO rel FROM pg_catalog.pg_class pc
+          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) pc.relnamespace
+         WHERE pc.oid OPERATOR(pg_catalog.=) tbl;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'relation with OID % does not exist', tbl::oid
+                USING ERRCODE = 'undefined_table';
+        END IF;
+        relname := rel.relname;
+        relnamespace := rel.nspname;
+        IF rel.relkind NOT IN ('r', 'p') THEN
+            RAISE EXCEPTION '"%" is not a table', relname
+                USING ERRCODE = 'wrong_object_type';
+        END IF;
+        IF rel.relispartition THEN
+            SELECT inh.inhparent INTO parent FROM pg_catalog.pg_inherits inh
+             WHERE inh.inhrelid OPERATOR(pg_catalog.=) tbl;
+            RAISE EXCEPTION 'cannot convert a column of partition "%"', relname
+                USING ERRCODE = 'wrong_object_type',
+                      DETAIL = 'A partitioned table''s column default applies to all its partitions.',
+                      HINT = pg_catalog.format('Call %s() on the partitioned table %s.', fn, parent);
+        END IF;
+        IF rel.relpersistence OPERATOR(pg_catalog.=) 't' THEN
+            RAISE EXCEPTION 'cannot convert a column of temporary table "%"', relname
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'A tag outlives the session that owns the table.',
+                      HINT = 'Give the column its default in CREATE TEMPORARY TABLE, e.g. DEFAULT snowflake_id().';
+        END IF;
+        IF NOT pg_catalog.pg_has_role(rel.relowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of table %', relname
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+
+        -- inserters, and every other user of the table, wait from here until
+        -- the transaction ends; partitions are locked with their table
+        EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', tbl);
+
+        SELECT a.attnum, a.atttypid, a.attidentity, a.attgenerated
+          INTO att FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) col
+           AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'column "%" of relation "%" does not exist', col, relname
+                USING ERRCODE = 'undefined_column';
+        END IF;
+        attnum := att.attnum;
+        attidentity := att.attidentity;
+        -- a domain counts as its base type
+        SELECT CASE WHEN pt.typtype OPERATOR(pg_catalog.=) 'd' THEN pt.typbasetype ELSE pt.oid END
+          INTO basetype FROM pg_catalog.pg_type pt WHERE pt.oid OPERATOR(pg_catalog.=) att.atttypid;
+        typname := pg_catalog.format_type(basetype, NULL);
+        typmax := CASE basetype WHEN 'pg_catalog.int2'::pg_catalog.regtype THEN 32767
+                                    WHEN 'pg_catalog.int4'::pg_catalog.regtype THEN 2147483647
+                                    WHEN 'pg_catalog.int8'::pg_catalog.regtype THEN 9223372036854775807 END;
+        IF typmax IS NULL THEN
+            RAISE EXCEPTION 'column "%" of table "%" is not of an integer type', col, relname
+                USING ERRCODE = 'datatype_mismatch',
+                      DETAIL = pg_catalog.format('Its type is %s.', pg_catalog.format_type(att.atttypid, NULL)),
+                      HINT = 'Only smallint, integer and bigint columns hold idgen IDs.';
+        END IF;
+        IF att.attgenerated OPERATOR(pg_catalog.<>) '' THEN
+            RAISE EXCEPTION 'column "%" of table "%" is a generated column', col, relname
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'Its values are computed from other columns.';
+        END IF;
+        SELECT d.oid, pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+          INTO adoid, default_expr FROM pg_catalog.pg_attrdef d
+         WHERE d.adrelid OPERATOR(pg_catalog.=) tbl AND d.adnum OPERATOR(pg_catalog.=) att.attnum;
+        -- every row of every partition committed before the lock was granted
+        EXECUTE pg_catalog.format('SELECT pg_catalog.max(%I)::pg_catalog.int8 FROM %s', col, tbl) INTO colmax;
+        SELECT relname AS relname, relnamespace AS relnamespace, attnum AS attnum,
+               typname AS typname, typmax AS typmax, attidentity AS attidentity,
+               adoid AS adoid, default_expr AS default_expr, colmax AS colmax
+          INTO c;
+    END;
     SELECT n.nspname INTO ext FROM pg_catalog.pg_extension e
       JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
      WHERE e.extname OPERATOR(pg_catalog.=) 'idgen';
+    -- the sequence the column owns: a serial's, an identity's, or one
+    -- convert_column kept
+    SELECT d.objid::pg_catalog.regclass INTO seq FROM pg_catalog.pg_depend d
+      JOIN pg_catalog.pg_class s ON s.oid OPERATOR(pg_catalog.=) d.objid
+     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.refobjid OPERATOR(pg_catalog.=) tbl AND d.refobjsubid OPERATOR(pg_catalog.=) c.attnum
+       AND d.deptype IN ('a', 'i') AND s.relkind OPERATOR(pg_catalog.=) 'S'
+     LIMIT 1;
+    -- the idgen generator the column's default calls, if it calls one
+    SELECT p.proname INTO gen FROM pg_catalog.pg_depend d
+      JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) d.refobjid
+      JOIN pg_catalog.pg_depend e ON e.objid OPERATOR(pg_catalog.=) p.oid
+       AND e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+       AND e.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+       AND e.deptype OPERATOR(pg_catalog.=) 'e'
+      JOIN pg_catalog.pg_extension x ON x.oid OPERATOR(pg_catalog.=) e.refobjid
+     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+       AND d.objid OPERATOR(pg_catalog.=) c.adoid
+       AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+       AND x.extname OPERATOR(pg_catalog.=) 'idgen'
+       AND p.proname IN ('next_id', 'hybrid_id', 'snowflake_id')
+     LIMIT 1;
 
-    -- the column's generator: its identity, or a default nextval(seq)
-    seq := idgen.adopt_owned_sequence(tbl, c.attnum);
-    owned := seq IS NOT NULL;
-    IF c.attidentity OPERATOR(pg_catalog.=) '' THEN
-        IF c.default_expr IS NULL THEN
-            RAISE EXCEPTION 'column "%" of table "%" has no default to convert', col, c.relname
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = 'Serial, bigserial and identity columns are converted, and columns whose default is nextval() of a sequence.',
-                      HINT = pg_catalog.format('Give it an idgen default yourself: ALTER TABLE %s ALTER COLUMN %I SET DEFAULT next_id(''tag'').', tbl, col);
-        END IF;
-        IF idgen.adopt_generator(c.adoid) IS NOT NULL THEN
-            RAISE EXCEPTION 'column "%" of table "%" already takes its IDs from idgen', col, c.relname
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = pg_catalog.format('Its default is %s.', c.default_expr),
-                      HINT = 'To switch generators, revert it with idgen.revert_column() first.';
-        END IF;
-        IF seq IS NULL THEN
-            -- not the column's own: the sequence its default names
-            SELECT d.refobjid::pg_catalog.regclass INTO seq FROM pg_catalog.pg_depend d
-              JOIN pg_catalog.pg_class s ON s.oid OPERATOR(pg_catalog.=) d.refobjid
+    IF op OPERATOR(pg_catalog.=) 'convert' THEN
+        -- the column's generator: its identity, or a default nextval(seq)
+        owned := seq IS NOT NULL;
+        IF c.attidentity OPERATOR(pg_catalog.=) '' THEN
+            IF c.default_expr IS NULL THEN
+                RAISE EXCEPTION 'column "%" of table "%" has no default to convert', col, c.relname
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          DETAIL = 'Serial, bigserial and identity columns are converted, and columns whose default is nextval() of a sequence.',
+                          HINT = pg_catalog.format('Give it an idgen default yourself: ALTER TABLE %s ALTER COLUMN %I SET DEFAULT next_id(''tag'').', tbl, col);
+            END IF;
+            IF gen IS NOT NULL THEN
+                RAISE EXCEPTION 'column "%" of table "%" already takes its IDs from idgen', col, c.relname
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          DETAIL = pg_catalog.format('Its default is %s.', c.default_expr),
+                          HINT = 'To switch generators, revert it with idgen.revert_column() first.';
+            END IF;
+            IF seq IS NULL THEN
+                -- not the column's own: the sequence its default names
+                SELECT d.refobjid::pg_catalog.regclass INTO seq FROM pg_catalog.pg_depend d
+                  JOIN pg_catalog.pg_class s ON s.oid OPERATOR(pg_catalog.=) d.refobjid
+                 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+                   AND d.objid OPERATOR(pg_catalog.=) c.adoid
+                   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                   AND s.relkind OPERATOR(pg_catalog.=) 'S'
+                 LIMIT 1;
+            END IF;
+            IF seq IS NULL OR c.default_expr OPERATOR(pg_catalog.<>) pg_catalog.format('nextval(%L::regclass)', seq) THEN
+                RAISE EXCEPTION 'default of column "%" of table "%" is not nextval() of a sequence', col, c.relname
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          DETAIL = pg_catalog.format('Its default is %s.', c.default_expr),
+                          HINT = pg_catalog.format('Give it an idgen default yourself: ALTER TABLE %s ALTER COLUMN %I SET DEFAULT next_id(''tag'').', tbl, col);
+            END IF;
+            -- other columns whose default takes values from the sequence, but
+            -- for this column of partitions and inheritance children
+            WITH RECURSIVE below(rel) AS (
+                SELECT tbl::pg_catalog.oid
+                UNION
+                SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN below b ON i.inhparent OPERATOR(pg_catalog.=) b.rel)
+            SELECT pg_catalog.string_agg(pg_catalog.format('%s.%I', a.attrelid::pg_catalog.regclass, a.attname), ', ')
+              INTO others
+              FROM pg_catalog.pg_depend d
+              JOIN pg_catalog.pg_attrdef ad ON ad.oid OPERATOR(pg_catalog.=) d.objid
+              JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) ad.adrelid
+                                            AND a.attnum OPERATOR(pg_catalog.=) ad.adnum
              WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
-               AND d.objid OPERATOR(pg_catalog.=) c.adoid
                AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-               AND s.relkind OPERATOR(pg_catalog.=) 'S'
-             LIMIT 1;
+               AND d.refobjid OPERATOR(pg_catalog.=) seq
+               AND NOT (a.attrelid IN (SELECT b.rel FROM below b) AND a.attname OPERATOR(pg_catalog.=) col);
+            IF others IS NOT NULL AND NOT coalesce(allow_shared, false) THEN
+                RAISE EXCEPTION 'sequence % of column "%" of table "%" is shared with other columns', seq, col, c.relname
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          DETAIL = pg_catalog.format('It also gives IDs to %s; after the conversion their IDs and this column''s could be equal.', others),
+                          HINT = 'Convert each of them to the same tag, or pass allow_shared => true if this column''s IDs need not differ from theirs.';
+            ELSIF others IS NOT NULL AND NOT coalesce(keep_sequence, true) THEN
+                RAISE EXCEPTION 'cannot drop sequence % because other columns use it', seq
+                    USING ERRCODE = 'dependent_objects_still_exist',
+                          DETAIL = pg_catalog.format('It gives IDs to %s.', others),
+                          HINT = 'Leave keep_sequence true.';
+            ELSIF NOT owned AND NOT coalesce(allow_shared, false) THEN
+                RAISE EXCEPTION 'sequence % is not owned by column "%" of table "%"', seq, col, c.relname
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          DETAIL = 'Other applications may take IDs from it; after the conversion theirs and this column''s could be equal.',
+                          HINT = pg_catalog.format('Make it the column''s own with ALTER SEQUENCE %s OWNED BY %s.%I, or pass allow_shared => true.', seq, tbl, col);
+            END IF;
         END IF;
-        IF seq IS NULL OR c.default_expr OPERATOR(pg_catalog.<>) pg_catalog.format('nextval(%L::regclass)', seq) THEN
-            RAISE EXCEPTION 'default of column "%" of table "%" is not nextval() of a sequence', col, c.relname
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = pg_catalog.format('Its default is %s.', c.default_expr),
-                      HINT = pg_catalog.format('Give it an idgen default yourself: ALTER TABLE %s ALTER COLUMN %I SET DEFAULT next_id(''tag'').', tbl, col);
-        END IF;
-        -- other columns whose default takes values from the sequence, but
-        -- for this column of partitions and inheritance children
-        WITH RECURSIVE below(rel) AS (
-            SELECT tbl::pg_catalog.oid
-            UNION
-            SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN below b ON i.inhparent OPERATOR(pg_catalog.=) b.rel)
-        SELECT pg_catalog.string_agg(pg_catalog.format('%s.%I', a.attrelid::pg_catalog.regclass, a.attname), ', ')
-          INTO others
-          FROM pg_catalog.pg_depend d
-          JOIN pg_catalog.pg_attrdef ad ON ad.oid OPERATOR(pg_catalog.=) d.objid
-          JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) ad.adrelid
-                                        AND a.attnum OPERATOR(pg_catalog.=) ad.adnum
-         WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
-           AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-           AND d.refobjid OPERATOR(pg_catalog.=) seq
-           AND NOT (a.attrelid IN (SELECT b.rel FROM below b) AND a.attname OPERATOR(pg_catalog.=) col);
-        IF others IS NOT NULL AND NOT coalesce(allow_shared, false) THEN
-            RAISE EXCEPTION 'sequence % of column "%" of table "%" is shared with other columns', seq, col, c.relname
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = pg_catalog.format('It also gives IDs to %s; after the conversion their IDs and this column''s could be equal.', others),
-                      HINT = 'Convert each of them to the same tag, or pass allow_shared => true if this column''s IDs need not differ from theirs.';
-        ELSIF others IS NOT NULL AND NOT coalesce(keep_sequence, true) THEN
-            RAISE EXCEPTION 'cannot drop sequence % because other columns use it', seq
-                USING ERRCODE = 'dependent_objects_still_exist',
-                      DETAIL = pg_catalog.format('It gives IDs to %s.', others),
-                      HINT = 'Leave keep_sequence true.';
-        ELSIF NOT owned AND NOT coalesce(allow_shared, false) THEN
-            RAISE EXCEPTION 'sequence % is not owned by column "%" of table "%"', seq, col, c.relname
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = 'Other applications may take IDs from it; after the conversion theirs and this column''s could be equal.',
-                      HINT = pg_catalog.format('Make it the column''s own with ALTER SEQUENCE %s OWNED BY %s.%I, or pass allow_shared => true.', seq, tbl, col);
-        END IF;
-    END IF;
-    seqname := seq::pg_catalog.text;
+        seqname := seq::pg_catalog.text;
 
-    -- every ID given out so far: in the column (every committed row: no
-    -- other transaction can hold uncommitted ones under the lock) and by the
-    -- sequence (to other users too, and to rows since deleted)
-    EXECUTE pg_catalog.format('SELECT last_value, is_called FROM %s', seq) INTO seqlast, seqcalled;
-    top := GREATEST(c.colmax, seqlast, 0);
+        -- every ID given out so far: in the column (every committed row: no
+        -- other transaction can hold uncommitted ones under the lock) and by the
+        -- sequence (to other users too, and to rows since deleted)
+        EXECUTE pg_catalog.format('SELECT last_value, is_called FROM %s', seq) INTO seqlast, seqcalled;
+        top := GREATEST(c.colmax, seqlast, 0);
 
-    IF generator OPERATOR(pg_catalog.=) 'snowflake_id' THEN
-        IF c.typmax OPERATOR(pg_catalog.<) 9223372036854775807 THEN
-            RAISE EXCEPTION 'snowflake IDs would exceed the range of column "%" of table "%"', col, c.relname
-                USING ERRCODE = 'numeric_value_out_of_range',
-                      DETAIL = pg_catalog.format('The column is of type %s, whose largest value is %s.', c.typname, c.typmax),
-                      HINT = pg_catalog.format('Change the column''s type first: ALTER TABLE %s ALTER COLUMN %I TYPE bigint.', tbl, col);
-        END IF;
-        -- snowflake IDs only grow, server-wide: all later ones exceed sid
-        EXECUTE pg_catalog.format('SELECT %I.snowflake_id()', ext) INTO sid;
-        IF sid OPERATOR(pg_catalog.<=) top THEN
-            RAISE EXCEPTION 'IDs of column "%" of table "%" reach above the snowflake IDs issued now', col, c.relname
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = pg_catalog.format('Its largest ID, or its sequence''s last value, is %s.', top),
-                      HINT = 'Convert it to next_id or hybrid_id, whose tags start above any existing ID.';
-        END IF;
-        expr := pg_catalog.format('%I.snowflake_id()', ext);
-    ELSE
-        tag := coalesce(tag, c.relname::pg_catalog.text);
-        PERFORM idgen.check_tag_name(tag);
-        IF generator OPERATOR(pg_catalog.=) 'next_id' THEN
-            first := CASE WHEN top OPERATOR(pg_catalog.<) 9223372036854775806
-                          THEN top OPERATOR(pg_catalog.+) 1 END;
+        IF generator OPERATOR(pg_catalog.=) 'snowflake_id' THEN
+            IF c.typmax OPERATOR(pg_catalog.<) 9223372036854775807 THEN
+                RAISE EXCEPTION 'snowflake IDs would exceed the range of column "%" of table "%"', col, c.relname
+                    USING ERRCODE = 'numeric_value_out_of_range',
+                          DETAIL = pg_catalog.format('The column is of type %s, whose largest value is %s.', c.typname, c.typmax),
+                          HINT = pg_catalog.format('Change the column''s type first: ALTER TABLE %s ALTER COLUMN %I TYPE bigint.', tbl, col);
+            END IF;
+            -- snowflake IDs only grow, server-wide: all later ones exceed sid
+            EXECUTE pg_catalog.format('SELECT %I.snowflake_id()', ext) INTO sid;
+            IF sid OPERATOR(pg_catalog.<=) top THEN
+                RAISE EXCEPTION 'IDs of column "%" of table "%" reach above the snowflake IDs issued now', col, c.relname
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          DETAIL = pg_catalog.format('Its largest ID, or its sequence''s last value, is %s.', top),
+                          HINT = 'Convert it to next_id or hybrid_id, whose tags start above any existing ID.';
+            END IF;
+            expr := pg_catalog.format('%I.snowflake_id()', ext);
         ELSE
-            -- a hybrid ID is slab << 32 | seconds << 16 | seq
-            first := (top OPERATOR(pg_catalog.>>) 32) OPERATOR(pg_catalog.+) 1;
-            first := CASE WHEN first OPERATOR(pg_catalog.<=) 2147483647 THEN first END;
+            tag := coalesce(tag, c.relname::pg_catalog.text);
+            IF generator OPERATOR(pg_catalog.=) 'next_id' THEN
+                first := CASE WHEN top OPERATOR(pg_catalog.<) 9223372036854775806
+                              THEN top OPERATOR(pg_catalog.+) 1 END;
+            ELSE
+                -- a hybrid ID is slab << 32 | seconds << 16 | seq
+                first := (top OPERATOR(pg_catalog.>>) 32) OPERATOR(pg_catalog.+) 1;
+                first := CASE WHEN first OPERATOR(pg_catalog.<=) 2147483647 THEN first END;
+            END IF;
+            SELECT x.kind, x.start, x.maxvalue INTO t FROM idgen.tags x
+             WHERE x.tag OPERATOR(pg_catalog.=) adopt.tag;
+            have_tag := FOUND;
+            IF have_tag AND t.kind OPERATOR(pg_catalog.<>) (CASE generator WHEN 'next_id' THEN 'segment' ELSE 'hybrid' END) THEN
+                RAISE EXCEPTION 'tag "%" is of kind "%"', tag, t.kind
+                    USING ERRCODE = 'wrong_object_type',
+                          HINT = pg_catalog.format('Pass generator => %L, or another tag.',
+                                                   CASE t.kind WHEN 'hybrid' THEN 'hybrid_id' ELSE 'next_id' END);
+            END IF;
+            IF first IS NULL OR (have_tag AND first OPERATOR(pg_catalog.>) t.maxvalue) THEN
+                RAISE EXCEPTION 'tag "%" has no IDs left above those of column "%" of table "%"', tag, col, c.relname
+                    USING ERRCODE = 'sequence_generator_limit_exceeded',
+                          DETAIL = pg_catalog.format('The column''s largest ID, or its sequence''s last value, is %s.', top);
+            END IF;
+            -- hybrid IDs exceed 2^32; a segment tag must stay within the type
+            IF c.typmax OPERATOR(pg_catalog.<) 9223372036854775807
+               AND (generator OPERATOR(pg_catalog.=) 'hybrid_id' OR NOT have_tag
+                    OR t.maxvalue OPERATOR(pg_catalog.>) c.typmax) THEN
+                RAISE EXCEPTION 'IDs of tag "%" would exceed the range of column "%" of table "%"', tag, col, c.relname
+                    USING ERRCODE = 'numeric_value_out_of_range',
+                          DETAIL = pg_catalog.format('The column is of type %s, whose largest value is %s.', c.typname, c.typmax),
+                          HINT = CASE generator WHEN 'hybrid_id'
+                                 THEN pg_catalog.format('Change the column''s type first: ALTER TABLE %s ALTER COLUMN %I TYPE bigint.', tbl, col)
+                                 ELSE pg_catalog.format('Change the column''s type first: ALTER TABLE %s ALTER COLUMN %I TYPE bigint; or create the tag with maxvalue => %s and pass it as tag.', tbl, col, c.typmax) END;
+            END IF;
+            IF NOT have_tag THEN
+                PERFORM idgen.create_tag(tag, kind => CASE generator WHEN 'next_id' THEN 'segment' ELSE 'hybrid' END,
+                                         start => first);
+            ELSIF t.start OPERATOR(pg_catalog.<) first THEN
+                -- once this commits, no backend issues a cached ID below first
+                PERFORM idgen.alter_tag(tag, start => first);
+            END IF;
+            expr := pg_catalog.format('%I.%I(%L)', ext, generator, tag);
         END IF;
-        SELECT x.kind, x.start, x.maxvalue INTO t FROM idgen.tags x
-         WHERE x.tag OPERATOR(pg_catalog.=) convert_column.tag;
-        have_tag := FOUND;
-        IF have_tag AND t.kind OPERATOR(pg_catalog.<>) (CASE generator WHEN 'next_id' THEN 'segment' ELSE 'hybrid' END) THEN
-            RAISE EXCEPTION 'tag "%" is of kind "%"', tag, t.kind
-                USING ERRCODE = 'wrong_object_type',
-                      HINT = pg_catalog.format('Pass generator => %L, or another tag.',
-                                               CASE t.kind WHEN 'hybrid' THEN 'hybrid_id' ELSE 'next_id' END);
+
+        IF c.attidentity OPERATOR(pg_catalog.<>) '' AND coalesce(keep_sequence, true)
+           AND NOT pg_catalog.has_schema_privilege(
+                   (SELECT r.relnamespace FROM pg_catalog.pg_class r WHERE r.oid OPERATOR(pg_catalog.=) seq), 'CREATE') THEN
+            RAISE EXCEPTION 'permission denied to keep sequence % of identity column "%" of table "%"', seq, col, c.relname
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'The identity''s sequence is dropped with it; keeping it creates it again, which needs CREATE on its schema.',
+                      HINT = 'Pass keep_sequence => false, or have CREATE granted on the schema.';
         END IF;
-        IF first IS NULL OR (have_tag AND first OPERATOR(pg_catalog.>) t.maxvalue) THEN
-            RAISE EXCEPTION 'tag "%" has no IDs left above those of column "%" of table "%"', tag, col, c.relname
+    ELSE
+        -- the default must be a plain call of an idgen generator
+        IF gen OPERATOR(pg_catalog.=) 'snowflake_id' THEN
+            IF c.default_expr OPERATOR(pg_catalog.<>) pg_catalog.format('%I.snowflake_id()', ext) THEN
+                gen := NULL;
+            END IF;
+        ELSIF gen IS NOT NULL THEN
+            prefix := pg_catalog.format('%I.%I(', ext, gen);
+            IF pg_catalog.starts_with(c.default_expr, prefix) THEN
+                m := pg_catalog.regexp_match(pg_catalog.substr(c.default_expr, pg_catalog.length(prefix) OPERATOR(pg_catalog.+) 1),
+                                             '^''((?:[^'']|'''')*)''::text\)$');
+                tg := pg_catalog.replace(m[1], '''''', '''');
+            END IF;
+            IF tg IS NULL THEN
+                gen := NULL;
+            END IF;
+        END IF;
+        IF gen IS NULL THEN
+            RAISE EXCEPTION 'column "%" of table "%" does not take its IDs from idgen', col, c.relname
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = CASE WHEN c.attidentity OPERATOR(pg_catalog.<>) '' THEN 'It is an identity column.'
+                                    WHEN c.default_expr IS NULL THEN 'It has no default.'
+                                    ELSE pg_catalog.format('Its default is %s.', c.default_expr) END,
+                      HINT = 'revert_column() reverts a column whose default is next_id(), hybrid_id() or snowflake_id().';
+        END IF;
+
+        -- above every ID in the column and every ID idgen gave out
+        top := GREATEST(c.colmax, 0);
+        IF seq IS NOT NULL THEN
+            EXECUTE pg_catalog.format('SELECT last_value FROM %s', seq) INTO mark;
+            top := GREATEST(top, mark);
+        END IF;
+        IF gen OPERATOR(pg_catalog.=) 'snowflake_id' THEN
+            EXECUTE pg_catalog.format('SELECT %I.snowflake_id()', ext) INTO mark;
+            top := GREATEST(top, mark);
+        ELSIF EXISTS (SELECT FROM idgen.tags x WHERE x.tag OPERATOR(pg_catalog.=) tg) THEN
+            -- the tag's high-water mark: no ID (slab) above it was given out
+            EXECUTE pg_catalog.format('SELECT last_value FROM idgen_seq.%I', tg) INTO mark;
+            IF gen OPERATOR(pg_catalog.=) 'hybrid_id' THEN
+                mark := CASE WHEN mark OPERATOR(pg_catalog.<) 2147483647
+                             THEN ((mark OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.<<) 32) OPERATOR(pg_catalog.-) 1
+                             ELSE 9223372036854775807 END;
+            END IF;
+            top := GREATEST(top, mark);
+        END IF;
+        IF top OPERATOR(pg_catalog.>=) c.typmax THEN
+            RAISE EXCEPTION 'no values left above the IDs of column "%" of table "%"', col, c.relname
                 USING ERRCODE = 'sequence_generator_limit_exceeded',
-                      DETAIL = pg_catalog.format('The column''s largest ID, or its sequence''s last value, is %s.', top);
+                      DETAIL = pg_catalog.format('Its IDs, or those idgen gave out, reach %s; the column is of type %s.', top, c.typname);
         END IF;
-        -- hybrid IDs exceed 2^32; a segment tag must stay within the type
-        IF c.typmax OPERATOR(pg_catalog.<) 9223372036854775807
-           AND (generator OPERATOR(pg_catalog.=) 'hybrid_id' OR NOT have_tag
-                OR t.maxvalue OPERATOR(pg_catalog.>) c.typmax) THEN
-            RAISE EXCEPTION 'IDs of tag "%" would exceed the range of column "%" of table "%"', tag, col, c.relname
-                USING ERRCODE = 'numeric_value_out_of_range',
-                      DETAIL = pg_catalog.format('The column is of type %s, whose largest value is %s.', c.typname, c.typmax),
-                      HINT = CASE generator WHEN 'hybrid_id'
-                             THEN pg_catalog.format('Change the column''s type first: ALTER TABLE %s ALTER COLUMN %I TYPE bigint.', tbl, col)
-                             ELSE pg_catalog.format('Change the column''s type first: ALTER TABLE %s ALTER COLUMN %I TYPE bigint; or create the tag with maxvalue => %s and pass it as tag.', tbl, col, c.typmax) END;
-        END IF;
-        IF NOT have_tag THEN
-            PERFORM idgen.create_tag(tag, kind => CASE generator WHEN 'next_id' THEN 'segment' ELSE 'hybrid' END,
-                                     start => first);
-        ELSIF t.start OPERATOR(pg_catalog.<) first THEN
-            -- once this commits, no backend issues a cached ID below first
-            PERFORM idgen.alter_tag(tag, start => first);
-        END IF;
-        expr := pg_catalog.format('%I.%I(%L)', ext, generator, tag);
+        restart := top OPERATOR(pg_catalog.+) 1;
     END IF;
 
-    IF c.attidentity OPERATOR(pg_catalog.<>) '' AND coalesce(keep_sequence, true)
-       AND NOT pg_catalog.has_schema_privilege(
-               (SELECT r.relnamespace FROM pg_catalog.pg_class r WHERE r.oid OPERATOR(pg_catalog.=) seq), 'CREATE') THEN
-        RAISE EXCEPTION 'permission denied to keep sequence % of identity column "%" of table "%"', seq, col, c.relname
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'The identity''s sequence is dropped with it; keeping it creates it again, which needs CREATE on its schema.',
-                  HINT = 'Pass keep_sequence => false, or have CREATE granted on the schema.';
-    END IF;
+    -- The roles that may insert into the table (or its column), or take
+    -- values from the sequence convert_column replaces: those that need
+    -- USAGE on the new generator's sequence.  0 stands for PUBLIC.
+    SELECT pg_catalog.array_agg(x) INTO grantees FROM (
+        SELECT pc.relowner FROM pg_catalog.pg_class pc WHERE pc.oid OPERATOR(pg_catalog.=) tbl
+        UNION
+        SELECT x.grantee FROM pg_catalog.pg_class pc, pg_catalog.aclexplode(pc.relacl) x
+         WHERE pc.oid OPERATOR(pg_catalog.=) tbl AND x.privilege_type OPERATOR(pg_catalog.=) 'INSERT'
+        UNION
+        SELECT x.grantee FROM pg_catalog.pg_attribute a, pg_catalog.aclexplode(a.attacl) x
+         WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) col
+           AND x.privilege_type OPERATOR(pg_catalog.=) 'INSERT'
+        UNION
+        SELECT x.grantee FROM pg_catalog.pg_class pc, pg_catalog.aclexplode(pc.relacl) x
+         WHERE pc.oid OPERATOR(pg_catalog.=) CASE op WHEN 'convert' THEN seq END
+           AND x.privilege_type IN ('USAGE', 'UPDATE')) s(x);
 
-    SELECT pg_catalog.array_agg(x) INTO grantees FROM idgen.adopt_grantees(tbl, col, seq) x;
-    -- the sequence's shape, to keep it when it goes with an identity
-    SELECT q.seqtypid, q.seqincrement, q.seqmin, q.seqmax, q.seqcache, q.seqcycle, q.seqstart
-      INTO shape FROM pg_catalog.pg_sequence q WHERE q.seqrelid OPERATOR(pg_catalog.=) seq;
-    IF c.attidentity OPERATOR(pg_catalog.<>) '' THEN
-        -- the identity's sequence is dropped with it
-        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP IDENTITY', tbl, col);
-    END IF;
-    -- recurses to partitions and inheritance children
-    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', tbl, col, expr);
-    IF c.attidentity OPERATOR(pg_catalog.<>) '' AND coalesce(keep_sequence, true) THEN
-        -- the identity's sequence again, where it was, owned by the column
-        -- as a serial's is
-        EXECUTE pg_catalog.format('CREATE SEQUENCE %s AS %s INCREMENT %s MINVALUE %s MAXVALUE %s START %s CACHE %s %s OWNED BY %s.%I',
-                                  seqname, shape.seqtypid::pg_catalog.regtype, shape.seqincrement, shape.seqmin, shape.seqmax,
-                                  shape.seqstart, shape.seqcache, CASE WHEN shape.seqcycle THEN 'CYCLE' ELSE 'NO CYCLE' END,
-                                  tbl, col);
-        PERFORM pg_catalog.setval(seqname::pg_catalog.regclass, seqlast, seqcalled);
-    ELSIF c.attidentity OPERATOR(pg_catalog.=) '' AND NOT coalesce(keep_sequence, true) THEN
-        -- refused while other columns' defaults use it
-        EXECUTE pg_catalog.format('DROP SEQUENCE %s', seqname);
+    IF op OPERATOR(pg_catalog.=) 'convert' THEN
+        -- the sequence's shape, to keep it when it goes with an identity
+        SELECT q.seqtypid, q.seqincrement, q.seqmin, q.seqmax, q.seqcache, q.seqcycle, q.seqstart
+          INTO shape FROM pg_catalog.pg_sequence q WHERE q.seqrelid OPERATOR(pg_catalog.=) seq;
+        IF c.attidentity OPERATOR(pg_catalog.<>) '' THEN
+            -- the identity's sequence is dropped with it
+            EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP IDENTITY', tbl, col);
+        END IF;
+        -- recurses to partitions and inheritance children
+        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', tbl, col, expr);
+        IF c.attidentity OPERATOR(pg_catalog.<>) '' AND coalesce(keep_sequence, true) THEN
+            -- the identity's sequence again, where it was, owned by the column
+            -- as a serial's is
+            EXECUTE pg_catalog.format('CREATE SEQUENCE %s AS %s INCREMENT %s MINVALUE %s MAXVALUE %s START %s CACHE %s %s OWNED BY %s.%I',
+                                      seqname, shape.seqtypid::pg_catalog.regtype, shape.seqincrement, shape.seqmin, shape.seqmax,
+                                      shape.seqstart, shape.seqcache, CASE WHEN shape.seqcycle THEN 'CYCLE' ELSE 'NO CYCLE' END,
+                                      tbl, col);
+            PERFORM pg_catalog.setval(seqname::pg_catalog.regclass, seqlast, seqcalled);
+        ELSIF c.attidentity OPERATOR(pg_catalog.=) '' AND NOT coalesce(keep_sequence, true) THEN
+            -- refused while other columns' defaults use it
+            EXECUTE pg_catalog.format('DROP SEQUENCE %s', seqname);
+        END IF;
+
+        IF coalesce(grant_usage, true) AND tag IS NOT NULL THEN
+            grant_on := pg_catalog.format('idgen_seq.%I', tag);
+        END IF;
+        converted_to := tag;
+    ELSE
+        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', tbl, col);
+        IF identity IS NOT NULL THEN
+            -- a sequence the column owns makes way for the identity's own
+            IF seq IS NOT NULL THEN
+                seqname := pg_catalog.format(' SEQUENCE NAME %s', seq);
+                EXECUTE pg_catalog.format('DROP SEQUENCE %s', seq);
+            END IF;
+            EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I ADD GENERATED %s AS IDENTITY (START WITH %s%s)',
+                                      tbl, col, pg_catalog.upper(identity), restart, coalesce(seqname, ''));
+        ELSE
+            IF seq IS NULL THEN
+                -- a new sequence, named as a serial column's would be
+                LOOP
+                    seqname := pg_catalog.format('%I.%I', c.relnamespace,
+                                   pg_catalog.left(pg_catalog.format('%s_%s_seq', c.relname, col), 60)
+                                   OPERATOR(pg_catalog.||) CASE WHEN i OPERATOR(pg_catalog.>) 0 THEN i::pg_catalog.text ELSE '' END);
+                    EXIT WHEN pg_catalog.to_regclass(seqname) IS NULL;
+                    i := i OPERATOR(pg_catalog.+) 1;
+                END LOOP;
+                EXECUTE pg_catalog.format('CREATE SEQUENCE %s AS %s START %s OWNED BY %s.%I',
+                                          seqname, c.typname, restart, tbl, col);
+                seq := seqname::pg_catalog.regclass;
+            ELSE
+                EXECUTE pg_catalog.format('ALTER SEQUENCE %s RESTART WITH %s', seq, restart);
+            END IF;
+            EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT pg_catalog.nextval(%L::pg_catalog.regclass)',
+                                      tbl, col, seq);
+            grant_on := seq::pg_catalog.text;
+        END IF;
+
+        IF coalesce(drop_tag, false) AND tg IS NOT NULL THEN
+            -- other columns whose default still calls the tag
+            SELECT pg_catalog.string_agg(pg_catalog.format('%s.%I', a.attrelid::pg_catalog.regclass, a.attname), ', ')
+              INTO others
+              FROM pg_catalog.pg_attrdef ad
+              JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) ad.adrelid
+                                            AND a.attnum OPERATOR(pg_catalog.=) ad.adnum
+             WHERE pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) OPERATOR(pg_catalog.=) c.default_expr;
+            IF others IS NOT NULL THEN
+                RAISE EXCEPTION 'cannot drop tag "%" because other columns use it', tg
+                    USING ERRCODE = 'dependent_objects_still_exist',
+                          DETAIL = pg_catalog.format('The default of %s calls it.', others),
+                          HINT = 'Revert them first, or leave drop_tag false.';
+            END IF;
+            PERFORM idgen.drop_tag(tg, if_exists => true);
+        END IF;
+        next_value := restart;
     END IF;
 
     -- whoever could insert into the table, or take values from its old
-    -- sequence, may take IDs of the tag
-    IF coalesce(grant_usage, true) AND tag IS NOT NULL THEN
+    -- sequence, may take values from the new generator's sequence
+    IF grant_on IS NOT NULL THEN
         FOREACH g IN ARRAY grantees LOOP
-            EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE idgen_seq.%I TO %s', tag,
+            EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE %s TO %s', grant_on,
                                       CASE WHEN g OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
                                            ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g)) END);
         END LOOP;
     END IF;
-    RETURN tag;
 END
 $$;
+
+-- Switch a serial, bigserial or identity column (or one whose default is
+-- nextval() of a sequence) to DEFAULT next_id(tag), hybrid_id(tag) or
+-- snowflake_id(), so that no new ID equals one the column holds or its
+-- sequence gave out.  Returns the tag.  See README.md, "Adopting idgen".
+CREATE FUNCTION idgen.convert_column(tbl regclass, col name,
+                                     tag text DEFAULT NULL,
+                                     generator text DEFAULT 'next_id',
+                                     keep_sequence boolean DEFAULT true,
+                                     allow_shared boolean DEFAULT false,
+                                     grant_usage boolean DEFAULT true)
+RETURNS text
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+BEGIN ATOMIC
+    SELECT a.converted_to
+      FROM idgen_internal.adopt('convert', tbl, col, tag, generator, keep_sequence,
+                                allow_shared, grant_usage, NULL, NULL) a;
+END;
 
 -- Switch a column converted by convert_column back to a sequence: its
 -- default becomes nextval() of the sequence it owns (the one
@@ -591,148 +726,56 @@ CREATE FUNCTION idgen.revert_column(tbl regclass, col name,
                                     identity text DEFAULT NULL,
                                     drop_tag boolean DEFAULT false)
 RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+BEGIN ATOMIC
+    SELECT a.next_value
+      FROM idgen_internal.adopt('revert', tbl, col, NULL, NULL, NULL, NULL, NULL,
+                                identity, drop_tag) a;
+END;
+
+COMMENT ON FUNCTION idgen_internal.adopt(text, regclass, name, text, text, boolean, boolean, boolean, text, boolean) IS 'what idgen.convert_column and idgen.revert_column do (internal)';
+COMMENT ON FUNCTION idgen.convert_column(regclass, name, text, text, boolean, boolean, boolean) IS 'switch a serial, bigserial or identity column to DEFAULT next_id(tag), hybrid_id(tag) or snowflake_id(), above every existing ID';
+COMMENT ON FUNCTION idgen.revert_column(regclass, name, text, boolean) IS 'switch a column converted by idgen.convert_column back to a sequence or identity, above every ID idgen gave out';
+
+--
+-- 1.1: misuse gets a clear error (issue 26).
+--
+
+-- idgen.watermark() looks its tag up with a snapshot that parallel mode
+-- cannot take, in the leader too: it is PARALLEL UNSAFE like the
+-- generators, so that no parallel plan calls it.
+ALTER FUNCTION idgen.watermark(text) PARALLEL UNSAFE;
+
+-- Internal helpers are not the user's API: idgen.check_tag_name() is gone
+-- (the trigger of idgen.tags checks names, and no tag has an invalid one),
+-- adopt_column(), adopt_grantees(), adopt_owned_sequence() and
+-- adopt_generator() became part of idgen_internal.adopt() above, and
+-- tag_visible() moves to idgen_internal at the end of this script, once
+-- every view that calls it exists.
+CREATE OR REPLACE FUNCTION idgen.drop_tag(tag text, if_exists boolean DEFAULT false)
+RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    c record;
-    ext name;
-    gen name;
-    tg text;
-    m text[];
-    prefix text;
-    top bigint;
-    mark bigint;
-    seq regclass;
-    seqname text;
-    restart bigint;
-    others text;
-    g oid;
-    i integer := 0;
 BEGIN
-    IF identity IS NOT NULL AND pg_catalog.lower(identity) NOT IN ('always', 'by default') THEN
-        RAISE EXCEPTION 'invalid identity "%"', identity
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'identity is ''always'', ''by default'', or NULL for a serial column''s default.';
+    -- no tag has an invalid name: any other is reported as not existing
+    IF tag IS NULL THEN
+        RAISE EXCEPTION 'tag name cannot be null'
+            USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    c := idgen.adopt_column(tbl, col, 'idgen.revert_column');
-    SELECT n.nspname INTO ext FROM pg_catalog.pg_extension e
-      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
-     WHERE e.extname OPERATOR(pg_catalog.=) 'idgen';
-
-    -- the default must be a plain call of an idgen generator
-    gen := CASE WHEN c.adoid IS NOT NULL THEN idgen.adopt_generator(c.adoid) END;
-    IF gen OPERATOR(pg_catalog.=) 'snowflake_id' THEN
-        IF c.default_expr OPERATOR(pg_catalog.<>) pg_catalog.format('%I.snowflake_id()', ext) THEN
-            gen := NULL;
+    DELETE FROM idgen.tags x WHERE x.tag OPERATOR(pg_catalog.=) drop_tag.tag;
+    IF NOT FOUND THEN
+        IF coalesce(if_exists, false) THEN
+            RAISE NOTICE 'tag "%" does not exist, skipping', tag;
+            RETURN;
         END IF;
-    ELSIF gen IS NOT NULL THEN
-        prefix := pg_catalog.format('%I.%I(', ext, gen);
-        IF pg_catalog.starts_with(c.default_expr, prefix) THEN
-            m := pg_catalog.regexp_match(pg_catalog.substr(c.default_expr, pg_catalog.length(prefix) OPERATOR(pg_catalog.+) 1),
-                                         '^''((?:[^'']|'''')*)''::text\)$');
-            tg := pg_catalog.replace(m[1], '''''', '''');
-        END IF;
-        IF tg IS NULL THEN
-            gen := NULL;
-        END IF;
+        RAISE EXCEPTION 'tag "%" does not exist', tag
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Create it with idgen.create_tag().';
     END IF;
-    IF gen IS NULL THEN
-        RAISE EXCEPTION 'column "%" of table "%" does not take its IDs from idgen', col, c.relname
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = CASE WHEN c.attidentity OPERATOR(pg_catalog.<>) '' THEN 'It is an identity column.'
-                                WHEN c.default_expr IS NULL THEN 'It has no default.'
-                                ELSE pg_catalog.format('Its default is %s.', c.default_expr) END,
-                  HINT = 'revert_column() reverts a column whose default is next_id(), hybrid_id() or snowflake_id().';
-    END IF;
-
-    -- above every ID in the column and every ID idgen gave out
-    top := GREATEST(c.colmax, 0);
-    seq := idgen.adopt_owned_sequence(tbl, c.attnum);
-    IF seq IS NOT NULL THEN
-        EXECUTE pg_catalog.format('SELECT last_value FROM %s', seq) INTO mark;
-        top := GREATEST(top, mark);
-    END IF;
-    IF gen OPERATOR(pg_catalog.=) 'snowflake_id' THEN
-        EXECUTE pg_catalog.format('SELECT %I.snowflake_id()', ext) INTO mark;
-        top := GREATEST(top, mark);
-    ELSIF EXISTS (SELECT FROM idgen.tags x WHERE x.tag OPERATOR(pg_catalog.=) tg) THEN
-        -- the tag's high-water mark: no ID (slab) above it was given out
-        EXECUTE pg_catalog.format('SELECT last_value FROM idgen_seq.%I', tg) INTO mark;
-        IF gen OPERATOR(pg_catalog.=) 'hybrid_id' THEN
-            mark := CASE WHEN mark OPERATOR(pg_catalog.<) 2147483647
-                         THEN ((mark OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.<<) 32) OPERATOR(pg_catalog.-) 1
-                         ELSE 9223372036854775807 END;
-        END IF;
-        top := GREATEST(top, mark);
-    END IF;
-    IF top OPERATOR(pg_catalog.>=) c.typmax THEN
-        RAISE EXCEPTION 'no values left above the IDs of column "%" of table "%"', col, c.relname
-            USING ERRCODE = 'sequence_generator_limit_exceeded',
-                  DETAIL = pg_catalog.format('Its IDs, or those idgen gave out, reach %s; the column is of type %s.', top, c.typname);
-    END IF;
-    restart := top OPERATOR(pg_catalog.+) 1;
-
-    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', tbl, col);
-    IF identity IS NOT NULL THEN
-        -- a sequence the column owns makes way for the identity's own
-        IF seq IS NOT NULL THEN
-            seqname := pg_catalog.format(' SEQUENCE NAME %s', seq);
-            EXECUTE pg_catalog.format('DROP SEQUENCE %s', seq);
-        END IF;
-        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I ADD GENERATED %s AS IDENTITY (START WITH %s%s)',
-                                  tbl, col, pg_catalog.upper(identity), restart, coalesce(seqname, ''));
-    ELSE
-        IF seq IS NULL THEN
-            -- a new sequence, named as a serial column's would be
-            LOOP
-                seqname := pg_catalog.format('%I.%I', c.relnamespace,
-                               pg_catalog.left(pg_catalog.format('%s_%s_seq', c.relname, col), 60)
-                               OPERATOR(pg_catalog.||) CASE WHEN i OPERATOR(pg_catalog.>) 0 THEN i::pg_catalog.text ELSE '' END);
-                EXIT WHEN pg_catalog.to_regclass(seqname) IS NULL;
-                i := i OPERATOR(pg_catalog.+) 1;
-            END LOOP;
-            EXECUTE pg_catalog.format('CREATE SEQUENCE %s AS %s START %s OWNED BY %s.%I',
-                                      seqname, c.typname, restart, tbl, col);
-            seq := seqname::pg_catalog.regclass;
-        ELSE
-            EXECUTE pg_catalog.format('ALTER SEQUENCE %s RESTART WITH %s', seq, restart);
-        END IF;
-        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT pg_catalog.nextval(%L::pg_catalog.regclass)',
-                                  tbl, col, seq);
-        FOR g IN SELECT x FROM idgen.adopt_grantees(tbl, col, NULL) x LOOP
-            EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE %s TO %s', seq,
-                                      CASE WHEN g OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
-                                           ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g)) END);
-        END LOOP;
-    END IF;
-
-    IF coalesce(drop_tag, false) AND tg IS NOT NULL THEN
-        -- other columns whose default still calls the tag
-        SELECT pg_catalog.string_agg(pg_catalog.format('%s.%I', a.attrelid::pg_catalog.regclass, a.attname), ', ')
-          INTO others
-          FROM pg_catalog.pg_attrdef ad
-          JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) ad.adrelid
-                                        AND a.attnum OPERATOR(pg_catalog.=) ad.adnum
-         WHERE pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) OPERATOR(pg_catalog.=) c.default_expr;
-        IF others IS NOT NULL THEN
-            RAISE EXCEPTION 'cannot drop tag "%" because other columns use it', tg
-                USING ERRCODE = 'dependent_objects_still_exist',
-                      DETAIL = pg_catalog.format('The default of %s calls it.', others),
-                      HINT = 'Revert them first, or leave drop_tag false.';
-        END IF;
-        PERFORM idgen.drop_tag(tg, if_exists => true);
-    END IF;
-    RETURN restart;
 END
 $$;
-
-COMMENT ON FUNCTION idgen.adopt_column(regclass, name, text) IS 'checks and locking shared by idgen.convert_column and idgen.revert_column';
-COMMENT ON FUNCTION idgen.adopt_grantees(regclass, name, regclass) IS 'roles that may insert into a table''s column or use a sequence (0 for PUBLIC)';
-COMMENT ON FUNCTION idgen.adopt_owned_sequence(regclass, smallint) IS 'the sequence a column owns (serial, identity, or kept by idgen.convert_column)';
-COMMENT ON FUNCTION idgen.adopt_generator(oid) IS 'the idgen generator a column default (pg_attrdef OID) calls, or NULL';
-COMMENT ON FUNCTION idgen.convert_column(regclass, name, text, text, boolean, boolean, boolean) IS 'switch a serial, bigserial or identity column to DEFAULT next_id(tag), hybrid_id(tag) or snowflake_id(), above every existing ID';
-COMMENT ON FUNCTION idgen.revert_column(regclass, name, text, boolean) IS 'switch a column converted by idgen.convert_column back to a sequence or identity, above every ID idgen gave out';
+DROP FUNCTION idgen.check_tag_name(text);
 
 --
 -- 1.1: many servers, one ID space (see README, "Many servers").  A root
@@ -948,3 +991,10 @@ CREATE VIEW idgen.runway AS
      WHERE idgen.tag_visible(c.oid);
 GRANT SELECT ON idgen.runway TO PUBLIC;
 COMMENT ON VIEW idgen.runway IS 'per tag: its source and, for tags of source root, grants held, IDs and seconds of runway left, whether the root is reachable, the worker''s state for the tag and its last error';
+
+--
+-- 1.1: misuse gets a clear error (issue 26), continued: the views that
+-- call idgen.tag_visible() exist, so it can move where no role can name it.
+-- They call it by OID, as the role that reads them, which keeps EXECUTE.
+--
+ALTER FUNCTION idgen.tag_visible(oid) SET SCHEMA idgen_internal;

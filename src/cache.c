@@ -38,6 +38,12 @@
  *	  the next transaction, and opens reclaim's record of the run;
  *	- the current role, against the one checked (SET ROLE, SECURITY
  *	  DEFINER functions).
+ * Parallel mode costs the fast path nothing: every path that leaves it (a
+ * lookup, the first use in a transaction, a refill) refuses to run in
+ * parallel mode (idgen_check_not_parallel).  A parallel worker starts with
+ * no memo and no chunk, so its first call takes the lookup and fails; the
+ * leader of a parallel plan can at most go on drawing from the chunk it
+ * already drew from in the same transaction, as it would outside the plan.
  * Catalog changes reach a backend through relcache invalidation of the
  * tag's sequence (drop_tag drops it; alter_tag and GRANT/REVOKE invalidate
  * it): the callback only marks LocalTags invalid and bumps local_epoch, so
@@ -287,14 +293,16 @@ chunk_size_clamp(const TagInfo *info, int64 size)
 /*
  * cache_first_use
  *		First use of a tag in this transaction (or by another role, or since
- *		the tag was attached again): check the role's right to use it, and
- *		for a segment tag open reclaim's record of the IDs the transaction
- *		draws from here.
+ *		the tag was attached again): refuse parallel mode, check the role's
+ *		right to use it, and for a segment tag open reclaim's record of the
+ *		IDs the transaction draws from here.
  */
 static void
-cache_first_use(LocalTag *lt, TagKind kind)
+cache_first_use(LocalTag *lt, TagKind kind, const char *function)
 {
 	BackendChunk *c = lt->chunk;
+
+	idgen_check_not_parallel(function);
 
 	/*
 	 * A privilege, a role membership or a role's attributes change only with
@@ -380,7 +388,8 @@ cache_reattach(LocalTag *lt, TagKind kind, const char *function)
 /*
  * cache_lookup
  *		Slow path of cache_get: find the LocalTag by name, (re)attaching it
- *		if needed, and remember it in the call site's memo.
+ *		if needed, and remember it in the call site's memo.  Refused in
+ *		parallel mode, which cannot take the snapshots a lookup needs.
  */
 static LocalTag *
 cache_lookup(FunctionCallInfo fcinfo, text *tag, TagKind kind,
@@ -391,6 +400,7 @@ cache_lookup(FunctionCallInfo fcinfo, text *tag, TagKind kind,
 	LocalTag   *lt;
 	bool		found;
 
+	idgen_check_not_parallel(function);
 	if (local_tags == NULL)
 		cache_init();
 	tag_check_name(tag, &name);
@@ -445,7 +455,7 @@ cache_get(FunctionCallInfo fcinfo, TagKind kind, const char *function)
 
 	if (unlikely(lt->xact_stamp != reclaim_stamp ||
 				 lt->checked_user != GetUserId()))
-		cache_first_use(lt, kind);
+		cache_first_use(lt, kind, function);
 	return lt;
 }
 
@@ -484,7 +494,7 @@ cache_give_back_tail(int index)
 /*
  * cache_refill
  *		Replace an exhausted chunk with a new one from the pool, adapting
- *		its size (see the header comment).
+ *		its size (see the header comment).  Refused in parallel mode.
  */
 static void
 cache_refill(LocalTag *lt)
@@ -495,6 +505,7 @@ cache_refill(LocalTag *lt)
 	int64		last_end = c->end;
 	IdRange		chunk;
 
+	idgen_check_not_parallel("next_id");
 	if (lt->info.locality)
 	{
 		/* a larger chunk only while nobody else draws: see the header */
@@ -593,6 +604,7 @@ idgen_next_id_range(PG_FUNCTION_ARGS)
 	RangeBound	upper;
 
 	PreventCommandIfReadOnly("next_id_range()");
+	idgen_check_not_parallel("next_id_range");
 	if (n <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

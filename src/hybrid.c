@@ -302,6 +302,8 @@ hybrid_abandon(const LocalTag *lt, HybridState *st)
  *		Give the backend a slab above the last one it used: the lowest such
  *		returned slab, or else a new one claimed from the tag's sequence.
  *		Returns the backend's state of the tag's slot, which holds it.
+ *		Refused in parallel mode, like every path off hybrid_id()'s fast
+ *		path (cache.c).
  */
 static HybridState *
 hybrid_take_slab(LocalTag *lt)
@@ -313,6 +315,7 @@ hybrid_take_slab(LocalTag *lt)
 	int64		left;
 	int			i;
 
+	idgen_check_not_parallel("hybrid_id");
 	/* a slot that moved on: the tag was dropped or reset, look it up again */
 	while ((hp = hybrid_lock(lt->slot, lt->generation)) == NULL)
 		cache_reattach(lt, TAG_HYBRID, "hybrid_id");

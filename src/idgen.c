@@ -13,6 +13,13 @@
  * (snowflake.c), the runway worker of a node at start (runway.c); in
  * binary-upgrade mode neither runs.
  *
+ * No generator runs in parallel mode, as nextval() does not: a parallel
+ * worker shares none of the leader's backend-local state (chunks, reclaim's
+ * records, memoised lookups) and may not take the snapshots a catalog
+ * lookup or a durable claim needs.  Every function that would draw IDs,
+ * look a tag up or touch a tag's shared state calls
+ * idgen_check_not_parallel (idgen.h) first.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -155,4 +162,21 @@ idgen_check_preloaded(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("idgen must be loaded via \"shared_preload_libraries\""),
 				 errhint("Add idgen to \"shared_preload_libraries\" in postgresql.conf and restart the server.")));
+}
+
+/*
+ * idgen_parallel_error
+ *		Raise the user-facing error for a call in parallel mode, as
+ *		nextval() does (idgen_check_not_parallel in idgen.h tests for it).
+ *		function is the SQL function's name.
+ */
+void
+idgen_parallel_error(const char *function)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+			 errmsg("cannot execute %s() during a parallel operation",
+					function),
+			 errhint("Mark the function that calls %s() PARALLEL UNSAFE.",
+					 function)));
 }

@@ -14,6 +14,10 @@
 
 #include "postgres.h"
 
+#include "access/xact.h"
+
+#include "compat.h"
+
 /* idgen.max_tags: segment and hybrid tags in use at once, all databases */
 extern int	idgen_max_tags;
 
@@ -21,6 +25,22 @@ extern int	idgen_max_tags;
 extern bool idgen_preloaded;
 
 extern void idgen_check_preloaded(void);
+IDGEN_NORETURN_BEGIN extern void idgen_parallel_error(const char *function)
+			IDGEN_NORETURN_END;
+
+/*
+ * idgen_check_not_parallel
+ *		Refuse a call in parallel mode (a parallel worker, or the leader
+ *		while a parallel plan runs), as nextval() does: a flag test, cheap
+ *		enough for the first use of a tag in each transaction.  function is
+ *		the SQL function's name.
+ */
+static inline void
+idgen_check_not_parallel(const char *function)
+{
+	if (unlikely(IsInParallelMode()))
+		idgen_parallel_error(function);
+}
 
 /*
  * A range of IDs (or slab numbers), half-open: [lo, hi).  Every range idgen

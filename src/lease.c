@@ -412,6 +412,7 @@ idgen_become_new_node(PG_FUNCTION_ARGS)
 	uint64		given_up;
 	uint64		i;
 
+	idgen_check_not_parallel("idgen.become_new_node");
 	idgen_check_preloaded();
 	PreventCommandIfReadOnly("idgen.become_new_node()");
 	if (runway_node_name_is_default())

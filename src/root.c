@@ -1124,6 +1124,7 @@ idgen_report_holdings(PG_FUNCTION_ARGS)
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
 
+	idgen_check_not_parallel("idgen.report_holdings");
 	(void) holdings_read(fcinfo, 2, &h, &info, "idgen.report_holdings");
 	(void) holdings_check(&h, &info, false);
 
@@ -1172,6 +1173,7 @@ idgen_lease_grant(PG_FUNCTION_ARGS)
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
+	idgen_check_not_parallel("idgen.lease_grant");
 	PreventInTransactionBlock(true, "idgen.lease_grant()");
 	if (isnan(rate) || rate < 0)
 		ereport(ERROR,
@@ -1310,6 +1312,7 @@ idgen_raise_marks(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	int64		above;
 
+	idgen_check_not_parallel("idgen.raise_marks");
 	idgen_check_preloaded();
 	PreventCommandIfReadOnly("idgen.raise_marks()");
 	if (PG_ARGISNULL(0))

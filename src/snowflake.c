@@ -832,6 +832,7 @@ idgen_snowflake_id(PG_FUNCTION_ARGS)
 	/* IDs are not issued where the lease could not be extended */
 	if (unlikely(XactReadOnly))
 		PreventCommandIfReadOnly("snowflake_id()");
+	idgen_check_not_parallel("snowflake_id");
 	if (unlikely(!ready))
 	{
 		idgen_check_preloaded();

@@ -215,6 +215,7 @@ idgen_reset_stats(PG_FUNCTION_ARGS)
 	Oid			only = InvalidOid;
 	int			i;
 
+	idgen_check_not_parallel("idgen.reset_stats");
 	idgen_check_preloaded();
 	if (!all)
 	{

@@ -965,7 +965,9 @@ tag_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 
 /*
  * idgen_check_tag_name
- *		check_tag_name(tag): raise an error unless tag is a valid tag name.
+ *		check_tag_name(tag) of version 1.0: raise an error unless tag is a
+ *		valid tag name.  The update to 1.1 drops the SQL function, whose
+ *		callers now leave the check to the trigger of idgen.tags.
  */
 Datum
 idgen_check_tag_name(PG_FUNCTION_ARGS)
@@ -982,8 +984,9 @@ idgen_check_tag_name(PG_FUNCTION_ARGS)
 
 /*
  * idgen_tag_visible
- *		tag_visible(seq): whether the current role may see the counters and
- *		caches of the tag whose sequence is seq (tag_may_monitor).
+ *		idgen_internal.tag_visible(seq): whether the current role may see the
+ *		counters and caches of the tag whose sequence is seq
+ *		(tag_may_monitor), for the monitoring views.
  */
 Datum
 idgen_tag_visible(PG_FUNCTION_ARGS)

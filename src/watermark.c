@@ -575,6 +575,7 @@ idgen_watermark(PG_FUNCTION_ARGS)
 	WatermarkSlot *ws;
 	int64		result;
 
+	idgen_check_not_parallel("idgen.watermark");
 	if (RecoveryInProgress())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -102,6 +102,21 @@ ensure_clients() {
     export IDGEN_CLIENTS_REQUIRED=1
 }
 
+# ensure_sqlsmith: install Debian's sqlsmith, the random query generator
+# t/013_sqlsmith.pl runs, when it is missing and the package can be had.
+# Exports IDGEN_SQLSMITH_REQUIRED=1 once it is there, so that the test fails
+# rather than skips; where the package cannot be had, says so loudly and
+# leaves the test to skip.
+ensure_sqlsmith() {
+    command -v sqlsmith >/dev/null || install_packages sqlsmith || true
+    if command -v sqlsmith >/dev/null; then
+        export IDGEN_SQLSMITH_REQUIRED=1
+    else
+        say "WARNING: Debian's package sqlsmith cannot be installed here: t/013_sqlsmith.pl will be skipped"
+    fi
+    return 0
+}
+
 # ensure_patroni: install what is missing of what t/309_patroni_root.pl
 # runs (Debian's patroni, etcd-server and curl), and export
 # IDGEN_PATRONI_REQUIRED=1 so that a missing one fails rather than skips.

@@ -61,6 +61,8 @@ for t in t/*.pl; do
     before=$failed
     count "$log" "$status" '^ok ' '^not ok '
     echo "$t: $(grep -E '^ok ' "$log" | grep -vic '# skip') passed, $((failed - before)) failed"
+    # a test skipped whole counts as neither: say so, with its reason
+    grep -E '^1\.\.0 # (skip|SKIP)' "$log" | sed "s|^1\.\.0 # [A-Za-z]* *|$t: SKIPPED, neither passed nor failed: |"
     if [ "$failed" -ne "$before" ]; then
         cat "$log"
         sed 's/^\[[0-9:.]*\]([0-9.]*s) //' \

@@ -9,6 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 prepare
 ensure_clients
 ensure_patroni
+ensure_sqlsmith
 work=$(make_workdir test)
 stage_sources "$work"
 set +e
