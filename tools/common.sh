@@ -240,6 +240,16 @@ check_test_tools() {
     fi
 }
 
+# ensure_pgbouncer: install Debian's pgbouncer, which t/402_pgbouncer.pl
+# puts in front of its cluster, and export IDGEN_PGBOUNCER_REQUIRED=1 so
+# that a missing one fails rather than skips.  The test starts its own on
+# a free port (on a machine with systemd, Debian's package also starts one
+# on port 6432, which the test does not use).
+ensure_pgbouncer() {
+    install_packages pgbouncer
+    export IDGEN_PGBOUNCER_REQUIRED=1
+}
+
 # pg_bindir: the server binaries of $PG_CONFIG
 pg_bindir() { "$PG_CONFIG" --bindir; }
 

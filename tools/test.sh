@@ -10,6 +10,7 @@ prepare
 check_test_tools || exit 1
 ensure_clients
 ensure_patroni
+ensure_pgbouncer
 work=$(make_workdir test)
 stage_sources "$work"
 # the tools and the release files, from the checkout, as the caller (it
