@@ -89,7 +89,7 @@ BEGIN
         RAISE EXCEPTION 'permission denied to alter tag "%"', tag
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'Altering a tag needs UPDATE on table idgen.tags and ownership of the tag.',
-                  HINT = pg_catalog.format('A superuser, or the owner of the extension, can grant what tag administrators need: GRANT INSERT, UPDATE, DELETE ON idgen.tags TO %I; GRANT CREATE ON SCHEMA idgen_seq TO %I;', current_user, current_user);
+                  HINT = pg_catalog.format('A superuser, or the owner of the extension, can grant it: GRANT UPDATE ON idgen.tags TO %I;', current_user);
     END IF;
     UPDATE idgen.tags x
        SET start = coalesce(alter_tag.start, x.start),

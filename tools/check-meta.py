@@ -189,29 +189,35 @@ def check_resources(value):
     only(value, "resources", ["homepage", "bugtracker", "repository"])
     if "homepage" in value:
         uri(value["homepage"], "resources.homepage")
-    tracker = value.get("bugtracker")
-    if tracker is None:
-        bad("resources", "names no bugtracker")
-    elif is_obj(tracker, "resources.bugtracker"):
-        only(tracker, "resources.bugtracker", ["web", "mailto"])
+    tracker = sub_object(value, "bugtracker", ["web", "mailto"])
+    if tracker is not None:
         if "web" not in tracker and "mailto" not in tracker:
             bad("resources.bugtracker", "needs web or mailto")
-        if "web" in tracker:
-            uri(tracker["web"], "resources.bugtracker.web")
         if "mailto" in tracker:
             email(tracker["mailto"], "resources.bugtracker.mailto")
-    repo = value.get("repository")
-    if repo is None:
-        bad("resources", "names no repository")
-    elif is_obj(repo, "resources.repository"):
-        only(repo, "resources.repository", ["url", "web", "type"])
+    repo = sub_object(value, "repository", ["url", "web", "type"])
+    if repo is not None:
         if "web" not in repo and not ("url" in repo and "type" in repo):
             bad("resources.repository", "needs url and type, or web")
-        for key in ["url", "web"]:
-            if key in repo:
-                uri(repo[key], "resources.repository." + key)
         if "type" in repo and (not isinstance(repo["type"], str) or not re.fullmatch(r"[a-z]+", repo["type"])):
             bad("resources.repository.type", "must be a lowercase name, e.g. git")
+
+
+def sub_object(resources, key, allowed):
+    """resources[key], an object of the allowed keys whose URIs (url, web)
+    are checked; None, flagged, when it is missing or no object."""
+    where = "resources." + key
+    sub = resources.get(key)
+    if sub is None:
+        bad("resources", "names no " + key)
+        return None
+    if not is_obj(sub, where):
+        return None
+    only(sub, where, allowed)
+    for name in ["url", "web"]:
+        if name in sub:
+            uri(sub[name], where + "." + name)
+    return sub
 
 
 def check_prereqs(value):
