@@ -23,8 +23,19 @@ PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir) -Wno-unused-parameter -Wno-missi
 SHLIB_LINK_INTERNAL = $(libpq)
 
 PG_CONFIG ?= pg_config
+# The drivers below (and "make dist") need no PGXS: they install what is
+# missing, PostgreSQL's server headers and PGXS included, so they must run
+# where pg_config is libpq-dev's alone.  Every other goal includes PGXS.
+DRIVER_GOALS = test demo demo-cluster bench dist
+ifneq ($(MAKECMDGOALS),)
+ifeq ($(filter-out $(DRIVER_GOALS),$(MAKECMDGOALS)),)
+WITHOUT_PGXS = 1
+endif
+endif
+ifndef WITHOUT_PGXS
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+endif
 
 # Both suites in one database, the one tools/test.conf names for the
 # snowflake lease.

@@ -48,6 +48,15 @@ BEGIN
     -- default chunk bounds shrink to fit a small region
     chunk_max := coalesce(chunk_max, least(10000, region));
     chunk_min := coalesce(chunk_min, least(10, chunk_max));
+    -- say what is needed and who can grant it, rather than "permission
+    -- denied for table tags"
+    IF NOT pg_catalog.has_table_privilege('idgen.tags', 'INSERT')
+       OR NOT pg_catalog.has_schema_privilege('idgen_seq', 'CREATE') THEN
+        RAISE EXCEPTION 'permission denied to create tag "%"', tag
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Creating a tag needs INSERT on table idgen.tags and CREATE on schema idgen_seq.',
+                  HINT = pg_catalog.format('A superuser, or the owner of the extension, can grant what tag administrators need: GRANT INSERT, UPDATE, DELETE ON idgen.tags TO %I; GRANT CREATE ON SCHEMA idgen_seq TO %I;', current_user, current_user);
+    END IF;
     INSERT INTO idgen.tags (tag, kind, start, maxvalue, region, chunk_min, chunk_max, reclaim, locality, ordered, source, grant_size)
         VALUES (tag, kind, start, maxvalue, region, chunk_min, chunk_max, reclaim, locality, ordered, source, grant_size);
 END
@@ -79,6 +88,12 @@ BEGIN
     IF tag IS NULL THEN
         RAISE EXCEPTION 'tag name cannot be null'
             USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT pg_catalog.has_table_privilege('idgen.tags', 'UPDATE') THEN
+        RAISE EXCEPTION 'permission denied to alter tag "%"', tag
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Altering a tag needs UPDATE on table idgen.tags and ownership of the tag.',
+                  HINT = pg_catalog.format('A superuser, or the owner of the extension, can grant it: GRANT UPDATE ON idgen.tags TO %I;', current_user);
     END IF;
     UPDATE idgen.tags x
        SET start = coalesce(alter_tag.start, x.start),

@@ -60,6 +60,18 @@ SELECT idgen.alter_tag('t', region => 5000);
 SELECT idgen.drop_tag('t');
 SELECT idgen.reset_stats();
 RESET ROLE;
+-- the hint's grants are what creating a tag needs: INSERT alone is not
+GRANT INSERT ON idgen.tags TO idgen_reader;
+SET ROLE idgen_reader;
+SELECT idgen.create_tag('mine');
+RESET ROLE;
+GRANT CREATE ON SCHEMA idgen_seq TO idgen_reader;
+SET ROLE idgen_reader;
+SELECT idgen.create_tag('mine');
+RESET ROLE;
+SELECT idgen.drop_tag('mine');
+REVOKE INSERT ON idgen.tags FROM idgen_reader;
+REVOKE CREATE ON SCHEMA idgen_seq FROM idgen_reader;
 SET ROLE idgen_user;
 SELECT next_id('t') > 0 AS granted;
 RESET ROLE;

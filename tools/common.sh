@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by tools/test.sh, tools/demo.sh and bench/run.sh: install what is
 # missing, build and install idgen, and run servers as an unprivileged user.
 # Run as root, servers run as the "postgres" OS user; run as an ordinary
@@ -8,11 +9,16 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # PG_CONFIG: the PostgreSQL installation to build and test against (make
-# passes PG_CONFIG=...); by default the pg_config on PATH, which Debian's
-# packages of PostgreSQL 15 provide when nothing else is installed.
+# passes PG_CONFIG=...); by default the pg_config on PATH (on Debian,
+# postgresql-common's, which runs the newest installed version's), or
+# Debian's PostgreSQL 15 when none is installed (see choose_pg_config).
 PG_CONFIG=${PG_CONFIG:-pg_config}
 TOOL_PACKAGES="libipc-run-perl make gcc faketime gnuplot-nox"
-SERVER_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib"
+# where Debian's packages put PostgreSQL N (N/bin, N/lib);
+# IDGEN_PG_LIBROOT moves it, so that tools/selftest.sh can fake a machine
+PG_LIBROOT=${IDGEN_PG_LIBROOT:-/usr/lib/postgresql}
+# the version installed on a machine that has none
+DEFAULT_PG_MAJOR=15
 # the client stacks of t/401_clients.pl (see ensure_clients)
 CLIENT_PACKAGES="python3-psycopg python3-psycopg2 python3-sqlalchemy python3-django libpostgresql-jdbc-java default-jdk-headless"
 # node-postgres from the npm registry, at this major version
@@ -36,6 +42,10 @@ install_packages() {
     for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
+    if [ ${#missing[@]} -gt 0 ] && [ -n "$SUDO" ] && ! command -v "$SUDO" >/dev/null; then
+        echo "missing: ${missing[*]}; run as root, or install sudo, or install them yourself" >&2
+        return 1
+    fi
     if [ ${#missing[@]} -gt 0 ]; then
         say "installing ${missing[*]}"
         $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
@@ -43,17 +53,117 @@ install_packages() {
     fi
 }
 
-# ensure_packages: install what is missing of the tools, and of PostgreSQL
-# 15 when no PG_CONFIG was given and none is on PATH
+# ensure_packages: install what is missing of the tools, and of the
+# PostgreSQL installation to build against: choose it (choose_pg_config;
+# PostgreSQL 15 when there is none), install what it lacks of a Debian-
+# packaged one (server_packages_missing), check that it has all that
+# building idgen and running servers need (check_pg_installation), and
+# set PG_CONFIG to the path of its pg_config
 ensure_packages() {
+    local missing
     # shellcheck disable=SC2086
     install_packages $TOOL_PACKAGES
-    if [ "$PG_CONFIG" = pg_config ] && ! command -v pg_config >/dev/null; then
-        # shellcheck disable=SC2086
-        install_packages $SERVER_PACKAGES
+    PG_CONFIG=$(choose_pg_config)
+    if [ -z "$PG_CONFIG" ]; then
+        install_packages "postgresql-$DEFAULT_PG_MAJOR" "postgresql-server-dev-$DEFAULT_PG_MAJOR"
+        PG_CONFIG=$(PG_CONFIG=pg_config choose_pg_config)
     fi
-    PG_CONFIG=$(command -v "$PG_CONFIG") || { echo "no pg_config: $PG_CONFIG" >&2; exit 1; }
+    PG_CONFIG=$(command -v "$PG_CONFIG") || { echo "no pg_config: ${PG_CONFIG:-none installed}" >&2; exit 1; }
+    missing=$(server_packages_missing)
+    if [ -n "$missing" ]; then
+        say "$PG_CONFIG lacks ${missing//$'\n'/ }"
+        # shellcheck disable=SC2086
+        install_packages $missing
+    fi
+    check_pg_installation || exit 1
     ensure_pglogical
+}
+
+# debian_major BINDIR: N when BINDIR is that of Debian's packages of
+# PostgreSQL N ($PG_LIBROOT/N/bin), else nothing
+debian_major() {
+    local major
+    case $1 in
+        "$PG_LIBROOT"/*/bin)
+            major=${1#"$PG_LIBROOT"/}
+            major=${major%/bin}
+            [[ $major =~ ^[0-9]+$ ]] && echo "$major"
+            ;;
+    esac
+    return 0
+}
+
+# newest_debian_server: the highest N whose server Debian's packages
+# installed ($PG_LIBROOT/N/bin/postgres), else nothing
+newest_debian_server() {
+    local f major best=
+    for f in "$PG_LIBROOT"/*/bin/postgres; do
+        [ -x "$f" ] || continue
+        major=$(debian_major "${f%/postgres}")
+        if [ -n "$major" ] && { [ -z "$best" ] || [ "$major" -gt "$best" ]; }; then
+            best=$major
+        fi
+    done
+    echo "$best"
+}
+
+# choose_pg_config: the pg_config to build with: PG_CONFIG when one was
+# given; else the one on PATH, unless it is of a Debian-packaged version
+# whose server is not installed (a newer client's, libpq-dev's) while
+# another version's is: then that newest server's; nothing when there is
+# neither
+choose_pg_config() {
+    local found bindir major newest
+    if [ "$PG_CONFIG" != pg_config ]; then
+        echo "$PG_CONFIG"
+        return 0
+    fi
+    newest=$(newest_debian_server)
+    # postgresql-common's pg_config fails when no version is installed
+    if found=$(command -v pg_config) && bindir=$("$found" --bindir 2>/dev/null); then
+        major=$(debian_major "$bindir")
+        if [ -z "$major" ] || [ -x "$bindir/postgres" ] || [ -z "$newest" ]; then
+            echo "$found"
+            return 0
+        fi
+    fi
+    if [ -n "$newest" ]; then
+        echo "$PG_LIBROOT/$newest/bin/pg_config"
+    fi
+    return 0
+}
+
+# server_packages_missing: the Debian packages that the installation of
+# $PG_CONFIG, when it is Debian's PostgreSQL N, lacks to build idgen and
+# run servers: postgresql-N (the server) and postgresql-server-dev-N (its
+# headers: postgres.h in pg_config --includedir-server); one a line
+server_packages_missing() {
+    local bindir major
+    bindir=$("$PG_CONFIG" --bindir) || return 0
+    major=$(debian_major "$bindir")
+    [ -n "$major" ] || return 0
+    [ -x "$bindir/postgres" ] || echo "postgresql-$major"
+    [ -f "$("$PG_CONFIG" --includedir-server)/postgres.h" ] || echo "postgresql-server-dev-$major"
+    return 0
+}
+
+# check_pg_installation: whether the installation of $PG_CONFIG has what
+# building idgen (its PGXS and server headers) and running servers
+# (postgres, initdb, pg_ctl, psql) need; says what it lacks otherwise
+check_pg_installation() {
+    local bindir inc pgxs f
+    if ! bindir=$("$PG_CONFIG" --bindir) || ! inc=$("$PG_CONFIG" --includedir-server) ||
+        ! pgxs=$("$PG_CONFIG" --pgxs); then
+        echo "$PG_CONFIG does not run" >&2
+        return 1
+    fi
+    for f in "$inc/postgres.h" "$pgxs" "$bindir/postgres" "$bindir/initdb" "$bindir/pg_ctl" "$bindir/psql"; do
+        if [ ! -e "$f" ]; then
+            echo "the PostgreSQL of $PG_CONFIG has no $f: install its server and server headers" \
+                "(postgresql-N and postgresql-server-dev-N on Debian), or name another with PG_CONFIG=" >&2
+            return 1
+        fi
+    done
 }
 
 # ensure_pglogical: t/304 replicates two nodes to each other, natively from
@@ -62,11 +172,8 @@ ensure_packages() {
 ensure_pglogical() {
     local bindir major
     bindir=$("$PG_CONFIG" --bindir)
-    case $bindir in
-        /usr/lib/postgresql/*/bin) ;;
-        *) return 0 ;;
-    esac
-    major=$(basename "$(dirname "$bindir")")
+    major=$(debian_major "$bindir")
+    [ -n "$major" ] || return 0
     if [ "$major" -lt 16 ] && apt-cache show "postgresql-$major-pglogical" >/dev/null 2>&1; then
         install_packages "postgresql-$major-pglogical"
     fi
@@ -125,6 +232,37 @@ ensure_sqlsmith() {
 ensure_patroni() {
     install_packages patroni etcd-server curl
     export IDGEN_PATRONI_REQUIRED=1
+}
+
+# check_test_tools: whether the installation of $PG_CONFIG has what
+# make test runs: pg_regress, the isolation tester and the TAP test
+# modules of PGXS, and TAP tests enabled (else PGXS skips them, saying
+# so, and nothing would count them as failed); says what it lacks
+check_test_tools() {
+    local pgxs f
+    pgxs=$(dirname "$(dirname "$("$PG_CONFIG" --pgxs)")")
+    for f in test/regress/pg_regress test/isolation/pg_isolation_regress \
+        test/perl/PostgreSQL/Test/Cluster.pm; do
+        if [ ! -e "$pgxs/$f" ]; then
+            echo "the PostgreSQL of $PG_CONFIG has no $pgxs/$f: install it (in its source tree," \
+                "make -C src/$(cut -d/ -f1-2 <<<"$f") install; on Debian, postgresql-client-N)" >&2
+            return 1
+        fi
+    done
+    if ! grep -Eq '^enable_tap_tests[[:space:]]*=[[:space:]]*yes' "$pgxs/Makefile.global"; then
+        echo "the PostgreSQL of $PG_CONFIG was configured without --enable-tap-tests" >&2
+        return 1
+    fi
+}
+
+# ensure_pgbouncer: install Debian's pgbouncer, which t/402_pgbouncer.pl
+# puts in front of its cluster, and export IDGEN_PGBOUNCER_REQUIRED=1 so
+# that a missing one fails rather than skips.  The test starts its own on
+# a free port (on a machine with systemd, Debian's package also starts one
+# on port 6432, which the test does not use).
+ensure_pgbouncer() {
+    install_packages pgbouncer
+    export IDGEN_PGBOUNCER_REQUIRED=1
 }
 
 # pg_bindir: the server binaries of $PG_CONFIG
@@ -206,9 +344,10 @@ make_workdir() {
 }
 
 # stage_sources DIR: copy what the server user needs to read into DIR:
-# the Makefile (whose test targets tools/run_tests.sh runs) and the tests
+# the Makefile (whose test targets tools/run_tests.sh runs), the tests, and
+# the README (whose tables and snippets tests check)
 stage_sources() {
-    cp -r "$REPO/Makefile" "$REPO/idgen.control" "$REPO/sql" "$REPO/expected" \
+    cp -r "$REPO/Makefile" "$REPO/idgen.control" "$REPO/README.md" "$REPO/sql" "$REPO/expected" \
         "$REPO/specs" "$REPO/t" "$REPO/tools" "$REPO/bench" "$1/"
     [ "$(id -u)" = 0 ] && chown -R "$PGUSER_OS" "$1"
     return 0
