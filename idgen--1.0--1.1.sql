@@ -976,22 +976,24 @@ COMMENT ON TABLE idgen.node_ids IS 'snowflake node ids this server leases to nod
 -- Lease a snowflake node id to a node's server instance: called by the
 -- runway worker of a node with idgen.node_id = 'auto' over libpq.  Renews
 -- the id held, or assigns one (the one held if it is free, else the lowest
--- free one up to max_node_id), above every ID issued with it before.  The
--- node tells its time high-water mark (milliseconds since 1970); the
+-- free one up to max_node_id), above every ID issued with it before; after
+-- a start it answers only live holders (lapsed false) for a lease and a
+-- quarter.  The node tells its time high-water mark (ms since 1970); the
 -- answer is the id, the lease length, the id's mark before it was assigned
 -- (NULL on a renewal) and its mark now, once durable.  Refused inside a
 -- transaction block.  Not granted to PUBLIC: grant EXECUTE to node roles.
 CREATE FUNCTION idgen.lease_node_id(node text, instance text,
                                     max_node_id integer,
                                     held integer DEFAULT -1,
+                                    lapsed boolean DEFAULT false,
                                     time_mark_ms bigint DEFAULT 0,
                                     OUT node_id integer, OUT lease_ms integer,
                                     OUT floor_ms bigint, OUT cap_ms bigint)
 RETURNS record
 AS 'MODULE_PATHNAME', 'idgen_lease_node_id'
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
-REVOKE ALL ON FUNCTION idgen.lease_node_id(text, text, integer, integer, bigint) FROM PUBLIC;
-COMMENT ON FUNCTION idgen.lease_node_id(text, text, integer, integer, bigint) IS 'lease or renew the snowflake node id of a node''s server instance, durably, recorded in idgen.node_ids';
+REVOKE ALL ON FUNCTION idgen.lease_node_id(text, text, integer, integer, boolean, bigint) FROM PUBLIC;
+COMMENT ON FUNCTION idgen.lease_node_id(text, text, integer, integer, boolean, bigint) IS 'lease or renew the snowflake node id of a node''s server instance, durably, recorded in idgen.node_ids';
 
 CREATE FUNCTION idgen.snowflake_node_status(
     OUT node_id integer, OUT source text, OUT state text,

@@ -20,8 +20,9 @@
  *
  * The lease.  Let L be the root's idgen.node_id_lease.  The runway worker
  * renews every L/8 (at once when a backend needs more, or when the last
- * attempt failed), sending the id it holds and its time high-water mark
- * T (snowflake_high_tick: clock, logical time, snowflake lease).  The root
+ * attempt failed), sending the id it holds, whether its lease ran out
+ * here ("lapsed"), and its time high-water mark T (snowflake_high_tick:
+ * clock, logical time, snowflake lease).  The root
  *	- renews the row of the same node name and instance: leased_until =
  *	  now + L, time mark raised to T + L (never lowered);
  *	- records a row it has no record of (it went back): the same;
@@ -57,11 +58,14 @@
  *
  * A root that went back (restored from a backup, to a point in time, or
  * failed over to an asynchronous standby) may have lost rows or marks.
- * After it starts or is promoted it assigns no id for 5L/4 after it first
- * answers a node (renewals are answered at once): every holder that has
- * not renewed with it by then sent its last renewal before it started,
- * and has passed its deadline.  Live holders renew, and their marks come
- * back with their renewals.  What remains: a holder that could not reach
+ * After it starts or is promoted it answers, for 5L/4 after it first
+ * answered a node, only live holders (requests for an id whose lease has
+ * not lapsed on the node; they renew, record their row again, or take over
+ * a row it shows free, with its floor): every holder that has not renewed
+ * with it by then sent its last renewal before it started, and has passed
+ * its deadline.  A lapsed holder asking for its id back, or a new node,
+ * could otherwise be given an id a live holder still holds, whose row the
+ * root lost.  Live holders' marks come back with their renewals.  What remains: a holder that could not reach
  * the root for all that time stopped issuing, but the root may have lost
  * its mark; the next holder of its id then starts above the mark it has,
  * and above the holder's IDs only by the clocks (at least L/2 passed
@@ -690,17 +694,22 @@ node_id_request(NodeIdRequest *req, const char *node, const char *instance)
 {
 	int64		high = Max(snowflake_high_tick(), 0);
 
+	int64		deadline;
+
 	SpinLockAcquire(&nid->mutex);
 	req->held = nid->node_id;
+	deadline = nid->deadline;
 	SpinLockRelease(&nid->mutex);
+	req->sent_at = GetCurrentTimestamp();
+	req->sent = node_clock();
 	req->values[0] = node;
 	req->values[1] = instance;
 	req->values[2] = psprintf(INT64_FORMAT,
 							  (INT64CONST(1) << snowflake_layout.node_bits) - 1);
 	req->values[3] = psprintf("%d", req->held);
-	req->values[4] = psprintf(INT64_FORMAT, snowflake_tick_to_unix_ms(high));
-	req->sent_at = GetCurrentTimestamp();
-	req->sent = node_clock();
+	/* a lapsed lease is asked back, never renewed, in a grace period */
+	req->values[4] = req->held >= 0 && req->sent >= deadline ? "t" : "f";
+	req->values[5] = psprintf(INT64_FORMAT, snowflake_tick_to_unix_ms(high));
 }
 
 /*
@@ -961,6 +970,7 @@ typedef struct NodeIdLease
 	const char *role;
 	int64		max_id;
 	int			held;
+	bool		lapsed;			/* the lease of held ran out on the node */
 	int64		mark_ms;		/* the node's time high-water mark */
 	int			lease_ms;
 	/* the outcome */
@@ -984,7 +994,8 @@ registry_lease(NodeIdLease *l)
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz free_before;
 	TimestampTz opened;
-	bool		renew = false;
+	bool		keep = false;	/* the id held stays, without a floor */
+	bool		exempt = false; /* a live holder: not held back by the grace */
 	bool		isnull;
 	Datum		d;
 	Oid			save_userid;
@@ -1007,6 +1018,8 @@ registry_lease(NodeIdLease *l)
 
 	if (l->held >= 0)
 	{
+		bool		live = !l->lapsed;
+
 		args[0] = Int64GetDatum(l->held);
 		registry_exec("SELECT node OPERATOR(pg_catalog.=) $2"
 					  " AND instance OPERATOR(pg_catalog.=) $3,"
@@ -1017,38 +1030,50 @@ registry_lease(NodeIdLease *l)
 		if (SPI_processed == 0)
 		{
 			/* this server went back and lost the row: record it again */
-			renew = true;
-			ereport(LOG,
-					(errmsg("idgen: node \"%s\" holds snowflake node id " INT64_FORMAT ", which this server had no record of",
-							l->node, (int64) l->held),
-					 errdetail("This server went back (restored from a backup, recovered to an earlier point, or failed over to an asynchronous standby); the lease is recorded again.")));
+			keep = true;
+			exempt = live;
+			if (live)
+				ereport(LOG,
+						(errmsg("idgen: node \"%s\" holds snowflake node id %d, which this server had no record of",
+								l->node, l->held),
+						 errdetail("This server went back (restored from a backup, recovered to an earlier point, or failed over to an asynchronous standby); the lease is recorded again.")));
 		}
 		else if (strcmp(SPI_getvalue(SPI_tuptable->vals[0],
 									 SPI_tuptable->tupdesc, 1), "t") == 0)
-			renew = true;
+		{
+			keep = true;
+			exempt = live;
+		}
 		else if (strcmp(SPI_getvalue(SPI_tuptable->vals[0],
 									 SPI_tuptable->tupdesc, 2), "t") == 0)
 			ereport(WARNING,
-					(errmsg("node \"%s\" reports holding snowflake node id " INT64_FORMAT ", which is leased to node \"%s\"",
-							l->node, (int64) l->held,
+					(errmsg("node \"%s\" reports holding snowflake node id %d, which is leased to node \"%s\"",
+							l->node, l->held,
 							SPI_getvalue(SPI_tuptable->vals[0],
 										 SPI_tuptable->tupdesc, 3)),
 					 errdetail("Its lease there must have run out before this server gave the id to the other node; it is given another one.")));
+		else
+			exempt = live;		/* another's, free: taken over with its floor */
 	}
 
-	if (renew)
+	/* its live holder renews in the grace period, nobody else is answered */
+	opened = (TimestampTz) pg_atomic_read_u64(&nid->opened_at);
+	if (!exempt &&
+		!TimestampDifferenceExceeds(opened, now,
+									(int) NODE_ID_GRACE(l->lease_ms)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("this server assigns no snowflake node id yet"),
+				 errdetail("After a start or promotion it assigns node ids only once it has answered for %lld ms (a node id lease and a quarter), so that every server still holding one has renewed it first.",
+						   (long long) NODE_ID_GRACE(l->lease_ms)),
+				 errhint("The runway worker of the node retries by itself.")));
+
+	l->has_floor = false;
+	if (keep)
 		l->id = l->held;
 	else
 	{
-		opened = (TimestampTz) pg_atomic_read_u64(&nid->opened_at);
-		if (!TimestampDifferenceExceeds(opened, now,
-										(int) NODE_ID_GRACE(l->lease_ms)))
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("this server assigns no snowflake node id yet"),
-					 errdetail("After a start or promotion it assigns node ids only once it has answered for %lld ms (a node id lease and a quarter), so that every server still holding one has renewed it first.",
-							   (long long) NODE_ID_GRACE(l->lease_ms)),
-					 errhint("The runway worker of the node retries by itself.")));
+		/* the id held if it is free, else the lowest free one */
 		l->id = free_node_id(l->held, l->max_id, free_before);
 		if (l->id < 0)
 			ereport(ERROR,
@@ -1062,7 +1087,6 @@ registry_lease(NodeIdLease *l)
 		registry_exec("SELECT time_mark FROM idgen.node_ids"
 					  " WHERE node_id OPERATOR(pg_catalog.=) $1",
 					  1, argtypes, args, NULL);
-		l->has_floor = false;
 		if (SPI_processed > 0)
 		{
 			d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
@@ -1099,7 +1123,8 @@ registry_lease(NodeIdLease *l)
 
 /*
  * idgen_lease_node_id
- *		lease_node_id(node, instance, max_node_id, held, time_mark_ms): the
+ *		lease_node_id(node, instance, max_node_id, held, lapsed,
+ *		time_mark_ms): the
  *		snowflake node id of a node's server instance, renewed or assigned
  *		in the registry (see the header comment), durable before the
  *		answer; returns it with the lease length, the id's mark before it
@@ -1142,7 +1167,8 @@ idgen_lease_node_id(PG_FUNCTION_ARGS)
 	l.instance = text_to_cstring(instance);
 	l.max_id = PG_GETARG_INT32(2);
 	l.held = PG_GETARG_INT32(3);
-	l.mark_ms = PG_GETARG_INT64(4);
+	l.lapsed = PG_GETARG_BOOL(4);
+	l.mark_ms = PG_GETARG_INT64(5);
 	l.lease_ms = node_id_lease_ms;
 	if (l.max_id < 0)
 		ereport(ERROR,

@@ -22,8 +22,8 @@
 /* the answer of the root's idgen.lease_node_id(), as the worker asks it */
 #define NODE_ID_QUERY \
 	"SELECT node_id, lease_ms, floor_ms, cap_ms" \
-	" FROM idgen.lease_node_id($1, $2, $3, $4, $5)"
-#define NODE_ID_NPARAMS	5
+	" FROM idgen.lease_node_id($1, $2, $3, $4, $5, $6)"
+#define NODE_ID_NPARAMS	6
 
 /* one request of the runway worker to the root */
 typedef struct NodeIdRequest

@@ -10,8 +10,9 @@
 # IDs.  A root that lost its registry (rows deleted, then restarted, as a
 # restore from an old backup would) assigns no id during its grace period,
 # while live nodes renew theirs and so record them again: a node started
-# then gets an id of its own.  A copy of a node (pg_basebackup) gets an id
-# of its own.  'auto' without idgen.root stops the server at start.
+# then gets an id of its own, and a holder whose lease lapsed does not get
+# even its own id back then.  A copy of a node (pg_basebackup) gets an id
+# of its own; a node that has a root assigns none.  'auto' without idgen.root stops the server at start.
 use strict;
 use warnings FATAL => 'all';
 use PostgreSQL::Test::Cluster;
@@ -202,7 +203,7 @@ $root->poll_query_until('ids', "SELECT now() > '$free_at'")
   or die 'the lease of us-1 does not end';
 $root->safe_psql('ids', 'CREATE ROLE prober LOGIN; GRANT EXECUTE ON FUNCTION idgen.lease_node_id TO prober');
 is( $root->safe_psql('ids',
-		"SELECT node_id FROM idgen.lease_node_id('probe', 'p1', 1023, $idb, 0)",
+		"SELECT node_id FROM idgen.lease_node_id('probe', 'p1', 1023, $idb, false, 0)",
 		extra_params => [ '-U', 'prober' ]),
 	$idb,
 	"a free id is given to whoever asks for it");
@@ -225,6 +226,11 @@ like(slurp_file($nb->logfile),
 my %held = map { node_id($_) => 1 } ($nb, $nc, $nd);
 $root->safe_psql('ids', 'DELETE FROM idgen.node_ids');
 $root->restart;
+($ret, $stdout, $stderr) = $root->psql('ids',
+	"SELECT idgen.lease_node_id('probe', 'p2', 1023, 900, true, 0)",
+	extra_params => [ '-U', 'prober' ]);
+like($stderr, qr/this server assigns no snowflake node id yet/,
+	'in its grace period the root gives a holder whose lease lapsed not even its own id');
 my $ne = PostgreSQL::Test::Cluster->new('sa-1');
 $ne->init;
 $ne->append_conf(
@@ -257,11 +263,16 @@ $copy->init_from_backup($nc, 'copy');
 $copy->start;
 wait_leased($copy);
 isnt(node_id($copy), node_id($nc), 'a copy of a node gets a node id of its own');
-($n, $dups) = duplicates($nc, $copy);
 $nc->safe_psql('postgres', 'INSERT INTO ev SELECT FROM generate_series(1, 1000)');
 $copy->safe_psql('postgres', 'INSERT INTO ev SELECT FROM generate_series(1, 1000)');
 ($n, $dups) = duplicates($nc, $copy);
 is($dups, 0, 'and none of its IDs is on the original');
+
+# node ids come from the root at the top only
+($ret, $stdout, $stderr) = $nc->psql('postgres',
+	"SELECT idgen.lease_node_id('x', 'y', 1023)");
+like($stderr, qr/this server assigns no snowflake node ids: it leases from a root server itself/,
+	'a node that leases from a root assigns no node ids');
 
 $_->stop for ($nb, $nc, $nd, $ne, $copy);
 
