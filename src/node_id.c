@@ -421,7 +421,6 @@ node_id_part_slow(void)
 	int			id;
 	char		error[NODE_ID_ERROR_LEN];
 
-	ConditionVariablePrepareToSleep(&nid->cv);
 	for (;;)
 	{
 		int64		deadline;
@@ -436,6 +435,7 @@ node_id_part_slow(void)
 
 		if (id >= 0 && node_clock() < deadline)
 		{
+			/* cheap when no sleep was prepared */
 			ConditionVariableCancelSleep();
 			return (int64) id << snowflake_layout.seq_bits;
 		}
@@ -443,6 +443,7 @@ node_id_part_slow(void)
 			TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
 									   NODE_ID_WAIT_MS))
 			break;
+		/* the first call prepares the sleep and returns at once */
 		(void) ConditionVariableTimedSleep(&nid->cv, 100, PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
@@ -475,6 +476,7 @@ node_id_need_cap(int64 need)
 	if (latch != NULL)
 		SetLatch(latch);
 
+	/* a worker not started yet makes its first attempt anyway */
 	ConditionVariablePrepareToSleep(&nid->cv);
 	for (;;)
 	{
@@ -482,8 +484,10 @@ node_id_need_cap(int64 need)
 
 		SpinLockAcquire(&nid->mutex);
 		attempted = nid->attempts != attempts;
+		latch = nid->worker_latch;
 		SpinLockRelease(&nid->mutex);
-		if (attempted || node_id_cap() >= need || latch == NULL ||
+		if (attempted || node_id_cap() >= need || !IsUnderPostmaster ||
+			(latch == NULL && attempts > 0) ||
 			TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
 									   NODE_ID_WAIT_MS))
 			break;
@@ -989,7 +993,7 @@ static void
 registry_lease(NodeIdLease *l)
 {
 	Oid			argtypes[8] = {INT8OID, TEXTOID, TEXTOID, TEXTOID,
-		TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Datum		args[8];
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz free_before;

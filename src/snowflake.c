@@ -178,8 +178,8 @@ typedef struct SnowflakeShared
 	pg_atomic_uint64 warned;	/* wall_max a clock warning was given for */
 	pg_atomic_uint64 wanted;	/* tick backends asked the lease to cover */
 	pg_atomic_uint32 loaded;	/* floor, state and lease are set */
-	pg_atomic_uint64 floor;		/* first tick after the lease read at load,
-								 * or after a node id change */
+	pg_atomic_uint64 floor;		/* first tick after the lease read at load, or
+								 * after a node id change */
 	slock_t		mutex;
 	Latch	   *keeper_latch;	/* the keeper's, while it runs */
 	bool		keeper_running; /* a keeper was started and has not exited */

@@ -7,18 +7,22 @@
 # with it, although those ran far ahead of the clock.  A node that cannot
 # renew stops issuing before the root may give its id to another, and one
 # that finds its id given away takes another and goes on above its own
-# IDs.  A root that lost its registry (rows deleted, then restarted, as a
-# restore from an old backup would) assigns no id during its grace period,
-# while live nodes renew theirs and so record them again: a node started
-# then gets an id of its own, and a holder whose lease lapsed does not get
-# even its own id back then.  A copy of a node (pg_basebackup) gets an id
-# of its own; a node that has a root assigns none.  'auto' without idgen.root stops the server at start.
+# IDs; one whose wall clock is set back stops all the same.  A root that
+# lost its registry (rows deleted, then restarted, as a restore from an old
+# backup would) assigns no id during its grace period, while live nodes
+# renew theirs and so record them again: a node started then gets an id of
+# its own, and a holder whose lease lapsed does not get even its own id
+# back then.  A copy of a node (pg_basebackup) gets an id of its own; a
+# node that has a root assigns none.  'auto' without idgen.root stops the
+# server at start.
 use strict;
 use warnings FATAL => 'all';
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+
+my ($ret, $stdout, $stderr);
 
 # the root's lease length (ms): a node stops 3/4 of it after its last
 # renewal, the root frees an id 1/4 of it after the lease ended, and
@@ -146,13 +150,38 @@ is($n, 8000, 'every insert committed');
 is($dups, 0, 'no snowflake ID is on both nodes');
 
 # a's IDs run far ahead of the clock: 4 a millisecond, 400000 of them
-my $a_max = $na->safe_psql('postgres',
-	"INSERT INTO ev SELECT FROM generate_series(1, 400000) RETURNING 1;"
-	  . " SELECT max(id) FROM ev");
-($a_max) = $a_max =~ /(\d+)\s*$/;
+$na->safe_psql('postgres', 'INSERT INTO ev SELECT FROM generate_series(1, 400000)');
+my $ev_max = $na->safe_psql('postgres', 'SELECT max(id) FROM ev');
 my $ahead = $na->safe_psql('postgres',
-	"SELECT extract(epoch FROM (SELECT ts FROM idgen.snowflake_parse($a_max)) - now())::int");
+	"SELECT extract(epoch FROM (SELECT ts FROM idgen.snowflake_parse($ev_max)) - now())::int");
 cmp_ok($ahead, '>', 30, "node eu-1's IDs run $ahead s ahead of the clock");
+
+# cut off from the root, a issues on, but never above the time the root's
+# registry records for its id: there, or at its deadline, it stops
+$na->safe_psql(
+	'postgres', q{
+	CREATE FUNCTION burst(n int) RETURNS bigint LANGUAGE plpgsql AS $$
+	DECLARE
+		last bigint;
+	BEGIN
+		FOR i IN 1 .. n LOOP
+			BEGIN
+				last := snowflake_id();
+			EXCEPTION WHEN object_not_in_prerequisite_state THEN
+				RETURN last;
+			END;
+		END LOOP;
+		RETURN last;
+	END $$;
+});
+$na->append_conf('postgresql.conf',
+	"idgen.root = 'host=/nonexistent port=1 dbname=ids user=idgen_node'");
+$na->reload;
+my $a_max = $na->safe_psql('postgres', 'SELECT burst(5000000)');
+cmp_ok($a_max, '>', $ev_max, 'a node cut off from the root issues on for a while');
+($ret, $stdout, $stderr) = $na->psql('postgres', 'SELECT snowflake_id()');
+like($stderr, qr/snowflake IDs are not available: the lease of node id $ida ran out|could not generate a snowflake ID: the root server has not recorded its time for node id $ida/,
+	'then stops');
 
 # a stopped (immediate): its id stays leased until its lease has run out
 $na->stop('immediate');
@@ -181,7 +210,7 @@ my $b_max = $nb->safe_psql('postgres', 'SELECT max(id) FROM ev');
 $nb->poll_query_until('postgres',
 	"SELECT state = 'expired' FROM idgen.snowflake_node")
   or die 'us-1 does not notice that its lease ran out';
-my ($ret, $stdout, $stderr) = $nb->psql('postgres',
+($ret, $stdout, $stderr) = $nb->psql('postgres',
 	"\\set VERBOSITY verbose\nSELECT snowflake_id()");
 like($stderr,
 	qr/ERROR:  55000: snowflake IDs are not available: the lease of node id $idb ran out\nDETAIL:  The root server did not renew it in time: .*\nHINT:  The runway worker renews it/,
@@ -220,6 +249,67 @@ cmp_ok($nb->safe_psql('postgres', 'SELECT min(snowflake_id()) FROM generate_seri
 like(slurp_file($nb->logfile),
 	qr/snowflake node id $idb is no longer this server's; leased node id $idb2/,
 	'it says so in its log');
+
+# a node's wall clock set back does not lengthen its lease: its deadline is
+# on the monotonic clock (libfaketime moves the wall clock only)
+my ($faketime_lib) = grep { -e }
+  ($ENV{FAKETIME_LIB} // (), glob('/usr/lib/*/faketime/libfaketime.so.1'),
+	'/usr/lib/faketime/libfaketime.so.1',
+	'/usr/local/lib/faketime/libfaketime.so.1');
+SKIP:
+{
+	skip 'libfaketime is not installed', 2 unless $faketime_lib;
+	my $fk = PostgreSQL::Test::Cluster->new('fk-1');
+	my $offset = $fk->basedir . '/faketime';
+	open my $ofh, '>', $offset or die $!;
+	print $ofh "+0\n";
+	close $ofh;
+	$fk->init;
+	$fk->append_conf(
+		'postgresql.conf', qq{
+shared_preload_libraries = 'idgen'
+idgen.root = '$conninfo'
+idgen.node_name = 'fk-1'
+idgen.node_id = 'auto'
+$layout});
+	{
+		local $ENV{LD_PRELOAD} = $faketime_lib;
+		local $ENV{FAKETIME_TIMESTAMP_FILE} = $offset;
+		local $ENV{FAKETIME_CACHE_DURATION} = '1';
+		local $ENV{FAKETIME_DONT_FAKE_MONOTONIC} = '1';
+		local $ENV{DONT_FAKE_MONOTONIC} = '1';
+		$fk->start;
+	}
+	$fk->safe_psql(
+		'postgres', q{
+		CREATE EXTENSION idgen;
+		CREATE FUNCTION issues() RETURNS boolean LANGUAGE plpgsql AS $$
+		BEGIN
+			PERFORM count(snowflake_id()) FROM generate_series(1, 100);
+			RETURN true;
+		EXCEPTION WHEN object_not_in_prerequisite_state THEN
+			RETURN false;
+		END $$;
+	});
+	wait_leased($fk);
+	$fk->safe_psql('postgres', 'SELECT count(snowflake_id()) FROM generate_series(1, 1000)');
+	$fk->append_conf('postgresql.conf',
+		"idgen.root = 'host=/nonexistent port=1 dbname=ids user=idgen_node'");
+	$fk->reload;
+	open $ofh, '>', $offset or die $!;
+	print $ofh "-600\n";
+	close $ofh;
+	# IDs go on (the logical time may lead the clock by an hour) until the
+	# lease ends by the monotonic clock, not ten minutes later
+	$fk->poll_query_until('postgres', 'SELECT issues()', 'f')
+	  or die 'the node issues IDs on with its clock set back';
+	like(slurp_file($fk->logfile), qr/system clock went back by at least/,
+		'the wall clock of a node went back ten minutes');
+	($ret, $stdout, $stderr) = $fk->psql('postgres', 'SELECT snowflake_id()');
+	like($stderr, qr/the lease of node id \d+ ran out/,
+		'and its lease ran out all the same, by its monotonic clock');
+	$fk->stop;
+}
 
 # the root loses its registry and starts again, as a restore would: live
 # nodes renew and record their ids again before it assigns any
