@@ -1007,6 +1007,67 @@ CREATE VIEW idgen.runway AS
 GRANT SELECT ON idgen.runway TO PUBLIC;
 COMMENT ON VIEW idgen.runway IS 'per tag: its source and, for tags of source root, grants held, IDs and seconds of runway left, whether the root is reachable, the worker''s state for the tag and its last error';
 
+-- Snowflake node ids that cannot collide (idgen.node_id = 'auto'): the
+-- registry of the node ids this server leases to nodes, one row per node id
+-- ever leased, written only by idgen.lease_node_id.  node and role hold it
+-- (the node name belongs to that role, idgen.nodes), instance is the
+-- holder's server instance, leased_until when its lease ends by this
+-- server's clock (the id is free a quarter of a lease later), and
+-- time_mark the latest time any holder of the id may have issued an ID
+-- with: a new holder starts above it.  A row with leased_until 'infinity'
+-- keeps an id for a server with a fixed idgen.node_id.  Nobody but its
+-- owner may read or write it; grant SELECT to operators.
+CREATE TABLE idgen.node_ids (
+    node_id      integer PRIMARY KEY CHECK (node_id >= 0),
+    node         text NOT NULL,
+    role         name NOT NULL DEFAULT CURRENT_USER,
+    instance     text NOT NULL DEFAULT '',
+    leased_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    renewed_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    leased_until timestamptz NOT NULL,
+    time_mark    timestamptz
+);
+SELECT pg_catalog.pg_extension_config_dump('idgen.node_ids', '');
+REVOKE ALL ON idgen.node_ids FROM PUBLIC;
+COMMENT ON TABLE idgen.node_ids IS 'snowflake node ids this server leases to nodes: holder (node name, role, server instance), lease end, and the latest time an ID was issued with the id';
+
+-- Lease a snowflake node id to a node's server instance: called by the
+-- runway worker of a node with idgen.node_id = 'auto' over libpq.  Renews
+-- the id held, or assigns one (the one held if it is free, else the lowest
+-- free one up to max_node_id), above every ID issued with it before; after
+-- a start it answers only live holders (lapsed false) for a lease and a
+-- quarter.  The node tells its time high-water mark (ms since 1970); the
+-- answer is the id, the lease length, the id's mark before it was assigned
+-- (NULL on a renewal) and its mark now, once durable.  Refused inside a
+-- transaction block.  Not granted to PUBLIC: grant EXECUTE to node roles.
+CREATE FUNCTION idgen.lease_node_id(node text, instance text,
+                                    max_node_id integer,
+                                    held integer DEFAULT -1,
+                                    lapsed boolean DEFAULT false,
+                                    time_mark_ms bigint DEFAULT 0,
+                                    OUT node_id integer, OUT lease_ms integer,
+                                    OUT floor_ms bigint, OUT cap_ms bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'idgen_lease_node_id'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION idgen.lease_node_id(text, text, integer, integer, boolean, bigint) FROM PUBLIC;
+COMMENT ON FUNCTION idgen.lease_node_id(text, text, integer, integer, boolean, bigint) IS 'lease or renew the snowflake node id of a node''s server instance, durably, recorded in idgen.node_ids';
+
+CREATE FUNCTION idgen.snowflake_node_status(
+    OUT node_id integer, OUT source text, OUT state text,
+    OUT expires_at timestamptz, OUT renewed_at timestamptz,
+    OUT covered_until timestamptz, OUT last_error text,
+    OUT state_since timestamptz)
+RETURNS record
+AS 'MODULE_PATHNAME', 'idgen_snowflake_node_status'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION idgen.snowflake_node_status() IS 'the node id of this server''s snowflake IDs and the state of its lease (behind idgen.snowflake_node)';
+
+CREATE VIEW idgen.snowflake_node AS
+    SELECT * FROM idgen.snowflake_node_status();
+GRANT SELECT ON idgen.snowflake_node TO PUBLIC;
+COMMENT ON VIEW idgen.snowflake_node IS 'the node id of this server''s snowflake IDs: from the setting, or leased from the root (state, local end of the lease, last renewal, time the root''s registry covers, last error)';
+
 --
 -- 1.1: misuse gets a clear error (issue 26), continued: the views that
 -- call idgen.tag_visible() exist, so it can move where no role can name it.

@@ -223,6 +223,70 @@ SELECT idgen.create_tag('fromroot', source => 'root', start => 500);
 SELECT next_id('fromroot');
 SELECT idgen.drop_tag('fromroot');
 
+-- snowflake node ids leased to nodes with idgen.node_id = 'auto': the
+-- runway worker asks idgen.lease_node_id() (t/311); here by hand.  A short
+-- lease; the first answer after a start opens a grace period of a lease and
+-- a quarter, in which only live holders are answered (a holder whose row
+-- this server lost records it again)
+SET idgen.node_id_lease = '2s';
+SELECT node_id, lease_ms, floor_ms, cap_ms = 5000 + lease_ms AS cap_is_mark_plus_lease
+  FROM idgen.lease_node_id('n-live', 'i1', 1023, 5, false, 5000);
+SELECT pg_sleep(2.6);
+-- the lowest free id, up to the node's largest; an id reserved for a server
+-- with a fixed idgen.node_id is never given
+INSERT INTO idgen.node_ids (node_id, node, leased_until) VALUES (1, 'db-01 (fixed)', 'infinity');
+SELECT node_id, floor_ms FROM idgen.lease_node_id('n-a', 'ia', 1023);
+SELECT node_id, floor_ms FROM idgen.lease_node_id('n-b', 'ib', 1023);
+SELECT node_id FROM idgen.lease_node_id('n-small', 'is', 3);
+SELECT idgen.lease_node_id('n-tiny', 'it', 2);
+\echo :LAST_ERROR_SQLSTATE
+-- a renewal keeps the id, gives no floor, and its mark only grows
+SELECT node_id, floor_ms IS NULL AS no_floor, cap_ms = 9000 + 2000 AS mark_grows
+  FROM idgen.lease_node_id('n-a', 'ia', 1023, 0, false, 9000);
+SELECT node_id, cap_ms = 9000 + 2000 AS mark_kept
+  FROM idgen.lease_node_id('n-a', 'ia', 1023, 0, false, 10);
+-- another instance under the name (a restart, a copy) gets another id
+SELECT node_id FROM idgen.lease_node_id('n-a', 'ia2', 1023);
+-- a node that asks for an id leased to another gets another one
+SELECT node_id FROM idgen.lease_node_id('n-x', 'ix', 1023, 2, false, 0);
+SELECT node_id, node, role, instance, time_mark IS NOT NULL AS has_mark,
+       leased_until > now() AS leased
+  FROM idgen.node_ids ORDER BY node_id;
+-- once a lease and a quarter have passed, a free id goes to the next node,
+-- which starts above the mark its holders left
+SELECT pg_sleep(2.6);
+SELECT node_id, floor_ms = 9000 + 2000 AS floor_is_mark
+  FROM idgen.lease_node_id('n-c', 'ic', 1023);
+-- bad input
+BEGIN;
+SELECT idgen.lease_node_id('n-a', 'ia', 1023);
+ROLLBACK;
+SELECT idgen.lease_node_id('', 'i', 1023);
+SELECT idgen.lease_node_id(repeat('n', 64), 'i', 1023);
+SELECT idgen.lease_node_id('n', '', 1023);
+SELECT idgen.lease_node_id('n', 'i', -1);
+SELECT idgen.lease_node_id('n', 'i', 1023, 1024);
+SELECT idgen.lease_node_id('n', 'i', 1023, -2);
+SELECT idgen.lease_node_id('n', 'i', 1023, -1, false, -1);
+SELECT idgen.lease_node_id('n', 'i', 1023, -1, false, 9223372036854775807);
+SELECT idgen.lease_node_id(NULL, 'i', 1023) IS NULL AS strict;
+-- a role needs EXECUTE, and only the node names that are its own; it cannot
+-- read or write the registry
+SET ROLE regress_node;
+SELECT idgen.lease_node_id('regress-1', 'ir', 1023);
+SET ROLE regress_admin;
+GRANT EXECUTE ON FUNCTION idgen.lease_node_id TO regress_node;
+SET ROLE regress_node;
+SELECT node_id >= 0 AS leased FROM idgen.lease_node_id('regress-1', 'ir', 1023);
+SELECT idgen.lease_node_id('n-a', 'ia', 1023, 0, false, 0);
+SELECT * FROM idgen.node_ids;
+UPDATE idgen.node_ids SET leased_until = now();
+-- this server's own node id, from the setting
+SELECT * FROM idgen.snowflake_node;
+SET ROLE regress_admin;
+REVOKE EXECUTE ON FUNCTION idgen.lease_node_id FROM regress_node;
+RESET idgen.node_id_lease;
+
 -- on a copy of a node: give up the grants, under a new name only
 SELECT idgen.become_new_node();
 SET ROLE regress_node;

@@ -10,8 +10,9 @@
  * the SQL functions exist but raise idgen_check_preloaded's error.
  *
  * Background workers: the snowflake lease keeper is started on demand
- * (snowflake.c), the runway worker of a node at start (runway.c); in
- * binary-upgrade mode neither runs.
+ * (snowflake.c), the runway worker of a node at start (runway.c), which
+ * also leases a node id set to 'auto' (node_id.c); in binary-upgrade mode
+ * neither runs.
  *
  * No generator runs in parallel mode, as nextval() does not: a parallel
  * worker shares none of the leader's backend-local state (chunks, reclaim's
@@ -34,6 +35,7 @@
 #include "cache.h"
 #include "hybrid.h"
 #include "idgen.h"
+#include "node_id.h"
 #include "pool.h"
 #include "root.h"
 #include "runway.h"
@@ -66,6 +68,7 @@ idgen_shmem_request(void)
 	pool_shmem_request();
 	cache_shmem_request();
 	snowflake_shmem_request();
+	node_id_shmem_request();
 	hybrid_shmem_request();
 	watermark_shmem_request();
 	root_shmem_request();
@@ -87,6 +90,7 @@ idgen_shmem_startup(void)
 	pool_shmem_startup();
 	cache_shmem_startup();
 	snowflake_shmem_startup();
+	node_id_shmem_startup();
 	hybrid_shmem_startup();
 	watermark_shmem_startup();
 	root_shmem_startup();
@@ -132,6 +136,8 @@ _PG_init(void)
 	snowflake_define_settings();
 	root_define_settings();
 	runway_define_settings();
+	node_id_define_settings();
+	node_id_check_settings();
 	/* pg_upgrade drops and creates databases: no worker may hold one */
 	if (!IsBinaryUpgrade)
 		runway_register_worker();

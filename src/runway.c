@@ -109,6 +109,7 @@
 #include "durable.h"
 #include "idgen.h"
 #include "lease.h"
+#include "node_id.h"
 #include "runway.h"
 #include "tag.h"
 
@@ -1238,6 +1239,40 @@ serve_tag_apart(const NameData *name, int index, const RunwayTag *prev,
 }
 
 /*
+ * serve_node_id
+ *		Lease or renew this server's snowflake node id from the root when
+ *		that is due (idgen.node_id = 'auto'; node_id.c keeps it); false when
+ *		the root was lost.
+ */
+static bool
+serve_node_id(void)
+{
+	NodeIdRequest req;
+	PGresult   *res;
+	char		error[RUNWAY_ERROR_LEN];
+
+	if (!node_id_due())
+		return true;
+	if (root_connect())
+	{
+		node_id_request(&req, node_name(), rw->instance);
+		res = root_exec(NODE_ID_QUERY, NODE_ID_NPARAMS, req.values);
+		if (res != NULL)
+		{
+			set_state(RUNWAY_OK, NULL);
+			node_id_answer(&req, res);
+			PQclear(res);
+			return true;
+		}
+	}
+	LWLockAcquire(rw_lock, LW_SHARED);
+	strlcpy(error, rw->last_error, sizeof(error));
+	LWLockRelease(rw_lock);
+	node_id_no_answer(error);
+	return false;
+}
+
+/*
  * runway_round
  *		One round: report and lease each tag as it needs.  cxt, the current
  *		memory context, is reset after each round.
@@ -1271,7 +1306,7 @@ runway_round(MemoryContext cxt)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 
-	round_failed = false;
+	round_failed = !serve_node_id();
 	foreach(lc, names)
 	{
 		const NameData *name = (const NameData *) lfirst(lc);

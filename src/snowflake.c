@@ -70,18 +70,35 @@
  * database's owner where the extension is missing would otherwise let that
  * role own the lease, and set it back.
  *
+ * Node id.  With idgen.node_id = 'auto' the node part of an ID comes from
+ * node_id.c, which leases it from the root server: next_id reads it once
+ * per call from shared memory (one word holding the id and a coarse
+ * deadline, after the lease and with a read barrier in between; see the
+ * ordering rules at the top of node_id.c), and the lease never covers a
+ * tick above what the root's registry records for the id held (the "cap",
+ * node_id_cap()): keeper_extend caps every extension, under mutex, and
+ * reads the lease sequence first so that a capped extension never sets
+ * the durable mark back.  When the id changes, node_id.c stops the lease
+ * (snowflake_stop_lease) and raises the floor and state above every tick
+ * issued or leased before (snowflake_raise_floor), so that IDs stay
+ * strictly increasing and a reused id continues above its previous
+ * holder's IDs.
+ *
  * Locking protocol (for everything in SnowflakeShared):
  *	- state, wall_max, warned and wanted are atomics changed by
  *	  compare-and-swap, without a lock: this is the fast path.  wall_max is
  *	  written at most once per tick; wanted only when a backend asks for
  *	  more lease.
- *	- floor is written only by the keeper, before it sets "loaded" (after a
- *	  write barrier); a backend that has seen "loaded" reads it after a
- *	  read barrier and never sees it change.
+ *	- floor is set by the keeper, before it sets "loaded" (after a write
+ *	  barrier); with a leased node id, node_id.c also raises it (and state)
+ *	  by compare-and-swap when the id changes.  It only grows, and is read
+ *	  without a lock.
  *	- lease is written by the keeper, after the new value is durable; it
  *	  only grows, except when the sequence that holds it is dropped: then
  *	  snowflake_object_access cuts it (compare-and-swap) below the next
- *	  tick.  It is read without a lock.
+ *	  tick, and when a leased node id changes or goes (snowflake_stop_lease,
+ *	  under mutex).  With a leased node id the keeper writes it under mutex,
+ *	  capped by node_id_cap() read there.  It is read without a lock.
  *	- mutex (a spinlock) protects keeper_latch, keeper_running,
  *	  launched_at, next_launch and status; "attempts" is bumped after every
  *	  attempt of a keeper to serve, under mutex.  keeper_running and
@@ -120,6 +137,7 @@
 
 #include "durable.h"
 #include "idgen.h"
+#include "node_id.h"
 #include "snowflake.h"
 
 PG_FUNCTION_INFO_V1(idgen_snowflake_id);
@@ -160,7 +178,8 @@ typedef struct SnowflakeShared
 	pg_atomic_uint64 warned;	/* wall_max a clock warning was given for */
 	pg_atomic_uint64 wanted;	/* tick backends asked the lease to cover */
 	pg_atomic_uint32 loaded;	/* floor, state and lease are set */
-	int64		floor;			/* first tick after the lease read at load */
+	pg_atomic_uint64 floor;		/* first tick after the lease read at load, or
+								 * after a node id change */
 	slock_t		mutex;
 	Latch	   *keeper_latch;	/* the keeper's, while it runs */
 	bool		keeper_running; /* a keeper was started and has not exited */
@@ -204,6 +223,7 @@ snowflake_shmem_startup(void)
 	pg_atomic_init_u64(&sf->warned, 0);
 	pg_atomic_init_u64(&sf->wanted, 0);
 	pg_atomic_init_u32(&sf->loaded, 0);
+	pg_atomic_init_u64(&sf->floor, 0);
 	SpinLockInit(&sf->mutex);
 	sf->status = KEEPER_ABSENT;
 	ConditionVariableInit(&sf->lease_cv);
@@ -331,14 +351,15 @@ keeper_load(Oid seqoid)
 {
 	int64		last;
 	int64		seen;
+	int64		floor;
 
 	/* the lease sequence starts at 0: nothing leased yet */
 	last = snowflake_floor_div(durable_read(seqoid) - snowflake_layout.epoch_ms,
 							   snowflake_layout.unit_ms);
-	sf->floor = Max(last + 1, 0);
-	pg_atomic_write_u64(&sf->state,
-						(uint64) Max((sf->floor << snowflake_layout.seq_bits) - 1, 0));
-	pg_atomic_write_u64(&sf->lease, (uint64) (sf->floor - 1));
+	/* a leased node id may have raised the floor already */
+	snowflake_raise_floor(Max(last + 1, 0));
+	floor = (int64) pg_atomic_read_u64(&sf->floor);
+	pg_atomic_write_u64(&sf->lease, (uint64) (floor - 1));
 
 	/*
 	 * Before the restart the clock read at least this: the lease ran at most
@@ -365,14 +386,53 @@ keeper_extend(Oid seqoid)
 	int64		wanted = (int64) pg_atomic_read_u64(&sf->wanted);
 	int64		logical;
 	int64		lease;
+	int64		durable;
 
 	logical = (int64) (pg_atomic_read_u64(&sf->state) >>
 					   snowflake_layout.seq_bits);
-	lease = Max(Max(wanted, logical), Max(snowflake_wall_tick(), sf->floor)) +
+	lease = Max(Max(wanted, logical),
+				Max(snowflake_wall_tick(),
+					(int64) pg_atomic_read_u64(&sf->floor))) +
 		snowflake_ms_to_ticks(snowflake_lease_ms);
 	lease = Min(lease, snowflake_layout.max_tick);
-	durable_advance(seqoid, snowflake_tick_to_unix_ms(lease));
-	pg_atomic_write_u64(&sf->lease, (uint64) lease);
+	if (!snowflake_layout.node_auto)
+	{
+		durable_advance(seqoid, snowflake_tick_to_unix_ms(lease));
+		pg_atomic_write_u64(&sf->lease, (uint64) lease);
+		return;
+	}
+
+	/*
+	 * A leased node id: never beyond what the root's registry covers, and
+	 * never setting the durable mark back (the cap may lie below it).
+	 */
+	durable = snowflake_floor_div(durable_read(seqoid) -
+								  snowflake_layout.epoch_ms,
+								  snowflake_layout.unit_ms);
+	lease = Min(lease, node_id_cap());
+	if (lease > durable)
+	{
+		durable_advance(seqoid, snowflake_tick_to_unix_ms(lease));
+		durable = lease;
+	}
+	SpinLockAcquire(&sf->mutex);
+	pg_atomic_write_u64(&sf->lease, (uint64) Min(durable, node_id_cap()));
+	SpinLockRelease(&sf->mutex);
+}
+
+/*
+ * lease_wanted
+ *		The tick backends asked the lease to cover, as far as the keeper may
+ *		extend it: with a leased node id, no further than its cap.
+ */
+static int64
+lease_wanted(void)
+{
+	int64		wanted = (int64) pg_atomic_read_u64(&sf->wanted);
+
+	if (snowflake_layout.node_auto)
+		wanted = Min(wanted, node_id_cap());
+	return wanted;
 }
 
 /*
@@ -425,8 +485,7 @@ lease_keep(void)
 		keeper_load(seqoid);
 		keeper_extend(seqoid);
 	}
-	else if ((int64) pg_atomic_read_u64(&sf->wanted) >
-			 (int64) pg_atomic_read_u64(&sf->lease))
+	else if (lease_wanted() > (int64) pg_atomic_read_u64(&sf->lease))
 		keeper_extend(seqoid);
 	durable_unlock(seqoid);
 	return true;
@@ -441,8 +500,7 @@ static bool
 lease_work_pending(void)
 {
 	return pg_atomic_read_u32(&sf->loaded) == 0 ||
-		(int64) pg_atomic_read_u64(&sf->wanted) >
-		(int64) pg_atomic_read_u64(&sf->lease);
+		lease_wanted() > (int64) pg_atomic_read_u64(&sf->lease);
 }
 
 /*
@@ -682,6 +740,15 @@ lease_wait(int64 need)
 		if (pg_atomic_read_u32(&sf->loaded) != 0 &&
 			(int64) pg_atomic_read_u64(&sf->lease) >= need)
 			break;
+		/* a leased node id's cap first: the keeper cannot pass it */
+		if (snowflake_layout.node_auto &&
+			pg_atomic_read_u32(&sf->loaded) != 0 && need > node_id_cap())
+		{
+			ConditionVariableCancelSleep();
+			node_id_need_cap(need);
+			ConditionVariablePrepareToSleep(&sf->lease_cv);
+			continue;
+		}
 		lease_ask(need);
 
 		SpinLockAcquire(&sf->mutex);
@@ -715,6 +782,9 @@ clock_went_back(int64 seen, int64 wall)
 	if ((int64) warned >= seen ||
 		!pg_atomic_compare_exchange_u64(&sf->warned, &warned, (uint64) seen))
 		return;
+	/* a leased node id's deadline, kept in wall clock terms, moved on */
+	if (snowflake_layout.node_auto)
+		node_id_clock_went_back();
 	ereport(WARNING,
 			(errmsg("system clock went back by at least %lld ms",
 					(long long) ((seen - wall) * snowflake_layout.unit_ms)),
@@ -757,6 +827,7 @@ next_id(void)
 		int64		wall;
 		int64		base;
 		int64		lease;
+		int64		node_part;
 		int64		tick;
 		uint64		old;
 		uint64		next;
@@ -771,8 +842,21 @@ next_id(void)
 		else if (wall < seen)
 			clock_went_back(seen, wall);
 
-		base = Max(wall, sf->floor);
+		base = Max(wall, (int64) pg_atomic_read_u64(&sf->floor));
 		lease = (int64) pg_atomic_read_u64(&sf->lease);
+		node_part = l->node_part;
+		if (l->node_auto)
+		{
+			uint64		word;
+
+			/* read after the lease (node_id.c): one word, no lock */
+			pg_read_barrier();
+			word = pg_atomic_read_u64(node_id_word);
+			if (likely((uint64) (wall >> l->deadline_shift) < (word >> 32)))
+				node_part = (int64) (uint32) word << l->seq_bits;
+			else
+				node_part = node_id_part_slow();
+		}
 		old = pg_atomic_read_u64(&sf->state);
 		for (;;)
 		{
@@ -787,7 +871,7 @@ next_id(void)
 				if (lease - tick < lease_half())
 					lease_ask(Min(tick + lease_half(), l->max_tick));
 				return (((int64) next & ~l->seq_mask) << l->node_bits) |
-					l->node_part | ((int64) next & l->seq_mask);
+					node_part | ((int64) next & l->seq_mask);
 			}
 		}
 
@@ -818,6 +902,73 @@ next_id(void)
 			waited += excess;
 		}
 	}
+}
+
+/*
+ * snowflake_high_tick
+ *		The highest tick this server may have issued or leased, or may
+ *		issue next: the clock, the logical time, the lease and what
+ *		backends asked it to cover.  A leased node id is asked to cover a
+ *		lease length above it.
+ */
+int64
+snowflake_high_tick(void)
+{
+	int64		high = snowflake_wall_tick();
+
+	high = Max(high, (int64) (pg_atomic_read_u64(&sf->state) >>
+							  snowflake_layout.seq_bits));
+	high = Max(high, (int64) pg_atomic_read_u64(&sf->lease));
+	high = Max(high, (int64) pg_atomic_read_u64(&sf->wanted));
+	high = Max(high, (int64) pg_atomic_read_u64(&sf->floor));
+	return high;
+}
+
+/*
+ * snowflake_stop_lease
+ *		A leased node id changes or goes: cut the lease below the next tick,
+ *		so that no ID is issued until it is extended again (within the new
+ *		cap, which node_id.c set to none first), and return the lease as it
+ *		was, the highest tick an ID may have been issued with.
+ */
+int64
+snowflake_stop_lease(void)
+{
+	int64		lease;
+	int64		cut;
+
+	SpinLockAcquire(&sf->mutex);
+	lease = (int64) pg_atomic_read_u64(&sf->lease);
+	cut = (int64) (pg_atomic_read_u64(&sf->state) >>
+				   snowflake_layout.seq_bits) - 1;
+	if (lease > cut)
+		pg_atomic_write_u64(&sf->lease, (uint64) cut);
+	SpinLockRelease(&sf->mutex);
+	return lease;
+}
+
+/*
+ * snowflake_raise_floor
+ *		Let every later ID have a tick of at least tick: raise the floor
+ *		(from which the lead over the clock is counted) and the state, by
+ *		compare-and-swap; neither ever goes down.
+ */
+void
+snowflake_raise_floor(int64 tick)
+{
+	uint64		floor = pg_atomic_read_u64(&sf->floor);
+	uint64		state = pg_atomic_read_u64(&sf->state);
+	uint64		min_state;
+
+	if (tick <= 0)
+		return;
+	while ((int64) floor < tick &&
+		   !pg_atomic_compare_exchange_u64(&sf->floor, &floor, (uint64) tick))
+		;
+	min_state = ((uint64) tick << snowflake_layout.seq_bits) - 1;
+	while (state < min_state &&
+		   !pg_atomic_compare_exchange_u64(&sf->state, &state, min_state))
+		;
 }
 
 /*

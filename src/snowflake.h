@@ -21,6 +21,10 @@
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 
+/* Unix time in milliseconds of the PostgreSQL epoch, 2000-01-01 UTC */
+#define UNIX_MS_AT_PG_EPOCH \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000)
+
 /* the layout in use, derived from the settings in the postmaster */
 typedef struct SnowflakeLayout
 {
@@ -31,6 +35,8 @@ typedef struct SnowflakeLayout
 	int64		epoch_ms;		/* idgen.epoch as Unix time in ms */
 	int64		max_tick;		/* last tick the time field holds */
 	int64		node_part;		/* idgen.node_id << seq_bits */
+	bool		node_auto;		/* idgen.node_id = auto: leased (node_id.c) */
+	int			deadline_shift; /* of a node id's deadline (node_id.c) */
 	int64		seq_mask;
 	int64		max_id;
 } SnowflakeLayout;
@@ -50,6 +56,11 @@ extern void snowflake_shmem_startup(void);
 extern void snowflake_object_access(ObjectAccessType access, Oid classId,
 									Oid objectId, int subId);
 extern PGDLLEXPORT void idgen_snowflake_keeper_main(Datum arg);
+
+/* for a node id leased from the root (node_id.c) */
+extern int64 snowflake_high_tick(void);
+extern int64 snowflake_stop_lease(void);
+extern void snowflake_raise_floor(int64 tick);
 
 /*
  * snowflake_floor_div

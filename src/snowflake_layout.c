@@ -9,6 +9,9 @@
  * idgen.snowflake_time_unit since idgen.epoch (time_bits), idgen.node_id
  * (node_bits) and a sequence number (seq_bits).  The layout is fixed at
  * server start and checked there: a bad one stops the server.
+ * idgen.node_id is a number, or "auto": then the node id is leased from
+ * the root server at run time (node_id.c), and the layout's node_part is
+ * not used.
  *
  * No shared memory is touched here.
  *
@@ -29,10 +32,6 @@
 
 PG_FUNCTION_INFO_V1(idgen_snowflake_parse);
 PG_FUNCTION_INFO_V1(idgen_snowflake_min_id);
-
-/* Unix time in milliseconds of the PostgreSQL epoch, 2000-01-01 UTC */
-#define UNIX_MS_AT_PG_EPOCH \
-	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000)
 
 /* idgen.snowflake_layout */
 typedef enum SnowflakeLayoutKind
@@ -64,7 +63,7 @@ static const SnowflakePreset presets[] = {
 };
 
 /* settings */
-static int	snowflake_node_id = 0;
+static char *snowflake_node_id = NULL;
 static char *snowflake_epoch = NULL;
 static int	snowflake_layout_kind = LAYOUT_SNOWFLAKE;
 static int	snowflake_time_unit = 1;
@@ -175,6 +174,23 @@ parse_epoch(const char *str, int64 *epoch_ms)
 }
 
 /*
+ * check_node_id
+ *		Check hook of idgen.node_id: a number of zero or more, or "auto".
+ *		Whether the number fits the node bits is checked with the layout.
+ */
+static bool
+check_node_id(char **newval, void **extra, GucSource source)
+{
+	int			id;
+
+	if (pg_strcasecmp(*newval, "auto") == 0 ||
+		(parse_int(*newval, &id, 0, NULL) && id >= 0))
+		return true;
+	GUC_check_errdetail("\"idgen.node_id\" is a number of zero or more, or \"auto\".");
+	return false;
+}
+
+/*
  * check_layout
  *		Apply a preset, check the layout, node id and epoch, and derive the
  *		layout in use; stop the server when anything is wrong.
@@ -184,6 +200,7 @@ check_layout(const char *custom_given)
 {
 	const char *layout_name = GetConfigOption("idgen.snowflake_layout",
 											  false, false);
+	int			node_id;
 	int			total;
 	int64		now_ms;
 	int64		end_ms;
@@ -214,11 +231,17 @@ check_layout(const char *custom_given)
 								snowflake_seq_bits, total),
 					   "Reduce \"idgen.snowflake_time_bits\", \"idgen.snowflake_node_bits\" or \"idgen.snowflake_seq_bits\".");
 
-	if ((int64) snowflake_node_id >= (INT64CONST(1) << snowflake_node_bits))
+	snowflake_layout.node_auto = pg_strcasecmp(snowflake_node_id, "auto") == 0;
+	if (!snowflake_layout.node_auto &&
+		!parse_int(snowflake_node_id, &node_id, 0, NULL))
+		reject_setting("idgen.node_id", snowflake_node_id);
+	if (snowflake_layout.node_auto)
+		node_id = 0;
+	if ((int64) node_id >= (INT64CONST(1) << snowflake_node_bits))
 		ereport(FATAL,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for parameter \"idgen.node_id\": %d",
-						snowflake_node_id),
+						node_id),
 				 errdetail("The snowflake layout has %d node bits, so node IDs range from 0 to %lld.",
 						   snowflake_node_bits,
 						   (long long) ((INT64CONST(1) << snowflake_node_bits) - 1)),
@@ -261,7 +284,9 @@ check_layout(const char *custom_given)
 	snowflake_layout.seq_bits = snowflake_seq_bits;
 	snowflake_layout.unit_ms = snowflake_time_unit;
 	snowflake_layout.max_tick = (INT64CONST(1) << snowflake_time_bits) - 1;
-	snowflake_layout.node_part = (int64) snowflake_node_id << snowflake_seq_bits;
+	snowflake_layout.node_part = (int64) node_id << snowflake_seq_bits;
+	/* the deadline of a leased node id fits 32 bits in these units */
+	snowflake_layout.deadline_shift = Max(snowflake_time_bits - 32, 0);
 	snowflake_layout.seq_mask = (INT64CONST(1) << snowflake_seq_bits) - 1;
 	snowflake_layout.max_id = (INT64CONST(1) << total) - 1;
 }
@@ -282,13 +307,13 @@ snowflake_define_settings(void)
 	char	   *given_seq = setting_as_given("idgen.snowflake_seq_bits");
 	const char *custom_given = NULL;
 
-	DefineCustomIntVariable("idgen.node_id",
-							"Node number stored in every snowflake ID of this server.",
-							"Give every server that issues snowflake IDs into the same tables its own number.",
-							&snowflake_node_id,
-							0, 0, INT_MAX,
-							PGC_POSTMASTER, 0,
-							NULL, NULL, NULL);
+	DefineCustomStringVariable("idgen.node_id",
+							   "Node number stored in every snowflake ID of this server, or auto.",
+							   "Give every server that issues snowflake IDs into the same tables its own number; auto leases one from the root server named by idgen.root.",
+							   &snowflake_node_id,
+							   "0",
+							   PGC_POSTMASTER, 0,
+							   check_node_id, NULL, NULL);
 	DefineCustomStringVariable("idgen.epoch",
 							   "Time zero of the time field of snowflake IDs.",
 							   NULL,
@@ -353,7 +378,8 @@ snowflake_define_settings(void)
 							   PGC_POSTMASTER, 0,
 							   NULL, NULL, NULL);
 
-	check_int_applied("idgen.node_id", given_node, snowflake_node_id, 0);
+	if (given_node != NULL && strcmp(given_node, snowflake_node_id) != 0)
+		reject_setting("idgen.node_id", given_node);
 	if (given_layout != NULL &&
 		pg_strcasecmp(given_layout,
 					  GetConfigOption("idgen.snowflake_layout",

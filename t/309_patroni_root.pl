@@ -9,7 +9,10 @@
 # whole root for longer than a round of the runway worker and brings it
 # back.  At the end: no ID on two servers (the root inserts too), no error
 # on a node, every grant a node holds is in the final leader's ledger, and
-# grants lie above every earlier one.
+# grants lie above every earlier one.  The nodes lease their snowflake node
+# ids ('auto'): the final leader's registry holds the rows the first one
+# made (never recorded again from a node's report), and the nodes hold
+# their ids and issue snowflake IDs with them.
 #
 # make test installs patroni and etcd-server (tools/common.sh,
 # ensure_patroni) and sets IDGEN_PATRONI_REQUIRED=1, so that their absence
@@ -92,6 +95,7 @@ bootstrap:
       parameters:
         shared_preload_libraries: idgen
         idgen.grant_grace: 20
+        idgen.node_id_lease: 8s
         wal_log_hints: 'on'
   initdb:
     - encoding: UTF8
@@ -163,6 +167,7 @@ psql_on(
 	SELECT idgen.create_tag('orders', grant_size => 1000000);
 	CREATE ROLE idgen_node LOGIN;
 	GRANT USAGE ON SEQUENCE idgen_seq.orders TO idgen_node;
+	GRANT EXECUTE ON FUNCTION idgen.lease_node_id TO idgen_node;
 	CREATE TABLE orders (id bigint PRIMARY KEY DEFAULT next_id('orders'));
 }) // die 'no tag on the root';
 
@@ -178,6 +183,7 @@ for my $name (qw(eu-1 us-1))
 shared_preload_libraries = 'idgen'
 idgen.root = 'host=$hosts port=$ports dbname=ids user=idgen_node target_session_attrs=read-write'
 idgen.node_name = '$name'
+idgen.node_id = 'auto'
 idgen.runway_grants = 3
 });
 	$n->start;
@@ -190,8 +196,13 @@ idgen.runway_grants = 3
 	$n->poll_query_until('postgres',
 		"SELECT grants_held >= 3 FROM idgen.runway WHERE tag = 'orders'")
 	  or die "$name leased no grants";
+	$n->poll_query_until('postgres', "SELECT state = 'leased' FROM idgen.snowflake_node")
+	  or die "$name leased no node id";
 	push @nodes, $n;
 }
+# the registry as the first leader made it
+my $node_ids_sql = "SELECT string_agg(node || ' ' || node_id || ' ' || leased_at, ', ' ORDER BY node) FROM idgen.node_ids";
+my $registry = psql_on($leader->{pg}, $node_ids_sql);
 
 # the load: rounds of pgbench on each node, kept going by nap()
 my %load;
@@ -401,6 +412,19 @@ is( psql_on(
 	0,
 	'grants never overlap');
 
+# the registry survived every failover, and the nodes issue with their ids
+is(psql_on($leader->{pg}, $node_ids_sql), $registry,
+	"the final leader's registry of node ids is the first leader's");
+for my $n (@nodes)
+{
+	$n->poll_query_until('postgres', "SELECT state = 'leased' FROM idgen.snowflake_node")
+	  or die $n->name . ' holds no node id';
+	my $id = $n->safe_psql('postgres', 'SELECT node_id FROM idgen.snowflake_node');
+	like($registry, qr/\b\Q@{[ $n->name ]}\E $id\b/, $n->name . " holds the node id of its row ($id)");
+	is( $n->safe_psql('postgres',
+			"SELECT bool_and(p.node = $id) FROM generate_series(1, 100), idgen.snowflake_parse(snowflake_id()) p"),
+		't', $n->name . ' issues snowflake IDs with it');
+}
 for my $n (@nodes)
 {
 	$n->stop;
