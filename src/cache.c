@@ -10,7 +10,11 @@
  *
  * next_id() finds the tag's LocalTag (memoised per call site in fn_extra,
  * so a constant tag name costs one memcmp), then bumps chunk->next: no
- * lock, no atomic read-modify-write, no syscall, no catalog access.  An
+ * lock, no atomic read-modify-write, no syscall, no catalog access.  A
+ * call site whose fn_extra is empty (each execution of a prepared
+ * statement starts with a new one) consults the backend's memo of its
+ * last lookup for the same kind of tag instead, with the same checks, so
+ * that a prepared INSERT does not look its tag up at every execution.  An
  * empty chunk is refilled from the tag's pool, in one of two ways:
  *	- locality => true (the default): from the front of the pool's shared
  *	  chunk (pool.c), one ID at a time while other backends draw too, so
@@ -110,6 +114,9 @@ typedef struct CallMemo
 	char		name[NAMEDATALEN];
 	LocalTag   *lt;
 } CallMemo;
+
+/* the last lookup of each kind of tag, for call sites without a memo */
+static CallMemo last_lookup[TAG_HYBRID + 1];
 
 static char *backend_slots = NULL;
 static HTAB *local_tags = NULL;
@@ -268,8 +275,6 @@ cache_init(void)
 	local_tags = hash_create("idgen local tags", 16, &ctl,
 							 HASH_ELEM | HASH_STRINGS);
 	CacheRegisterRelcacheCallback(cache_inval_callback, (Datum) 0);
-	/* callbacks run newest first: watermark's (from _PG_init) after this */
-	reclaim_register();
 
 	/* a previous owner of the slot always cleared it; be sure anyway */
 	my_slot = backend_slot(index);
@@ -388,8 +393,9 @@ cache_reattach(LocalTag *lt, TagKind kind, const char *function)
 /*
  * cache_lookup
  *		Slow path of cache_get: find the LocalTag by name, (re)attaching it
- *		if needed, and remember it in the call site's memo.  Refused in
- *		parallel mode, which cannot take the snapshots a lookup needs.
+ *		if needed, and remember it in the call site's memo and as the last
+ *		lookup of its kind.  Refused in parallel mode, which cannot take the
+ *		snapshots a lookup needs.
  */
 static LocalTag *
 cache_lookup(FunctionCallInfo fcinfo, text *tag, TagKind kind,
@@ -427,6 +433,7 @@ cache_lookup(FunctionCallInfo fcinfo, text *tag, TagKind kind,
 	memo->len = VARSIZE_ANY_EXHDR(tag);
 	memcpy(memo->name, NameStr(name), memo->len);
 	memo->lt = lt;
+	last_lookup[kind] = *memo;
 	return lt;
 }
 
@@ -434,18 +441,27 @@ cache_lookup(FunctionCallInfo fcinfo, text *tag, TagKind kind,
  * cache_get
  *		The LocalTag for the tag named by argument 0, checked to be of the
  *		given kind and usable by the current role in this transaction.  The
- *		fast path checks the call site's memo and the generation of the
- *		tag's slot.
+ *		fast path checks the call site's memo (or, if it has none yet, the
+ *		last lookup of the kind: see the header comment) and the generation
+ *		of the tag's slot.  The memo of a kind only ever holds a tag of that
+ *		kind; it matches nothing before it is filled (epoch 0, while
+ *		local_epoch starts at 1).
  */
 LocalTag *
 cache_get(FunctionCallInfo fcinfo, TagKind kind, const char *function)
 {
-	text	   *tag = PG_GETARG_TEXT_PP(0);
-	int			len = VARSIZE_ANY_EXHDR(tag);
+	text	   *tag = (text *) PG_GETARG_POINTER(0);
+	int			len;
 	CallMemo   *memo = (CallMemo *) fcinfo->flinfo->fn_extra;
 	LocalTag   *lt;
 
-	if (likely(memo != NULL && memo->epoch == local_epoch &&
+	/* PG_GETARG_TEXT_PP without its call for the usual, plain argument */
+	if (unlikely(VARATT_IS_EXTERNAL(tag) || VARATT_IS_COMPRESSED(tag)))
+		tag = PG_GETARG_TEXT_PP(0);
+	len = VARSIZE_ANY_EXHDR(tag);
+	if (memo == NULL)
+		memo = &last_lookup[kind];
+	if (likely(memo->epoch == local_epoch &&
 			   memo->len == len &&
 			   memcmp(memo->name, VARDATA_ANY(tag), len) == 0 &&
 			   slot_generation(memo->lt->slot) == memo->lt->generation))

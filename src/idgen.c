@@ -26,6 +26,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
@@ -37,6 +38,7 @@
 #include "idgen.h"
 #include "node_id.h"
 #include "pool.h"
+#include "reclaim.h"
 #include "root.h"
 #include "runway.h"
 #include "slot.h"
@@ -100,7 +102,9 @@ idgen_shmem_startup(void)
 
 /*
  * idgen_object_access
- *		Let tag.c and snowflake.c see every drop, after earlier hooks.
+ *		Let tag.c and snowflake.c see every drop, after earlier hooks.  The
+ *		hook runs for every function a query calls (OAT_FUNCTION_EXECUTE):
+ *		anything but a drop returns at once.
  */
 static void
 idgen_object_access(ObjectAccessType access, Oid classId, Oid objectId,
@@ -108,8 +112,37 @@ idgen_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 {
 	if (prev_object_access_hook)
 		prev_object_access_hook(access, classId, objectId, subId, arg);
+	if (likely(access != OAT_DROP))
+		return;
 	tag_object_access(access, classId, objectId, subId, arg);
 	snowflake_object_access(access, classId, objectId, subId);
+}
+
+/*
+ * idgen_xact_callback
+ *		Top-level transaction events of every backend, handed to each tier
+ *		in the order their promises need: reclaim first (an abort rewinds
+ *		or gives back the transaction's IDs), then the watermark (it clears
+ *		the transaction's floors only once those IDs are back), then the
+ *		slots (pending drops and resets).  A tier is called only when the
+ *		transaction left it something to do (every PREPARE goes to the
+ *		watermark, which records each prepared transaction); last, at a
+ *		transaction's end, reclaim_stamp moves, so that the next use of each
+ *		tag is a first use (cache.c).  This runs in every transaction of
+ *		every backend: one that used no tag costs a few compares.
+ */
+static void
+idgen_xact_callback(XactEvent event, void *arg)
+{
+	if (reclaim_nrecords > 0)
+		reclaim_xact_event(event);
+	if (watermark_nfloored > 0 || event == XACT_EVENT_PRE_PREPARE)
+		watermark_xact_event(event);
+	if (slot_npending > 0)
+		slot_xact_event(event);
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		reclaim_stamp++;
 }
 
 /*
@@ -150,8 +183,8 @@ _PG_init(void)
 	shmem_startup_hook = idgen_shmem_startup;
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = idgen_object_access;
+	RegisterXactCallback(idgen_xact_callback, NULL);
 	slot_init();
-	watermark_init();
 
 	idgen_preloaded = true;
 }

@@ -72,7 +72,7 @@ typedef struct DrawRecord
 uint64		reclaim_stamp = 1;
 
 static DrawRecord *records = NULL;
-static int	nrecords = 0;
+int			reclaim_nrecords = 0;
 static int	maxrecords = 0;
 
 /*
@@ -122,7 +122,7 @@ reclaim_note(LocalTag *lt)
 	}
 	else
 	{
-		if (nrecords == maxrecords)
+		if (reclaim_nrecords == maxrecords)
 		{
 			maxrecords = Max(16, maxrecords * 2);
 			if (records == NULL)
@@ -131,10 +131,10 @@ reclaim_note(LocalTag *lt)
 			else
 				records = repalloc(records, maxrecords * sizeof(DrawRecord));
 		}
-		r = &records[nrecords];
+		r = &records[reclaim_nrecords];
 		r->lt = lt;
 		r->passed = 0;
-		lt->last_record = nrecords++;
+		lt->last_record = reclaim_nrecords++;
 	}
 	r->slot = lt->slot;
 	r->generation = lt->generation;
@@ -196,7 +196,7 @@ forget_all(void)
 {
 	int			i;
 
-	for (i = 0; i < nrecords; i++)
+	for (i = 0; i < reclaim_nrecords; i++)
 	{
 		BackendChunk *c = cache_chunk(records[i].slot);
 
@@ -205,7 +205,7 @@ forget_all(void)
 		c->xact_drawn = 0;
 		c->xact_lo = 0;
 	}
-	nrecords = 0;
+	reclaim_nrecords = 0;
 }
 
 /*
@@ -218,19 +218,21 @@ undo_all(void)
 {
 	int			i;
 
-	for (i = nrecords - 1; i >= 0; i--)
+	for (i = reclaim_nrecords - 1; i >= 0; i--)
 		undo_record(&records[i]);
 	forget_all();
 }
 
 /*
- * reclaim_xact_callback
- *		Top-level transaction events.  An abort run by a procedure's own
- *		ROLLBACK (a nonatomic SPI context) keeps the procedure running, with
- *		whatever IDs its variables hold: nothing is given back then.
+ * reclaim_xact_event
+ *		Top-level transaction events of a transaction that drew IDs
+ *		(idgen.c calls it first, and moves reclaim_stamp after it).  An
+ *		abort run by a procedure's own ROLLBACK (a nonatomic SPI context)
+ *		keeps the procedure running, with whatever IDs its variables hold:
+ *		nothing is given back then.
  */
-static void
-reclaim_xact_callback(XactEvent event, void *arg)
+void
+reclaim_xact_event(XactEvent event)
 {
 	switch (event)
 	{
@@ -239,26 +241,14 @@ reclaim_xact_callback(XactEvent event, void *arg)
 				forget_all();
 			else
 				undo_all();
-			reclaim_stamp++;
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PREPARE:
 			forget_all();
-			reclaim_stamp++;
 			break;
 		default:
 			break;
 	}
-}
-
-/*
- * reclaim_register
- *		Install the transaction callback; once per backend.
- */
-void
-reclaim_register(void)
-{
-	RegisterXactCallback(reclaim_xact_callback, NULL);
 }
 
 /*

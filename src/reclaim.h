@@ -10,12 +10,17 @@
 
 #include "postgres.h"
 
+#include "access/xact.h"
+
 #include "cache.h"
 
 /* changes at every top-level transaction boundary; see reclaim.c */
 extern uint64 reclaim_stamp;
 
-extern void reclaim_register(void);
+/* records of the open transaction's runs: 0 when it drew nothing */
+extern int	reclaim_nrecords;
+
+extern void reclaim_xact_event(XactEvent event);
 extern void reclaim_note(LocalTag *lt);
 extern void reclaim_chunk_ends(LocalTag *lt);
 extern void reclaim_at_exit(void);

@@ -105,7 +105,7 @@ static TagSlot *slots = NULL;
 static LWLock *dir_lock = NULL;
 
 static PendingEffect *pending = NULL;
-static int	npending = 0;
+int			slot_npending = 0;
 static int	maxpending = 0;
 
 /*
@@ -207,7 +207,7 @@ pending_add(PendingKind kind, SubTransactionId subxid, Oid dboid, Oid seqoid)
 {
 	PendingEffect *p;
 
-	if (npending == maxpending)
+	if (slot_npending == maxpending)
 	{
 		maxpending = Max(8, maxpending * 2);
 		if (pending == NULL)
@@ -216,7 +216,7 @@ pending_add(PendingKind kind, SubTransactionId subxid, Oid dboid, Oid seqoid)
 		else
 			pending = repalloc(pending, maxpending * sizeof(PendingEffect));
 	}
-	p = &pending[npending++];
+	p = &pending[slot_npending++];
 	p->kind = kind;
 	p->subxid = subxid;
 	p->dboid = dboid;
@@ -235,7 +235,7 @@ pending_apply(PendingKind kind, SubTransactionId subxid)
 {
 	int			i;
 
-	for (i = 0; i < npending; i++)
+	for (i = 0; i < slot_npending; i++)
 		if (pending[i].kind == kind &&
 			(subxid == InvalidSubTransactionId || pending[i].subxid == subxid))
 			slot_release_matching(pending[i].dboid, pending[i].seqoid,
@@ -252,21 +252,20 @@ pending_forget(SubTransactionId subxid)
 	int			i;
 	int			kept = 0;
 
-	for (i = 0; i < npending; i++)
+	for (i = 0; i < slot_npending; i++)
 		if (subxid != InvalidSubTransactionId && pending[i].subxid != subxid)
 			pending[kept++] = pending[i];
-	npending = kept;
+	slot_npending = kept;
 }
 
 /*
- * slot_xact_callback
- *		Apply the pending effects at the end of the top-level transaction.
+ * slot_xact_event
+ *		Apply the pending effects at the end of the top-level transaction;
+ *		idgen.c calls it last.
  */
-static void
-slot_xact_callback(XactEvent event, void *arg)
+void
+slot_xact_event(XactEvent event)
 {
-	if (npending == 0)
-		return;
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
@@ -304,7 +303,7 @@ slot_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	switch (event)
 	{
 		case SUBXACT_EVENT_COMMIT_SUB:
-			for (i = 0; i < npending; i++)
+			for (i = 0; i < slot_npending; i++)
 				if (pending[i].subxid == mySubid)
 					pending[i].subxid = parentSubid;
 			break;
@@ -319,13 +318,12 @@ slot_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 
 /*
  * slot_init
- *		Install the transaction callbacks; from _PG_init, so that every
- *		backend has them.
+ *		Install the subtransaction callback; from _PG_init, so that every
+ *		backend has it.
  */
 void
 slot_init(void)
 {
-	RegisterXactCallback(slot_xact_callback, NULL);
 	RegisterSubXactCallback(slot_subxact_callback, NULL);
 }
 

@@ -14,6 +14,7 @@
 
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "port/atomics.h"
 #include "storage/lwlock.h"
 
@@ -23,6 +24,10 @@
 extern pg_atomic_uint32 *slot_generations;
 
 extern void slot_init(void);
+/* effects the open transaction left pending at its end */
+extern int	slot_npending;
+
+extern void slot_xact_event(XactEvent event);
 extern void slot_shmem_request(void);
 extern void slot_shmem_startup(void);
 

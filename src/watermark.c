@@ -32,8 +32,7 @@
  *	  It clears the floor in XACT_EVENT_COMMIT, which runs after
  *	  ProcArrayEndTransaction: by then the commit is visible to every new
  *	  snapshot.  On abort it clears it after reclaim has rewound the chunk
- *	  (its transaction callback, installed by _PG_init, runs after
- *	  reclaim's, installed later: callbacks run newest first) and after
+ *	  (idgen.c's transaction callback calls reclaim first) and after
  *	  the rest went back to the pool.
  *	- (4) In XACT_EVENT_PRE_PREPARE the floor is copied, with the
  *	  transaction's xid, into the slot's list of prepared floors, before the
@@ -148,7 +147,7 @@ static LWLockPadded *watermark_locks = NULL;
 
 /* slots whose chunk holds a floor of this backend's open transaction */
 static int *floored = NULL;
-static int	nfloored = 0;
+int			watermark_nfloored = 0;
 
 /*
  * watermark_slot_size
@@ -258,10 +257,10 @@ watermark_note(LocalTag *lt)
 	if (floored == NULL)
 		floored = MemoryContextAlloc(TopMemoryContext,
 									 sizeof(int) * idgen_max_tags);
-	for (i = 0; i < nfloored && floored[i] != lt->slot; i++)
+	for (i = 0; i < watermark_nfloored && floored[i] != lt->slot; i++)
 		;
-	if (i == nfloored)
-		floored[nfloored++] = lt->slot;
+	if (i == watermark_nfloored)
+		floored[watermark_nfloored++] = lt->slot;
 	c->floor = c->next < c->end ? c->next : PG_INT64_MAX;
 	pg_write_barrier();
 }
@@ -404,7 +403,7 @@ register_prepared(void)
 		return;
 	xid = GetTopTransactionId();
 	known_add(xid);
-	for (i = 0; i < nfloored; i++)
+	for (i = 0; i < watermark_nfloored; i++)
 	{
 		BackendChunk *c = cache_chunk(floored[i]);
 		WatermarkSlot *ws;
@@ -444,7 +443,7 @@ clear_floors(void)
 {
 	int			i;
 
-	for (i = 0; i < nfloored; i++)
+	for (i = 0; i < watermark_nfloored; i++)
 	{
 		BackendChunk *c = cache_chunk(floored[i]);
 
@@ -452,16 +451,17 @@ clear_floors(void)
 		pg_write_barrier();
 		c->floor = 0;
 	}
-	nfloored = 0;
+	watermark_nfloored = 0;
 }
 
 /*
- * watermark_xact_callback
- *		Top-level transaction events of every backend; runs after reclaim's
- *		(see the header comment).
+ * watermark_xact_event
+ *		Top-level transaction events: idgen.c calls it at every
+ *		PRE_PREPARE and, while the transaction holds floors, at its end,
+ *		after reclaim_xact_event (see the header comment).
  */
-static void
-watermark_xact_callback(XactEvent event, void *arg)
+void
+watermark_xact_event(XactEvent event)
 {
 	switch (event)
 	{
@@ -471,25 +471,11 @@ watermark_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
-			if (nfloored > 0)
-				clear_floors();
+			clear_floors();
 			break;
 		default:
 			break;
 	}
-}
-
-/*
- * watermark_init
- *		Install the transaction callback; from _PG_init, so that every
- *		backend records the transactions it prepares, and so that the
- *		callback runs after reclaim's (installed at a backend's first use of
- *		a tag).
- */
-void
-watermark_init(void)
-{
-	RegisterXactCallback(watermark_xact_callback, NULL);
 }
 
 /* what a reader gathers of the backends' chunks */
