@@ -70,8 +70,14 @@ $1 == "ins" {
 # wm ROUND WRITER_TPS IDS_P50 IDS_P99 MS_P50 MS_P99 POLLS: the watermark phase
 $1 == "wm" { WM[$2] = $3 " " $4 " " $5 " " $6 " " $7 " " $8; if ($2 > NWM) NWM = $2 }
 $1 == "instr_raw" { IRAW[$2] = $3; HASINSTR = 1 }
-# tx W CLIENTS N FIELDS...: one callgrind run of N transactions per client
-$1 == "tx" { for (i = 1; i <= nf; i++) TXR[$2, $3, $4, TXF[i]] = $(i + 4); HASTX = 1 }
+# tx W CLIENTS N FIELDS...: one callgrind run of N transactions per client;
+# of repeated runs the one with the fewest instructions counts (what else
+# happens in a server, a cache rebuilt, a hash table grown, only adds)
+$1 == "tx" {
+    if (!(($2, $3, $4, "ir") in TXR) || $6 + 0 < TXR[$2, $3, $4, "ir"] + 0)
+        for (i = 1; i <= nf; i++) TXR[$2, $3, $4, TXF[i]] = $(i + 4)
+    HASTX = 1
+}
 
 function num(v) { return v != "" && v != "NaN" && v ~ /^-?[0-9.]+([eE][-+]?[0-9]+)?$/ }
 
@@ -172,8 +178,12 @@ function target(label, v, op, limit, why, extra, fmt,    met) {
 }
 
 END {
+    # the targets: counted ones in targets-counts.md, wall-clock ones in
+    # targets.md (bench/publish.sh puts them in README.md's two blocks)
     targets = outdir "/targets.md"
     printf "" > targets
+    tcounts = outdir "/targets-counts.md"
+    printf "" > tcounts
     nc = split(M["clients"], CL, " ")
 
     print "# idgen benchmark results"
@@ -197,8 +207,9 @@ END {
         print ""
         printf "The whole server under valgrind's callgrind (%s; counting inside PostgresMain, i.e. the backends), `autovacuum = off`;\n", M["valgrind"]
         printf "`pgbench -n -M prepared -f bench/<workload>.sql -c C -j %s -t N` with N = %s and N = %s transactions per client,\n", M["jobs"], TXN1, TXN2
-        print "at C = 1 and C = 8 (interleaving) clients; a figure is the difference of the two runs divided by C × (N2 − N1),"
-        print "so that what connecting and disconnecting cost cancels out. Instructions and calls are summed over the"
+        printf "at C = 1 and C = 8 (interleaving) clients, each run %s times, the one with the fewest instructions counting; a\n", M["tx_reps"]
+        print "figure is the difference of the two lengths divided by C × (N2 − N1), so that what connecting and disconnecting"
+        print "cost cancels out. Instructions and calls are summed over the"
         print "backends' profiles; WAL bytes from `pg_current_wal_lsn()`, XIDs from `pg_snapshot_xmax(pg_current_snapshot())`,"
         printf "fsyncs from %s, each read before and after a run. Counts do not depend on the machine's load; at 8 clients\n", M["tx_fsync_source"]
         print "they include what waiting for each other costs (spinning, lock queues), which varies a little from run to run."
@@ -245,6 +256,7 @@ END {
         if (num(tx("rt_hybrid", 1, "ir")))
             printf "| `hybrid_id('h')` | %s | %s |\n", f0(txd("rt_hybrid", "rt_floor", 1, "ir")), f0(txd("rt_hybrid", "rt_floor", 8, "ir"))
         print ""
+        wall = targets; targets = tcounts
         printf "| target (counted) | measured | |\n|---|---:|---|\n" >> targets
         target("`next_id`'s own cost over the floor, 1 client ≤ 150 instructions", OWN1, "<=", 150, "not measured", "", "%.0f")
         target("`next_id`'s own cost over the floor, 8 clients ≤ 250 instructions", OWN8, "<=", 250, "not measured", "", "%.0f")
@@ -252,14 +264,13 @@ END {
         target("INSERT with `DEFAULT next_id` ≤ 0.93 × bigserial's instructions, 8 clients", txr("ins_next_id", "ins_bigserial", 8, "ir"), "<=", 0.93, "not measured")
         target("INSERT with `DEFAULT next_id`: WAL bytes ≤ bigserial's, 1 client", txr("ins_next_id", "ins_bigserial", 1, "wal_bytes"), "<=", 1.0, "not measured")
         target("INSERT with `DEFAULT next_id`: WAL fsyncs ≤ bigserial's, 1 client", txr("ins_next_id", "ins_bigserial", 1, "fsyncs"), "<=", 1.0, "no fsyncs counted")
-        printf "\n" >> targets
+        close(tcounts); targets = wall
     } else if (M["tx_skipped"] != "")
         print "Counts per transaction: skipped (" M["tx_skipped"] ").\n"
     if (M["mode"] == "counts") {
-        close(targets)
         print "## Targets"
         print ""
-        while ((getline l < targets) > 0) print l
+        while ((getline l < tcounts) > 0) print l
         exit
     }
 
@@ -459,6 +470,10 @@ END {
 
     print "## Targets"
     print ""
+    if (HASTX) {
+        while ((getline l < tcounts) > 0) print l
+        print ""
+    }
     while ((getline l < targets) > 0) print l
     print ""
 

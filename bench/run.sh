@@ -27,7 +27,8 @@
 # shared_buffers and the counts.
 #
 # Settings (environment): TX_N ("200 1200": transactions per client of the
-# two callgrind runs of each workload; their difference counts), ROUNDS, DURATION (s per pgbench point), CLIENTS
+# two callgrind runs of each workload; their difference counts), TX_REPS
+# (2: each of those runs repeated, the fewest instructions count), ROUNDS, DURATION (s per pgbench point), CLIENTS
 # ("1 2 8 32 64"), JOBS (pgbench -j), INSERT_CLIENTS ("1 8 32 64"; the
 # large-index phase runs at 8, or the last of them), INSERT_DURATION,
 # CALLS (calls per in-server measurement), COST_REPS (in-server
@@ -54,7 +55,7 @@ done
 
 # the command as given, with the settings that came from the environment
 command_line="bash bench/run.sh${*:+ $*}"
-for v in ANCHORS TX_N COUNTS NO_BUILD INSTR BIG_SHARED_BUFFERS BIG_ROWS COST_REPS CALLS INSERT_DURATION INSERT_CLIENTS JOBS CLIENTS DURATION ROUNDS; do
+for v in ANCHORS TX_N TX_REPS COUNTS NO_BUILD INSTR BIG_SHARED_BUFFERS BIG_ROWS COST_REPS CALLS INSERT_DURATION INSERT_CLIENTS JOBS CLIENTS DURATION ROUNDS; do
     [ -n "${!v:-}" ] && command_line="$v=\"${!v}\" $command_line"
 done
 
@@ -79,7 +80,7 @@ LARGE_CLIENTS=$(tr ' ' '\n' <<<"$INSERT_CLIENTS" | grep -x 8 || true)
 INSTR_N1=1000
 INSTR_N2=21000
 # counts per transaction: transactions per client of the two runs
-: "${TX_N:=200 1200}"
+: "${TX_N:=200 1200}" "${TX_REPS:=2}"
 read -r TX_N1 TX_N2 <<<"$TX_N"
 
 if [ -n "${PGHOST:-}" ] || [ -n "${PGPORT:-}" ]; then
@@ -492,6 +493,7 @@ if [ "$COUNTS" = 1 ] && [ "$target" = own ] && command -v valgrind >/dev/null; t
         record meta tx_fsync_source "none"
     fi
     record meta tx_n "$TX_N1 $TX_N2"
+    record meta tx_reps "$TX_REPS"
     record meta valgrind "$(valgrind --version)"
     stop_server
     cgdir="$work/callgrind-tx"
@@ -518,13 +520,15 @@ if [ "$COUNTS" = 1 ] && [ "$target" = own ] && command -v valgrind >/dev/null; t
     for w in "${TX_W[@]}"; do
         cg_run "$w" 8 20 > /dev/null
     done
-    for c in 1 8; do
-        for n in "$TX_N1" "$TX_N2"; do
-            say "counts: $c client(s), $n transactions each"
-            for w in "${TX_W[@]}"; do
-                res=$(cg_run "$w" "$c" "$n")
-                # shellcheck disable=SC2086
-                record tx "$w" "$c" "$n" $res
+    for ((r = 1; r <= TX_REPS; r++)); do
+        for c in 1 8; do
+            for n in "$TX_N1" "$TX_N2"; do
+                say "counts: run $r/$TX_REPS, $c client(s), $n transactions each"
+                for w in "${TX_W[@]}"; do
+                    res=$(cg_run "$w" "$c" "$n")
+                    # shellcheck disable=SC2086
+                    record tx "$w" "$c" "$n" $res
+                done
             done
         done
     done
