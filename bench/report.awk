@@ -193,7 +193,9 @@ END {
     printf "- machine: %s; %s\n", M["machine"], M["kernel"]
     printf "- %s\n", M["pg_version"]
     printf "- settings: %s\n", M["settings"]
-    if (M["seconds_total"] != "")
+    if (M["seconds_total"] != "" && M["mode"] == "counts")
+        printf "- run time: %s s\n", M["seconds_total"]
+    else if (M["seconds_total"] != "")
         printf "- run time: %s s in all (counts %s s, in-server cost %s s, round trip %s s, INSERT %s s and %s s, instructions %s s)\n",
             M["seconds_total"], d0(M["seconds_counts"]), d0(M["seconds_cost"]), d0(M["seconds_round_trip"]), d0(M["seconds_insert_small"]),
             d0(M["seconds_insert_large"]), d0(M["seconds_instructions"])
@@ -207,12 +209,12 @@ END {
         print ""
         printf "The whole server under valgrind's callgrind (%s; counting inside PostgresMain, i.e. the backends), `autovacuum = off`;\n", M["valgrind"]
         printf "`pgbench -n -M prepared -f bench/<workload>.sql -c C -j %s -t N` with N = %s and N = %s transactions per client,\n", M["jobs"], TXN1, TXN2
-        printf "at C = 1 and C = 8 (interleaving) clients, each run %s times, the one with the fewest instructions counting; a\n", M["tx_reps"]
-        print "figure is the difference of the two lengths divided by C × (N2 − N1), so that what connecting and disconnecting"
-        print "cost cancels out. Instructions and calls are summed over the"
-        print "backends' profiles; WAL bytes from `pg_current_wal_lsn()`, XIDs from `pg_snapshot_xmax(pg_current_snapshot())`,"
-        printf "fsyncs from %s, each read before and after a run. Counts do not depend on the machine's load; at 8 clients\n", M["tx_fsync_source"]
-        print "they include what waiting for each other costs (spinning, lock queues), which varies a little from run to run."
+        printf "at C = 1 and C = 8 (interleaving) clients%s; a figure is the difference of the two lengths divided by\n",
+            (M["tx_reps"] > 1 ? ", each run " M["tx_reps"] " times (the one with the fewest instructions counts)" : "")
+        print "C × (N2 − N1), so that what connecting and disconnecting cost cancels out. Instructions and calls are summed over"
+        print "the backends' profiles; WAL bytes from `pg_current_wal_lsn()`, XIDs from `pg_snapshot_xmax(pg_current_snapshot())`,"
+        printf "fsyncs from %s, each read before and after a run. Counts do not depend on the machine's load; at 8\n", M["tx_fsync_source"]
+        print "clients they include what waiting for each other costs (spinning, lock queues), which varies a little from run to run."
         print ""
         print "| workload | instructions, 1 client | − `SELECT 1` | instructions, 8 clients | − `SELECT 1` | in idgen.so, 1 / 8 clients |"
         print "|---|---:|---:|---:|---:|---:|"
@@ -263,7 +265,7 @@ END {
         target("INSERT with `DEFAULT next_id` ≤ 0.93 × bigserial's instructions, 1 client", txr("ins_next_id", "ins_bigserial", 1, "ir"), "<=", 0.93, "not measured")
         target("INSERT with `DEFAULT next_id` ≤ 0.93 × bigserial's instructions, 8 clients", txr("ins_next_id", "ins_bigserial", 8, "ir"), "<=", 0.93, "not measured")
         target("INSERT with `DEFAULT next_id`: WAL bytes ≤ bigserial's, 1 client", txr("ins_next_id", "ins_bigserial", 1, "wal_bytes"), "<=", 1.0, "not measured")
-        target("INSERT with `DEFAULT next_id`: WAL fsyncs ≤ bigserial's, 1 client", txr("ins_next_id", "ins_bigserial", 1, "fsyncs"), "<=", 1.0, "no fsyncs counted")
+        target("INSERT with `DEFAULT next_id`: WAL fsyncs ≤ bigserial's, 1 client", txr("ins_next_id", "ins_bigserial", 1, "fsyncs"), "<=", 1.0, "no fsyncs counted", "", "%.4f×")
         close(tcounts); targets = wall
     } else if (M["tx_skipped"] != "")
         print "Counts per transaction: skipped (" M["tx_skipped"] ").\n"

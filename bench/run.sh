@@ -58,6 +58,8 @@ command_line="bash bench/run.sh${*:+ $*}"
 for v in ANCHORS TX_N TX_REPS COUNTS NO_BUILD INSTR BIG_SHARED_BUFFERS BIG_ROWS COST_REPS CALLS INSERT_DURATION INSERT_CLIENTS JOBS CLIENTS DURATION ROUNDS; do
     [ -n "${!v:-}" ] && command_line="$v=\"${!v}\" $command_line"
 done
+# the PostgreSQL, when not the pg_config on PATH
+[ "${PG_CONFIG:-pg_config}" != pg_config ] && command_line="PG_CONFIG=$PG_CONFIG $command_line"
 
 case $mode in
     full)
