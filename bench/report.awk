@@ -492,7 +492,7 @@ END {
         if (A[w] != 1) { printf "| %s | %s | | | |\n", L[w], na(w) > cf; continue }
         t = median(rounds3(TPS, w, cc))
         printf "| %s | %s | %s | %s | %s |\n", L[w] (w == "next_id_range" ? " (ns per ID)" : ""),
-            (w == "select1" ? "" : f1(NS[w])), (w == "select1" ? "" : f2(ratios2(COST, w, "nextval1000"))),
+            (w ~ /^select1/ ? "" : f1(NS[w])), (w ~ /^select1/ ? "" : f2(ratios2(COST, w, "nextval1000"))),
             f0(t), (w == "select1" ? "" : f2(rtratio(w, "select1", cc))) > cf
     }
     printf "\n" > cf
