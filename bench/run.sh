@@ -28,7 +28,8 @@
 #
 # Settings (environment): TX_N ("200 2200": transactions per client of the
 # two callgrind runs of each workload; their difference counts), TX_REPS
-# (1; more: each of those runs repeated, the fewest instructions count), ROUNDS, DURATION (s per pgbench point), CLIENTS
+# (1; more: each of those runs repeated, the fewest instructions count),
+# ROUNDS, DURATION (s per pgbench point), CLIENTS
 # ("1 2 8 32 64"), JOBS (pgbench -j), INSERT_CLIENTS ("1 8 32 64"; the
 # large-index phase runs at 8, or the last of them), INSERT_DURATION,
 # CALLS (calls per in-server measurement), COST_REPS (in-server
@@ -343,7 +344,7 @@ mapfile -t INS_W < <(pick bigserial bigserial_aa nextval1000 uuid next_id next_i
 # with DEFAULT next_id against bigserial
 mapfile -t TX_W < <(pick select1 floor next_id nextval1 nextval1000 uuid snowflake hybrid pgedge uuidv7 \
     | sed 's/^/rt_/'; pick bigserial next_id | sed 's/^/ins_/')
-# table W: the table (and pgbench script) of an INSERT workload (A/A runs
+# table_of W: the table (and pgbench script) of an INSERT workload (A/A runs
 # share their first run's)
 table_of() { echo "${1%_aa}"; }
 
