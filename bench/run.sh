@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # make bench: measure idgen's generators side by side with their baselines
-# (SELECT 1, nextval, gen_random_uuid) in one run, interleaved, in rounds,
-# and report medians, ratios and whether each target of the brief is met.
+# (SELECT 1, nextval, gen_random_uuid) in one run, and report whether each
+# of the project's targets (bench/README.md) is met.  First the counts per
+# transaction (instructions, WAL, XIDs, fsyncs, locks, system calls; the
+# whole server under valgrind's callgrind, exact whatever the machine's
+# load), then wall-clock figures: interleaved, in rounds, medians, ratios,
+# and the A/A spread (the same workload twice in a round) that shows their
+# noise.
 #
-#   bash bench/run.sh            full run (about 12 minutes on 2 cores)
+#   bash bench/run.sh            full run (about 45 minutes on 2 cores)
+#   bash bench/run.sh --counts   the counts per transaction alone (a few
+#                                minutes): the before/after comparison of
+#                                a change; PG_CONFIG=... picks the server
 #   bash bench/run.sh --fast     a smoke test of every phase, for development
 #   bash bench/run.sh --quick    the compact comparison that `make demo` ends
 #                                with (under 30 s): in-server cost and pgbench
@@ -16,16 +24,21 @@
 # `make demo`), stopped again on exit.  With PGHOST or PGPORT set it uses
 # that server instead (idgen installed and preloaded there) and skips what
 # needs a restart or the data directory: the INSERT phase with a small
-# shared_buffers and the instruction counts.
+# shared_buffers and the counts.
 #
-# Settings (environment): ROUNDS, DURATION (s per pgbench point), CLIENTS
+# Settings (environment): TX_N ("200 2200": transactions per client of the
+# two callgrind runs of each workload; their difference counts), TX_REPS
+# (1; more: each of those runs repeated, the fewest instructions count),
+# ROUNDS, DURATION (s per pgbench point), CLIENTS
 # ("1 2 8 32 64"), JOBS (pgbench -j), INSERT_CLIENTS ("1 8 32 64"; the
 # large-index phase runs at 8, or the last of them), INSERT_DURATION,
 # CALLS (calls per in-server measurement), COST_REPS (in-server
 # measurements per round, the fastest counts), BIG_ROWS (rows before the
 # large-index INSERT phase; 0 skips it), BIG_SHARED_BUFFERS, INSTR (0 skips
-# the instruction counts).  Results go to bench/results/<time>/ and
-# bench/results/latest.
+# the in-server instruction counts), COUNTS (0 skips the counts per
+# transaction), ANCHORS (a directory with the sources of the peers,
+# pgedge-snowflake/ and pg_uuidv7/, to build and install them when
+# missing).  Results go to bench/results/<time>/ and bench/results/latest.
 source "$(dirname "${BASH_SOURCE[0]}")/../tools/common.sh"
 
 mode=full
@@ -34,6 +47,7 @@ for arg in "$@"; do
     case $arg in
         --quick) mode=quick ;;
         --fast) mode=fast ;;
+        --counts) mode=counts ;;
         --publish) publish=1 ;;
         -h|--help) sed -n '2,/^source/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench/run.sh: unknown argument \"$arg\" (try --help)" >&2; exit 2 ;;
@@ -42,20 +56,24 @@ done
 
 # the command as given, with the settings that came from the environment
 command_line="bash bench/run.sh${*:+ $*}"
-for v in NO_BUILD INSTR BIG_SHARED_BUFFERS BIG_ROWS COST_REPS CALLS INSERT_DURATION INSERT_CLIENTS JOBS CLIENTS DURATION ROUNDS; do
+for v in ANCHORS TX_N TX_REPS COUNTS NO_BUILD INSTR BIG_SHARED_BUFFERS BIG_ROWS COST_REPS CALLS INSERT_DURATION INSERT_CLIENTS JOBS CLIENTS DURATION ROUNDS; do
     [ -n "${!v:-}" ] && command_line="$v=\"${!v}\" $command_line"
 done
+# the PostgreSQL, when not the pg_config on PATH
+[ "${PG_CONFIG:-pg_config}" != pg_config ] && command_line="PG_CONFIG=$PG_CONFIG $command_line"
 
 case $mode in
     full)
         : "${ROUNDS:=3}" "${DURATION:=4}" "${CLIENTS:=1 2 8 32 64}" "${INSERT_CLIENTS:=1 8 32 64}"
-        : "${INSERT_DURATION:=5}" "${CALLS:=1000000}" "${BIG_ROWS:=2000000}" "${INSTR:=1}" ;;
+        : "${INSERT_DURATION:=5}" "${CALLS:=1000000}" "${BIG_ROWS:=2000000}" "${INSTR:=1}" "${COUNTS:=1}" ;;
+    counts)
+        ROUNDS=0 DURATION=0 INSERT_DURATION=0 BIG_ROWS=0 INSTR=0 COUNTS=1 CLIENTS=8 CALLS=0 ;;
     fast)
         : "${ROUNDS:=1}" "${DURATION:=1}" "${CLIENTS:=1 8}" "${INSERT_CLIENTS:=1 8}"
-        : "${INSERT_DURATION:=1}" "${CALLS:=100000}" "${BIG_ROWS:=100000}" "${INSTR:=1}" ;;
+        : "${INSERT_DURATION:=1}" "${CALLS:=100000}" "${BIG_ROWS:=100000}" "${INSTR:=1}" "${COUNTS:=1}" ;;
     quick)
         : "${ROUNDS:=1}" "${DURATION:=2}" "${CLIENTS:=8}"
-        : "${INSERT_DURATION:=0}" "${CALLS:=200000}" "${BIG_ROWS:=0}" "${INSTR:=0}" ;;
+        : "${INSERT_DURATION:=0}" "${CALLS:=200000}" "${BIG_ROWS:=0}" "${INSTR:=0}" "${COUNTS:=0}" ;;
 esac
 : "${JOBS:=2}" "${INSERT_CLIENTS:=8}" "${BIG_SHARED_BUFFERS:=16MB}" "${COST_REPS:=3}"
 # the large-index phase: 8 clients if INSERT_CLIENTS has them, else the last
@@ -64,6 +82,9 @@ LARGE_CLIENTS=$(tr ' ' '\n' <<<"$INSERT_CLIENTS" | grep -x 8 || true)
 # instruction counts: calls per query under valgrind (two sizes, differenced)
 INSTR_N1=1000
 INSTR_N2=21000
+# counts per transaction: transactions per client of the two runs
+: "${TX_N:=200 2200}" "${TX_REPS:=1}"
+read -r TX_N1 TX_N2 <<<"$TX_N"
 
 if [ -n "${PGHOST:-}" ] || [ -n "${PGPORT:-}" ]; then
     target=existing
@@ -72,10 +93,11 @@ else
 fi
 
 ensure_packages
+[ "$COUNTS" = 1 ] && [ "$target" = own ] && install_packages valgrind
 bin=$(pg_bindir)
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 results="$REPO/bench/results/$stamp"
-[ "$mode" = quick ] && results="$REPO/bench/results/quick-$stamp"
+[ "$mode" = quick ] || [ "$mode" = counts ] && results="$REPO/bench/results/$mode-$stamp"
 mkdir -p "$results"
 raw="$results/raw.tsv"
 : > "$raw"
@@ -154,18 +176,22 @@ start_server() {
     server_up=1
 }
 stop_server() {
-    as_pguser "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+    # -t: a server under valgrind writes its processes' profiles first
+    as_pguser "$bin/pg_ctl" -D "$data" -m fast -w -t 300 stop >/dev/null
     server_up=0
 }
 
-# install_peer DIR MAKEARGS...: build and install a peer extension from a
-# copy of its source in ../shared/anchors (never built in place: that tree
-# may be read-only), so that the published tables always include it
-ANCHORS=${ANCHORS:-$REPO/../shared/anchors}
+# install_peer DIR URL MAKEARGS...: build and install a peer extension
+# from a copy of its source in $ANCHORS/DIR (never built in place: that
+# tree may be read-only); without ANCHORS, say where to get it
+ANCHORS=${ANCHORS:-}
 install_peer() {
-    local src="$ANCHORS/$1" tmp
-    shift
-    [ -d "$src" ] || { say "no $src: that peer is left out"; return 0; }
+    local src="$ANCHORS/$1" url=$2 tmp
+    shift 2
+    if [ -z "$ANCHORS" ] || [ ! -d "$src" ]; then
+        say "$1 is not installed: left out (its source is at $url; install it, or give ANCHORS=DIR with it in DIR/$1)"
+        return 0
+    fi
     tmp=$(mktemp -d /tmp/idgen-peer.XXXXXX)
     cp -r "$src" "$tmp/"
     say "building $(basename "$src") from $src"
@@ -178,8 +204,8 @@ install_peer() {
 }
 if [ "$target" = own ]; then
     extdir="$("$PG_CONFIG" --sharedir)/extension"
-    [ -f "$extdir/snowflake.control" ] || install_peer pgedge-snowflake USE_PGXS=1
-    [ -f "$extdir/pg_uuidv7.control" ] || install_peer pg_uuidv7
+    [ -f "$extdir/snowflake.control" ] || install_peer pgedge-snowflake https://github.com/pgEdge/snowflake USE_PGXS=1
+    [ -f "$extdir/pg_uuidv7.control" ] || install_peer pg_uuidv7 https://github.com/fboulnois/pg_uuidv7
 fi
 
 if [ "$target" = own ]; then
@@ -225,9 +251,30 @@ available() { avail[$1]=1; record avail "$1" 1 "${2:-}"; }
 # absent W REASON: mark W not available and say why
 absent() { avail[$1]=0; note[$1]=$2; record avail "$1" 0 "$2"; say "$1: not available ($2)"; }
 
-for w in select1 nextval1 nextval1000 uuid next_id next_id_ordered next_id_range next_id_chunks bigserial; do
+# select1_aa and bigserial_aa: the same workload again in the same round
+# (A/A), whose ratio to the first run is the noise of wall-clock figures
+for w in select1 select1_aa nextval1 nextval1000 uuid next_id next_id_ordered next_id_range next_id_chunks \
+    bigserial bigserial_aa; do
     available "$w"
 done
+
+# floor: an extension C function with a text argument that does nothing
+# (bench/floor.c), built here and loaded from the working directory
+if [ "$target" = own ]; then
+    mkdir -p "$work/floor"
+    cp "$REPO/bench/floor.c" "$work/floor/"
+    if make -s -C "$work/floor" -f "$("$PG_CONFIG" --pgxs)" PGXS="$("$PG_CONFIG" --pgxs)" PG_CONFIG="$PG_CONFIG" \
+        MODULES=floor >"$work/floor/build.log" 2>&1; then
+        psql_q "CREATE FUNCTION idgen_bench.floor(text) RETURNS bigint LANGUAGE C VOLATILE STRICT
+                AS '$work/floor/floor', 'idgen_bench_floor'"
+        available floor
+    else
+        absent floor "bench/floor.c does not build, see $work/floor/build.log"
+    fi
+else
+    # only the counts use it, which need the throwaway cluster
+    avail[floor]=0
+fi
 
 # first_error TEXT: the first ERROR line of psql's output, without prefix
 first_error() { grep -m1 -E 'ERROR' <<<"$1" | sed -e 's/^.*ERROR: *//' -e 's/\t/ /g'; }
@@ -289,9 +336,17 @@ optional_ext uuidv7 pg_uuidv7 "uuid_generate_v7()" uuid
 
 # the workloads of each phase, among the available ones
 pick() { local w; for w in "$@"; do [ "${avail[$w]}" = 1 ] && echo "$w"; done; return 0; }
-mapfile -t RT_W < <(pick select1 nextval1 nextval1000 uuid next_id next_id_ordered next_id_range snowflake hybrid pgedge uuidv7)
+mapfile -t RT_W < <(pick select1 select1_aa nextval1 nextval1000 uuid next_id next_id_ordered next_id_range snowflake hybrid pgedge uuidv7)
 mapfile -t COST_W < <(pick nextval1 nextval1000 uuid next_id next_id_ordered next_id_range snowflake hybrid pgedge uuidv7)
-mapfile -t INS_W < <(pick bigserial nextval1000 uuid next_id next_id_chunks snowflake hybrid pgedge uuidv7)
+mapfile -t INS_W < <(pick bigserial bigserial_aa nextval1000 uuid next_id next_id_chunks snowflake hybrid pgedge uuidv7)
+
+# the counts per transaction: the generators over the floor, and INSERT
+# with DEFAULT next_id against bigserial
+mapfile -t TX_W < <(pick select1 floor next_id nextval1 nextval1000 uuid snowflake hybrid pgedge uuidv7 \
+    | sed 's/^/rt_/'; pick bigserial next_id | sed 's/^/ins_/')
+# table_of W: the table (and pgbench script) of an INSERT workload (A/A runs
+# share their first run's)
+table_of() { echo "${1%_aa}"; }
 
 # expr W: the SQL expression of a generator, for the in-server phase
 expr_of() {
@@ -352,7 +407,7 @@ n_ins=$(( ${#INS_W[@]} * ROUNDS ))
 [ "$BIG_ROWS" -gt 0 ] && [ "$target" = own ] && [ "$n_ins" -gt 0 ] && n_big=$n_ins || n_big=0
 n_ins=$(( n_ins * $(wc -w <<<"$INSERT_CLIENTS") + n_big ))
 est=$(( n_rt * (DURATION + 1) + n_ins * (INSERT_DURATION + 1) ))
-say "$mode run: $ROUNDS round(s); about $([ $est -lt 120 ] && echo "$est s" || echo "$((est / 60 + 1)) min") of pgbench"
+[ "$mode" = counts ] || say "$mode run: $ROUNDS round(s); about $([ $est -lt 120 ] && echo "$est s" || echo "$((est / 60 + 1)) min") of pgbench"
 
 # ---------------------------------------------------------------------------
 # 1. In-server cost: ns per call over a bare generate_series
@@ -365,8 +420,131 @@ phase() {
     phase_name=$1
     phase_start=$SECONDS
 }
+# ---------------------------------------------------------------------------
+# 0. Counts per transaction: the whole server under callgrind
+# ---------------------------------------------------------------------------
+# The primary figures: exact whatever else the machine does, so that a
+# before/after comparison of a change needs one run of each.  The server
+# runs under valgrind's callgrind, which follows its forked backends and
+# counts only inside PostgresMain (--toggle-collect: a forked backend would
+# otherwise inherit the postmaster's counts, which grow with every
+# connection); each backend writes its profile when it exits.  Each
+# workload runs TX_N1 and then TX_N2 transactions per client (pgbench -M
+# prepared -t), at 1 client and at 8; the difference of the two runs,
+# divided by clients × (TX_N2 - TX_N1), is per transaction: what the
+# connections cost to start and end, and the snapshots of the WAL position
+# and the XID counter around each run, cancel out.
+# cg_done: the profiles of backends that have exited and counted something
+cg_done() {
+    local f
+    for f in "$cgdir"/cg.*; do
+        [ -e "$f" ] || continue
+        [ -d "/proc/${f##*.}" ] && continue
+        grep -q '^totals: [1-9]' "$f" && echo "$f"
+    done
+    return 0
+}
+# cg_wait N: wait until N backends have written their profile
+cg_wait() {
+    local t=0
+    while [ "$(cg_done | wc -l)" -lt "$1" ]; do
+        sleep 0.2
+        t=$((t + 1))
+        if [ "$t" -gt 1500 ]; then
+            echo "bench/run.sh: $1 callgrind profiles expected in $cgdir, $(cg_done | wc -l) written" >&2
+            exit 1
+        fi
+    done
+}
+# cg_run SCRIPT CLIENTS N: run SCRIPT N times per client, and print
+# "backends instructions heavy_locks lwlocks wal_records
+# syscalls idgen_instructions wal_bytes xids fsyncs", the sums over the
+# run's backends: pgbench's CLIENTS + 1 connections (one checks the
+# server first) and the two snapshots'
+cg_run() {
+    local j=$JOBS lsn0 xid0 fs0 wal xid1 fs1 out files
+    [ "$2" -lt "$j" ] && j=$2
+    read -r lsn0 xid0 fs0 < <(psql_q "SELECT pg_current_wal_lsn(), pg_snapshot_xmax(pg_current_snapshot()),
+                                             $fsync_sql" | tr '|' ' ')
+    if ! out=$(as_pguser "$bin/pgbench" -n -M prepared -f "$work/scripts/$1.sql" -c "$2" -j "$j" -t "$3" 2>&1); then
+        echo "bench/run.sh: pgbench $1 -c $2 -t $3 failed under callgrind:" >&2
+        tail -n 5 <<<"$out" >&2
+        exit 1
+    fi
+    # the backends' statistics are flushed when they exit
+    cg_wait $(($2 + 2))
+    read -r wal xid1 fs1 < <(psql_q "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0'),
+                                            pg_snapshot_xmax(pg_current_snapshot()), $fsync_sql" | tr '|' ' ')
+    cg_wait $(($2 + 3))
+    mapfile -t files < <(cg_done)
+    awk -f "$REPO/bench/callgrind.awk" "${files[@]}" | awk '{printf "%s ", $2}'
+    echo "$wal $((xid1 - xid0)) $(awk -v a="$fs0" -v b="$fs1" 'BEGIN {print (a == "" ? "NaN" : b - a)}')"
+    rm -f "${files[@]}"
+}
+
+if [ "$COUNTS" = 1 ] && [ "$target" = own ] && command -v valgrind >/dev/null; then
+    phase counts
+    # fsyncs of WAL: pg_stat_wal until PostgreSQL 17, pg_stat_io from 18
+    if [ "$(psql_q "SELECT count(*) FROM pg_attribute WHERE attrelid = 'pg_stat_wal'::regclass
+                    AND attname = 'wal_sync'")" = 1 ]; then
+        fsync_sql="(SELECT wal_sync FROM pg_stat_wal)"
+        record meta tx_fsync_source "pg_stat_wal.wal_sync"
+    elif [ "$(psql_q "SELECT count(*) FROM pg_stat_io WHERE object = 'wal'")" -gt 0 ]; then
+        fsync_sql="(SELECT sum(fsyncs) FROM pg_stat_io WHERE object = 'wal')"
+        record meta tx_fsync_source "pg_stat_io (object wal), fsyncs"
+    else
+        fsync_sql="''"
+        record meta tx_fsync_source "none"
+    fi
+    record meta tx_n "$TX_N1 $TX_N2"
+    record meta tx_reps "$TX_REPS"
+    record meta valgrind "$(valgrind --version)"
+    stop_server
+    cgdir="$work/callgrind-tx"
+    mkdir -p "$cgdir"
+    [ "$(id -u)" = 0 ] && chown "$PGUSER_OS" "$cgdir"
+    say "counts per transaction: the server under callgrind, $TX_N1 and $TX_N2 transactions per client"
+    as_pguser valgrind --tool=callgrind --trace-children=yes --dump-line=no \
+        --collect-atstart=no --toggle-collect=PostgresMain --callgrind-out-file="$cgdir/cg.%p" \
+        "$bin/postgres" -D "$data" -c autovacuum=off > "$work/callgrind-tx.log" 2>&1 &
+    server_up=1
+    # ready: the postmaster's status line (no connection, which would
+    # leave a profile to count)
+    t=0
+    until [ "$(sed -n '8{s/ *$//;p}' "$data/postmaster.pid" 2>/dev/null)" = ready ]; do
+        sleep 0.5
+        t=$((t + 1))
+        if [ "$t" -gt 600 ]; then
+            echo "bench/run.sh: the server did not start under valgrind, see $work/callgrind-tx.log" >&2
+            exit 1
+        fi
+    done
+    # every workload once first: one-time costs (claims, catalog caches of
+    # the shared tiers) are not per transaction
+    for w in "${TX_W[@]}"; do
+        cg_run "$w" 8 20 > /dev/null
+    done
+    for ((r = 1; r <= TX_REPS; r++)); do
+        for c in 1 8; do
+            for n in "$TX_N1" "$TX_N2"; do
+                say "counts: run $r/$TX_REPS, $c client(s), $n transactions each"
+                for w in "${TX_W[@]}"; do
+                    res=$(cg_run "$w" "$c" "$n")
+                    # shellcheck disable=SC2086
+                    record tx "$w" "$c" "$n" $res
+                done
+            done
+        done
+    done
+    stop_server
+    rm -rf "$cgdir"
+    [ "$mode" = counts ] || start_server
+elif [ "$COUNTS" = 1 ]; then
+    record meta tx_skipped "$([ "$target" = own ] && echo "valgrind not installed" || echo "needs the throwaway cluster")"
+fi
+
 phase cost
-say "in-server cost: $CALLS calls per generator, best of $COST_REPS, $ROUNDS round(s)"
+[ "$ROUNDS" -gt 0 ] && say "in-server cost: $CALLS calls per generator, best of $COST_REPS, $ROUNDS round(s)"
 # cost_sql N WORKLOADS...: one timing per workload, bare series included
 cost_sql() {
     local n=$1 w
@@ -427,7 +605,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
         say "round trip: round $r/$ROUNDS, $c client(s)"
         mapfile -t order < <(rotate $((r - 1)) "${RT_W[@]}")
         for w in "${order[@]}"; do
-            read -r tps _ < <(pgbench_run "rt_$w" "$c" "$DURATION")
+            read -r tps _ < <(pgbench_run "rt_${w%_aa}" "$c" "$DURATION")
             record rt "$w" "$c" "$r" "$tps"
         done
     done
@@ -436,8 +614,9 @@ done
 # ---------------------------------------------------------------------------
 # 3. Single-row INSERT into a table whose key defaults to each generator
 # ---------------------------------------------------------------------------
+# (the probes only when the phase runs: in --counts mode no server is up)
 can_checkpoint=1
-if ! psql_q "CHECKPOINT" >/dev/null 2>&1; then
+if [ "$INSERT_DURATION" -gt 0 ] && ! psql_q "CHECKPOINT" >/dev/null 2>&1; then
     can_checkpoint=0
     say "CHECKPOINT not allowed here: WAL per row is measured without a checkpoint before each run"
 fi
@@ -447,22 +626,23 @@ fi
 # table, and the size and leaf density of its primary key are measured
 # after it: what that many clients make of an index.
 insert_phase() {
-    local phase=$1 r c w lsn0 tps txns wal size
+    local phase=$1 r c w t lsn0 tps txns wal size
     shift
     for ((r = 1; r <= ROUNDS; r++)); do
         for c in "$@"; do
             say "INSERT ($phase): round $r/$ROUNDS, $c client(s)"
             mapfile -t order < <(rotate $((r - 1)) "${INS_W[@]}")
             for w in "${order[@]}"; do
-                [ "$phase" = small ] && psql_q "TRUNCATE idgen_bench.ins_$w" >/dev/null
+                t=$(table_of "$w")
+                [ "$phase" = small ] && psql_q "TRUNCATE idgen_bench.ins_$t" >/dev/null
                 # a checkpoint first, so that every run pays its full-page writes
                 [ "$can_checkpoint" = 1 ] && psql_q "CHECKPOINT" >/dev/null
                 lsn0=$(psql_q "SELECT pg_current_wal_lsn()")
-                read -r tps txns < <(pgbench_run "ins_$w" "$c" "$INSERT_DURATION")
+                read -r tps txns < <(pgbench_run "ins_$t" "$c" "$INSERT_DURATION")
                 wal=$(psql_q "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0')")
-                size=$(psql_q "SELECT pg_relation_size('idgen_bench.ins_${w}_pkey'),
-                                      (SELECT count(*) FROM idgen_bench.ins_$w),
-                                      $(density_sql "$w")" | tr '|' '\t')
+                size=$(psql_q "SELECT pg_relation_size('idgen_bench.ins_${t}_pkey'),
+                                      (SELECT count(*) FROM idgen_bench.ins_$t),
+                                      $(density_sql "$t")" | tr '|' '\t')
                 record ins "$phase" "$c" "$w" "$r" "$tps" "$txns" "$wal" "$size"
             done
         done
@@ -472,7 +652,9 @@ insert_phase() {
 # density_sql W: the leaf density of W's primary key, where pgstattuple is
 # available
 has_density=0
-if [ "$(psql_q "SELECT count(*) FROM pg_extension WHERE extname = 'pgstattuple'")" = 1 ]; then
+if [ "$INSERT_DURATION" -eq 0 ]; then
+    :
+elif [ "$(psql_q "SELECT count(*) FROM pg_extension WHERE extname = 'pgstattuple'")" = 1 ]; then
     has_density=1
 elif psql_q "CREATE EXTENSION pgstattuple" >/dev/null 2>&1; then
     has_density=1
@@ -496,6 +678,7 @@ if [ "$INSERT_DURATION" -gt 0 ]; then
         phase insert_large
         say "INSERT (large index): loading $BIG_ROWS rows per table"
         for w in "${INS_W[@]}"; do
+            [ "$w" = "$(table_of "$w")" ] || continue
             psql_q "INSERT INTO idgen_bench.ins_$w (n)
                     SELECT 1 FROM generate_series(1, $BIG_ROWS - (SELECT count(*) FROM idgen_bench.ins_$w))"
         done
@@ -591,7 +774,7 @@ fi
 phase report
 record meta seconds_total "$SECONDS"
 awk -f "$REPO/bench/report.awk" -v outdir="$results" "$raw" > "$results/results.md"
-if command -v gnuplot >/dev/null; then
+if [ "$mode" != counts ] && command -v gnuplot >/dev/null; then
     gnuplot -e "dir='$results'" "$REPO/bench/chart.gp" 2> "$results/gnuplot.log" \
         || say "gnuplot failed, see $results/gnuplot.log"
 fi
