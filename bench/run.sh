@@ -56,9 +56,11 @@ done
 
 # the command as given, with the settings that came from the environment
 command_line="bash bench/run.sh${*:+ $*}"
-for v in ANCHORS TX_N TX_REPS COUNTS NO_BUILD INSTR BIG_SHARED_BUFFERS BIG_ROWS COST_REPS CALLS INSERT_DURATION INSERT_CLIENTS JOBS CLIENTS DURATION ROUNDS; do
+for v in TX_N TX_REPS COUNTS NO_BUILD INSTR BIG_SHARED_BUFFERS BIG_ROWS COST_REPS CALLS INSERT_DURATION INSERT_CLIENTS JOBS CLIENTS DURATION ROUNDS; do
     [ -n "${!v:-}" ] && command_line="$v=\"${!v}\" $command_line"
 done
+# the peers' sources are wherever this machine keeps them: not published
+[ -n "${ANCHORS:-}" ] && command_line="ANCHORS=DIR $command_line"
 # the PostgreSQL, when not the pg_config on PATH
 [ "${PG_CONFIG:-pg_config}" != pg_config ] && command_line="PG_CONFIG=$PG_CONFIG $command_line"
 
