@@ -344,11 +344,12 @@ make_workdir() {
 }
 
 # stage_sources DIR: copy what the server user needs to read into DIR:
-# the Makefile (whose test targets tools/run_tests.sh runs), the tests, and
-# the README (whose tables and snippets tests check)
+# the Makefile (whose test targets tools/run_tests.sh runs), the tests, the
+# sources (t/013 tells idgen's errors by their files), and the README (whose
+# tables and snippets tests check)
 stage_sources() {
     cp -r "$REPO/Makefile" "$REPO/idgen.control" "$REPO/README.md" "$REPO/sql" "$REPO/expected" \
-        "$REPO/specs" "$REPO/t" "$REPO/tools" "$REPO/bench" "$1/"
+        "$REPO/specs" "$REPO/t" "$REPO/tools" "$REPO/bench" "$REPO/src" "$1/"
     [ "$(id -u)" = 0 ] && chown -R "$PGUSER_OS" "$1"
     return 0
 }
