@@ -24,6 +24,7 @@
 extern pg_atomic_uint32 *slot_generations;
 
 extern void slot_init(void);
+
 /* effects the open transaction left pending at its end */
 extern int	slot_npending;
 

@@ -18,6 +18,7 @@
 
 extern void watermark_shmem_request(void);
 extern void watermark_shmem_startup(void);
+
 /* tag slots in which the open transaction holds a floor */
 extern int	watermark_nfloored;
 
