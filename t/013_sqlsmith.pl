@@ -174,12 +174,25 @@ my $parser = qr/\b(?:parse_\w+|analyze|gram|scan)\.[cly]:\d+/;
 #	  a typmod that no interval declaration makes, planned over a value that
 #	  is not a constant, e.g. SELECT pg_catalog.interval(now() - now(), 27);
 #	  (XX000 in intervaltypmodleastfield, on a server without idgen too)
+#	- "could not open relation with OID": from 18 on, pg_catalog.pg_sequences
+#	  (which idgen.stats, idgen.hybrid_stats and idgen.runway join for
+#	  last_value) opens every sequence its snapshot shows, also one that a
+#	  trigger dropped earlier in the same statement: a DELETE FROM idgen.tags
+#	  RETURNING a subquery on one of those views does that (its trigger
+#	  drops the tag's sequence).  On 18.6 without idgen: a table whose
+#	  BEFORE DELETE trigger drops a sequence, and DELETE FROM it RETURNING
+#	  (SELECT last_value FROM pg_sequences WHERE sequencename = 's1').
+#	  Only in a statement that reads pg_sequences through those views.
 my $builtin = qr/^invalid INTERVAL typmod: .*\(intervaltypmodleastfield, timestamp\.c:\d+\)$/;
+my $sequences_view = qr/\bpg_sequences\b|\bidgen\.(?:stats|hybrid_stats|runway)\b/;
 my @internal = grep {
 	$_->{code} =~ /^XX/
 	  && ($_->{location} =~ $idgen_code
 		|| ($_->{statement} =~ $idgen_sql && $_->{location} !~ $parser
-			&& "$_->{message} ($_->{location})" !~ $builtin))
+			&& "$_->{message} ($_->{location})" !~ $builtin
+			&& !($_->{message} =~ /^could not open relation with OID \d+$/
+				&& $_->{location} =~ /^relation_open, relation\.c:\d+$/
+				&& $_->{statement} =~ $sequences_view)))
 } @errors;
 my @others = grep { $_->{code} =~ /^XX/ } @errors;
 diag("errors of class XX that are PostgreSQL's own (parser, built-in functions, or no idgen in the statement): "
