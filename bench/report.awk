@@ -141,27 +141,21 @@ function both(w, f, fmt,    a, b) {
 }
 # sprintf(FMT, V) without the sign of a negative zero
 function fm(fmt, v,    s) { s = sprintf(fmt, v); if (s ~ /^-0(\.0*)?$/) s = substr(s, 2); return s }
-# lo–hi of the per-round ratios a / b at c clients (the A/A spread)
-function rtrange(a, b, c,    r, lo, hi, v) {
+# lo–hi of the per-round ratios X[ka, r] / X[kb, r], for keys ka and kb
+# without the round (the A/A spread)
+function spread(X, ka, kb,    r, lo, hi, v) {
     lo = ""
     for (r = 1; r <= R; r++)
-        if (((a, c, r) in TPS) && ((b, c, r) in TPS) && num(TPS[a, c, r]) && num(TPS[b, c, r]) && TPS[b, c, r] != 0) {
-            v = TPS[a, c, r] / TPS[b, c, r]
+        if (((ka, r) in X) && ((kb, r) in X) && num(X[ka, r]) && num(X[kb, r]) && X[kb, r] != 0) {
+            v = X[ka, r] / X[kb, r]
             if (lo == "" || v < lo) lo = v
             if (hi == "" || v > hi) hi = v
         }
     return lo == "" ? "" : sprintf("%.2f–%.2f", lo, hi)
 }
-function insrange(pc, a, b,    r, lo, hi, v) {
-    lo = ""
-    for (r = 1; r <= R; r++)
-        if (((pc, a, r) in ITPS) && ((pc, b, r) in ITPS) && num(ITPS[pc, a, r]) && num(ITPS[pc, b, r]) && ITPS[pc, b, r] != 0) {
-            v = ITPS[pc, a, r] / ITPS[pc, b, r]
-            if (lo == "" || v < lo) lo = v
-            if (hi == "" || v > hi) hi = v
-        }
-    return lo == "" ? "" : sprintf("%.2f–%.2f", lo, hi)
-}
+# the A/A spread of round trips a / b at c clients, of INSERTs a / b at pc
+function rtrange(a, b, c) { return spread(TPS, a SUBSEP c, b SUBSEP c) }
+function insrange(pc, a, b) { return spread(ITPS, pc SUBSEP a, pc SUBSEP b) }
 function mb(v) { return num(v) ? sprintf("%.1f MB", v / 1048576) : "–" }
 function d0(v) { return v == "" ? "0" : v }
 function na(w) { return "not available: " NOTE[w] }
