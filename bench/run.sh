@@ -509,6 +509,7 @@ if [ "$COUNTS" = 1 ] && [ "$target" = own ] && command -v valgrind >/dev/null; t
     as_pguser valgrind --tool=callgrind --trace-children=yes --dump-line=no \
         --collect-atstart=no --toggle-collect=PostgresMain --callgrind-out-file="$cgdir/cg.%p" \
         "$bin/postgres" -D "$data" -c autovacuum=off > "$work/callgrind-tx.log" 2>&1 &
+    valgrind_pid=$!
     server_up=1
     # ready: the postmaster's status line (no connection, which would
     # leave a profile to count)
@@ -539,6 +540,8 @@ if [ "$COUNTS" = 1 ] && [ "$target" = own ] && command -v valgrind >/dev/null; t
         done
     done
     stop_server
+    # the postmaster's own profile is written after pg_ctl saw it stop
+    wait "$valgrind_pid" || true
     rm -rf "$cgdir"
     [ "$mode" = counts ] || start_server
 elif [ "$COUNTS" = 1 ]; then

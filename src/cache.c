@@ -23,10 +23,12 @@
  *	  finds the front where its own chunk ended (nobody drew in between)
  *	  doubles its next chunk, up to chunk_max: a backend drawing alone
  *	  (a bulk load) refills rarely.  At its first use of the tag in each
- *	  transaction, a backend whose chunk has fallen behind the front (a
- *	  pooled session that sat idle while others drew) hands the rest of it
- *	  back to the pool, which skips it (cache_give_back_tail), instead of
- *	  inserting far behind the others.
+ *	  transaction, a backend whose chunk has fallen more than
+ *	  LOCALITY_WINDOW IDs behind the front (a pooled session that sat idle
+ *	  while others drew) hands the rest of it back to the pool, which skips
+ *	  it (cache_give_back_tail), instead of inserting far behind the
+ *	  others; a rest only a little behind (the few IDs left over from a
+ *	  multi-row transaction while others drew a few) is used.
  *	- locality => false: a chunk of its own, whose size doubles (up to the
  *	  tag's chunk_max) when the previous chunk lasted under a second, and
  *	  halves (down to chunk_min) when it lasted over ten seconds.  Fewer
@@ -95,6 +97,15 @@
 
 PG_FUNCTION_INFO_V1(idgen_next_id);
 PG_FUNCTION_INFO_V1(idgen_next_id_range);
+
+/*
+ * How far (in IDs) others may have drawn past the rest of a locality tag's
+ * chunk before the backend gives that rest up at its next transaction: a
+ * few dozen IDs behind the front still land in the rightmost leaf of a
+ * B-tree on them (a leaf holds about 400 bigint keys), as a sequence's
+ * interleaved inserts do.
+ */
+#define LOCALITY_WINDOW		64
 
 /* most IDs one next_id_range() call hands out */
 #define NEXT_ID_RANGE_MAX	PG_INT32_MAX
@@ -325,10 +336,14 @@ cache_first_use(LocalTag *lt, TagKind kind, const char *function)
 	lt->xact_stamp = reclaim_stamp;
 	if (kind != TAG_SEGMENT)
 		return;
-	/* a locality tag's chunk that others have passed goes back */
-	if (lt->info.locality && c->next < c->end &&
-		pool_front_next(lt->slot) != c->end)
-		cache_give_back_tail(lt->slot);
+	/* a locality tag's chunk that others have passed far goes back */
+	if (lt->info.locality && c->next < c->end)
+	{
+		int64		front = pool_front_next(lt->slot);
+
+		if (front != c->end && front - c->next > LOCALITY_WINDOW)
+			cache_give_back_tail(lt->slot);
+	}
 	if (lt->info.ordered)
 		watermark_note(lt);
 	reclaim_note(lt);
@@ -372,7 +387,6 @@ cache_reattach(LocalTag *lt, TagKind kind, const char *function)
 		memset(c, 0, sizeof(BackendChunk));
 		c->floor = floor;
 		c->generation = generation;
-		lt->open_record = -1;
 		lt->refilled_at = 0;
 
 		hash_seq_init(&status, local_tags);
@@ -414,8 +428,7 @@ cache_lookup(FunctionCallInfo fcinfo, text *tag, TagKind kind,
 	if (!found)
 	{
 		lt->valid = false;
-		lt->open_record = -1;
-		lt->last_record = -1;
+		lt->reclaim_stamp = 0;
 		lt->xact_stamp = 0;
 		lt->checked_user = InvalidOid;
 	}
@@ -435,6 +448,22 @@ cache_lookup(FunctionCallInfo fcinfo, text *tag, TagKind kind,
 	memo->lt = lt;
 	last_lookup[kind] = *memo;
 	return lt;
+}
+
+/*
+ * name_equal
+ *		memcmp(a, b, len) == 0, inline: a tag name is short, and calling the
+ *		C library's memcmp costs more than comparing it byte by byte.
+ */
+static inline bool
+name_equal(const char *a, const char *b, int len)
+{
+	int			i;
+
+	for (i = 0; i < len; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
 }
 
 /*
@@ -463,7 +492,7 @@ cache_get(FunctionCallInfo fcinfo, TagKind kind, const char *function)
 		memo = &last_lookup[kind];
 	if (likely(memo->epoch == local_epoch &&
 			   memo->len == len &&
-			   memcmp(memo->name, VARDATA_ANY(tag), len) == 0 &&
+			   name_equal(memo->name, VARDATA_ANY(tag), len) &&
 			   slot_generation(memo->lt->slot) == memo->lt->generation))
 		lt = memo->lt;
 	else
@@ -540,7 +569,6 @@ cache_refill(LocalTag *lt)
 		}
 	}
 
-	reclaim_chunk_ends(lt);
 	for (;;)
 	{
 		bool		ok;
@@ -567,6 +595,12 @@ cache_refill(LocalTag *lt)
 	if (lt->info.locality)
 		size = chunk.lo == last_end ? size * 2 : 1;
 
+	/*
+	 * Only now, with nothing left that can fail, the run in the old chunk
+	 * ends: a refill that raised an error left it open, to be rewound if
+	 * the transaction aborts.
+	 */
+	reclaim_chunk_ends(lt);
 	c->tally.issued += c->next - c->start;
 	c->tally.refills++;
 	c->start = chunk.lo;

@@ -54,9 +54,8 @@ typedef struct LocalTag
 	uint32		generation;		/* of that slot when attached */
 	BackendChunk *chunk;		/* ours, in shared memory */
 	TimestampTz refilled_at;	/* when the chunk was last refilled */
-	int			open_record;	/* reclaim's record of the open run, or -1 */
-	int			last_record;	/* its latest record in this transaction,
-								 * or -1 */
+	uint64		reclaim_stamp;	/* reclaim_stamp of the transaction that
+								 * listed it (reclaim.c) */
 } LocalTag;
 
 extern void cache_shmem_request(void);

@@ -134,7 +134,7 @@ idgen_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 static void
 idgen_xact_callback(XactEvent event, void *arg)
 {
-	if (reclaim_nrecords > 0)
+	if (reclaim_ntags > 0)
 		reclaim_xact_event(event);
 	if (watermark_nfloored > 0 || event == XACT_EVENT_PRE_PREPARE)
 		watermark_xact_event(event);

@@ -26,8 +26,15 @@
  * chunk" (chunk_max IDs) from its active region, and backends take their
  * IDs from its front, one at a time while several draw, more while one
  * draws alone (cache.c).  Taking from the shared chunk is one atomic
- * fetch-add under the pool lock held shared; cutting the next shared chunk
- * takes the lock exclusive.  IDs that come back to such a pool below its
+ * fetch-add on its "next" word, which holds the next ID itself (shared
+ * chunks only ever move up, so the word also tells which chunk an ID came
+ * from); cutting the next shared chunk takes the pool lock exclusive.  A
+ * tag that is not ordered takes without any lock: one atomic operation on
+ * one shared cache line per ID.  An ordered tag takes under the pool lock
+ * held shared, because idgen.watermark() must find no backend between
+ * taking IDs and publishing them as its transaction's floor (watermark.c):
+ * it holds the lock exclusive while it reads the pool and the floors.
+ * IDs that come back to such a pool below its
  * front are not handed out again (they would land in the middle of the
  * index): they are counted as skipped.  Only IDs that come back exactly at
  * the front (a backend that exits or aborts before anyone else drew) are
@@ -46,11 +53,21 @@
  *
  * Locking protocol:
  *	- pool_locks[i] (named tranche "idgen pools") held exclusive protects
- *	  every field of pools[i].  Held shared, it allows one thing only: an
- *	  atomic fetch-add on front_taken (front_take), which is how many
- *	  backends take IDs from the shared chunk at once; every other change,
- *	  including any change of front or any other write of front_taken,
- *	  needs it exclusive.  It is held for a few dozen instructions: never
+ *	  every field of pools[i] but front.next.  front.next is written by
+ *	  atomic fetch-add (front_take) with the lock held shared, or with no
+ *	  lock at all for a tag that is not ordered; any other write of it, and
+ *	  every write of front.hi and front.lo, needs the lock exclusive.
+ *	- A taker without the lock (front_take_unlocked) relies on this order:
+ *	  a new shared chunk is installed by writing front.next before
+ *	  front.hi (a write barrier between), and a chunk is installed only
+ *	  once front.next has reached front.hi; a taker reads front.hi before
+ *	  its fetch-add (a full barrier), so an ID it gets below the front.hi
+ *	  it read belongs to that chunk, and one at or above it is never used.
+ *	  A pool's generation is published only after a stale pool was emptied
+ *	  (pool_lock), and the taker reads the slot's generation again after
+ *	  its fetch-add: generations only grow, so if both reads match, every
+ *	  ID it got belongs to the generation it attached under.
+ *	- The lock is held for a few dozen instructions: never
  *	  across a claim from the catalog, a heavyweight lock, a WAL flush or
  *	  anything that can raise an error.  At most one pool lock is held at a
  *	  time, and no other idgen lock is taken while holding it; a slot's
@@ -83,9 +100,29 @@
  */
 #define POOL_MAX_RETURNED	1024
 
+/*
+ * The shared chunk of a locality tag: [lo, hi), of which [next, hi) is
+ * still to hand out; next at or past hi means it is used up (a taker's
+ * fetch-add may carry it past hi).  Every backend drawing the tag writes
+ * next, so it has a cache line of its own.
+ */
+typedef union PoolFront
+{
+	struct
+	{
+		pg_atomic_uint64 next;	/* next ID to hand out */
+		pg_atomic_uint64 hi;	/* end of the chunk */
+		int64		lo;			/* start of the chunk */
+		pg_atomic_uint32 generation;	/* the pool's, published once the
+										 * chunk belongs to it */
+	}			f;
+	char		pad[PG_CACHE_LINE_SIZE];
+} PoolFront;
+
 /* the shared tier of one tag slot; see the locking protocol above */
 typedef struct TagPool
 {
+	PoolFront	front;			/* the shared chunk (locality tags) */
 	uint32		generation;		/* slot generation the contents belong to */
 	int			claimer;		/* pid of the backend claiming, or 0 */
 	ConditionVariable claim_cv; /* broadcast when a claim ends */
@@ -93,15 +130,19 @@ typedef struct TagPool
 	int64		active_base;	/* where the active region began */
 	IdRange		standby;		/* region claimed in advance, or empty */
 	int64		installed_hi;	/* end of the last region installed, or 0 */
-	IdRange		front;			/* the shared chunk (locality tags) */
-	pg_atomic_uint64 front_taken;	/* IDs taken from it; may run past its
-									 * size, which means it is used up */
 	PoolCounters counters;
 	int			nreturned;
 	IdRange		returned[POOL_MAX_RETURNED];	/* sorted by lo, disjoint */
 } TagPool;
 
-static TagPool *pools = NULL;
+/* a pool padded to whole cache lines, so that its front has one of its own */
+typedef union TagPoolPadded
+{
+	TagPool		pool;
+	char		pad[TYPEALIGN(PG_CACHE_LINE_SIZE, sizeof(TagPool))];
+} TagPoolPadded;
+
+static TagPoolPadded *pools = NULL;
 static LWLockPadded *pool_locks = NULL;
 
 /* pool whose claim this backend runs, or -1 */
@@ -116,7 +157,7 @@ static void returned_insert(TagPool *pool, IdRange range);
 static Size
 pool_shmem_size(void)
 {
-	return mul_size(sizeof(TagPool), idgen_max_tags);
+	return mul_size(sizeof(TagPoolPadded), idgen_max_tags);
 }
 
 /*
@@ -150,9 +191,26 @@ pool_shmem_startup(void)
 	memset(pools, 0, pool_shmem_size());
 	for (i = 0; i < idgen_max_tags; i++)
 	{
-		ConditionVariableInit(&pools[i].claim_cv);
-		pg_atomic_init_u64(&pools[i].front_taken, 0);
+		ConditionVariableInit(&pools[i].pool.claim_cv);
+		pg_atomic_init_u64(&pools[i].pool.front.f.next, 0);
+		pg_atomic_init_u64(&pools[i].pool.front.f.hi, 0);
+		pg_atomic_init_u32(&pools[i].pool.front.f.generation, 0);
 	}
+}
+
+/*
+ * front_install
+ *		Make range the pool's shared chunk, in the order that takers
+ *		without the lock rely on (see the locking protocol above).  Caller
+ *		holds the pool lock exclusive.
+ */
+static void
+front_install(TagPool *pool, IdRange range)
+{
+	pg_atomic_write_u64(&pool->front.f.next, range.lo);
+	pg_write_barrier();
+	pg_atomic_write_u64(&pool->front.f.hi, range.hi);
+	pool->front.f.lo = range.lo;
 }
 
 /*
@@ -165,7 +223,7 @@ pool_shmem_startup(void)
 static TagPool *
 pool_lock(int index, uint32 generation)
 {
-	TagPool    *pool = &pools[index];
+	TagPool    *pool = &pools[index].pool;
 	bool		stale;
 
 	if (!slot_lock_state(&pool_locks[index].lock, index, generation,
@@ -175,10 +233,14 @@ pool_lock(int index, uint32 generation)
 	{
 		bool		had_claimer = pool->claimer != 0;
 
+		IdRange		none = {0, 0};
+
 		pool->claimer = 0;
 		memset(&pool->active, 0,
 			   offsetof(TagPool, returned) - offsetof(TagPool, active));
-		pg_atomic_init_u64(&pool->front_taken, 0);
+		front_install(pool, none);
+		pg_write_barrier();
+		pg_atomic_write_u32(&pool->front.f.generation, generation);
 		/* waiters for a claim of the old generation must look again */
 		if (had_claimer)
 			ConditionVariableBroadcast(&pool->claim_cv);
@@ -210,7 +272,7 @@ pool_release_claim(void)
 	if (index < 0)
 		return;
 	claiming_index = -1;
-	pool = &pools[index];
+	pool = &pools[index].pool;
 
 	LWLockAcquire(&pool_locks[index].lock, LW_EXCLUSIVE);
 	if (pool->claimer == MyProcPid)
@@ -275,7 +337,7 @@ pool_claim(int index, uint32 generation, const TagInfo *info)
 static void
 pool_wait_claim(int index)
 {
-	TagPool    *pool = &pools[index];
+	TagPool    *pool = &pools[index].pool;
 
 	ConditionVariablePrepareToSleep(&pool->claim_cv);
 	for (;;)
@@ -491,96 +553,137 @@ pool_take_chunk(int index, uint32 generation, const TagInfo *info,
 /*
  * front_take
  *		Take up to n IDs from the front of the shared chunk, if it has any
- *		left, with one atomic fetch-add: callers holding the pool lock
- *		shared take side by side.  A fetch-add that finds the chunk used up
- *		leaves front_taken past its size, which means just that.  If floor
- *		is not NULL, it is lowered to the first ID taken while the lock is
- *		still held (see pool_take_front).  Caller holds the pool lock,
- *		shared or exclusive.
+ *		left, with one atomic fetch-add on front.next.  A fetch-add that
+ *		finds the chunk used up leaves front.next past its end, which means
+ *		just that.  If floor is not NULL, it is lowered to the first ID
+ *		taken (see pool_take_front).  Caller holds the pool lock, shared or
+ *		exclusive, or is front_take_unlocked.
  */
 static bool
 front_take(TagPool *pool, int64 n, IdRange *got, int64 *floor)
 {
-	uint64		size = RANGE_SIZE(pool->front);
-	uint64		t;
+	uint64		hi = pg_atomic_read_u64(&pool->front.f.hi);
+	uint64		next;
 
-	if (pg_atomic_read_u64(&pool->front_taken) >= size)
+	if (pg_atomic_read_u64(&pool->front.f.next) >= hi)
 		return false;
-	t = pg_atomic_fetch_add_u64(&pool->front_taken, n);
-	if (t >= size)
+	/* a full barrier: hi was read before */
+	next = pg_atomic_fetch_add_u64(&pool->front.f.next, n);
+	if (next >= hi)
 		return false;
-	got->lo = pool->front.lo + t;
-	got->hi = size - t <= (uint64) n ? pool->front.hi : got->lo + n;
+	got->lo = (int64) next;
+	got->hi = hi - next <= (uint64) n ? (int64) hi : got->lo + n;
 	if (floor != NULL && *floor > got->lo)
 		*floor = got->lo;
 	return true;
 }
 
 /*
+ * front_take_unlocked
+ *		front_take without the pool lock, for a tag that is not ordered:
+ *		the one atomic operation on a shared cache line that an ID costs.
+ *		False when the shared chunk is used up or not yet the generation's,
+ *		with *moved set when the slot has moved on (the IDs taken, if any,
+ *		are dropped with the pool's).  See the locking protocol above.
+ */
+static bool
+front_take_unlocked(TagPool *pool, int index, uint32 generation, int64 n,
+					IdRange *got, bool *moved)
+{
+	*moved = false;
+	if (pg_atomic_read_u32(&pool->front.f.generation) != generation)
+		return false;
+	pg_read_barrier();
+	if (!front_take(pool, n, got, NULL))
+		return false;
+	*moved = slot_generation(index) != generation;
+	return !*moved;
+}
+
+/*
  * front_rewind
  *		Take a range that comes back into the shared chunk, if it ends
  *		exactly at the chunk's front (nobody took IDs after it) and lies in
- *		the chunk.  Caller holds the pool lock exclusive.
+ *		the chunk: one compare-and-swap, which takers without the lock
+ *		cannot slip past.  Caller holds the pool lock exclusive.
  */
 static bool
 front_rewind(TagPool *pool, IdRange range)
 {
-	uint64		t = pg_atomic_read_u64(&pool->front_taken);
+	uint64		expected = (uint64) range.hi;
 
-	if (t > (uint64) RANGE_SIZE(pool->front) ||
-		range.lo < pool->front.lo || pool->front.lo + (int64) t != range.hi)
+	if (range.lo < pool->front.f.lo ||
+		(uint64) range.hi > pg_atomic_read_u64(&pool->front.f.hi))
 		return false;
-	pg_atomic_write_u64(&pool->front_taken, range.lo - pool->front.lo);
-	return true;
+	return pg_atomic_compare_exchange_u64(&pool->front.f.next, &expected,
+										  (uint64) range.lo);
 }
 
 /*
  * pool_take_front
  *		Give a backend of a locality tag up to n IDs (at least one) from
  *		the front of the shared chunk, cutting the next shared chunk from
- *		the active region when this one is used up.  The common case holds
- *		the pool lock shared for one fetch-add.  If floor is not NULL, it
- *		is lowered to the first ID taken before the lock is released (an
- *		ordered tag's transaction floor, see watermark.c).  Returns false
- *		when the slot moved on.
+ *		the active region when this one is used up.  The common case is one
+ *		fetch-add, without a lock for a tag that is not ordered, under the
+ *		pool lock held shared for an ordered one: floor is not NULL for an
+ *		ordered tag, and it is lowered to the first ID taken before the lock
+ *		is released (the transaction's floor, see watermark.c).  Returns
+ *		false when the slot moved on.
  */
 bool
 pool_take_front(int index, uint32 generation, const TagInfo *info,
 				int64 n, IdRange *got, int64 *floor)
 {
-	TagPool    *pool = &pools[index];
-	LWLock	   *lock = &pool_locks[index].lock;
-	bool		done;
+	TagPool    *pool = &pools[index].pool;
 
-	LWLockAcquire(lock, LW_SHARED);
-	done = pool->generation == generation &&
-		slot_generation(index) == generation &&
-		front_take(pool, n, got, floor);
-	LWLockRelease(lock);
-	if (done)
-		return true;
+	if (floor == NULL)
+	{
+		bool		moved;
+
+		if (front_take_unlocked(pool, index, generation, n, got, &moved))
+			return true;
+		if (moved)
+			return false;
+	}
+	else
+	{
+		LWLock	   *lock = &pool_locks[index].lock;
+		bool		done;
+
+		LWLockAcquire(lock, LW_SHARED);
+		done = pool->generation == generation &&
+			slot_generation(index) == generation &&
+			front_take(pool, n, got, floor);
+		LWLockRelease(lock);
+		if (done)
+			return true;
+	}
 
 	for (;;)
 	{
 		bool		prefetch = false;
+		bool		took;
 		IdRange		front;
 
 		pool = pool_lock(index, generation);
 		if (pool == NULL)
 			return false;
-		if (!front_take(pool, n, got, floor))
+		if (front_take(pool, n, got, floor))
 		{
-			if (!pool_cut(pool, info->chunk_max, false, &front, &prefetch))
-			{
-				pool_refill(pool, index, generation, info, 1);
-				continue;
-			}
-			pool->front = front;
-			pg_atomic_write_u64(&pool->front_taken, 0);
-			(void) front_take(pool, n, got, floor);
+			pool_unlock(index);
+			return true;
 		}
+		if (!pool_cut(pool, info->chunk_max, false, &front, &prefetch))
+		{
+			pool_refill(pool, index, generation, info, 1);
+			continue;
+		}
+		front_install(pool, front);
+		/* takers without the lock may drain a small chunk first */
+		took = front_take(pool, n, got, floor);
 		pool_served(index, generation, info, prefetch);
-		return true;
+		if (took)
+			return true;
 	}
 }
 
@@ -600,14 +703,14 @@ pool_watermark(int index, uint32 generation, int64 *floor,
 			   void (*scan) (void *arg), void *arg)
 {
 	TagPool    *pool = pool_lock(index, generation);
-	uint64		taken;
+	uint64		next;
 	int64		f = PG_INT64_MAX;
 
 	if (pool == NULL)
 		return false;
-	taken = pg_atomic_read_u64(&pool->front_taken);
-	if (taken < (uint64) RANGE_SIZE(pool->front))
-		f = pool->front.lo + (int64) taken;
+	next = pg_atomic_read_u64(&pool->front.f.next);
+	if (next < pg_atomic_read_u64(&pool->front.f.hi))
+		f = (int64) next;
 	if (pool->nreturned > 0)
 		f = Min(f, pool->returned[0].lo);
 	if (RANGE_SIZE(pool->active) > 0)
@@ -634,13 +737,11 @@ pool_watermark(int index, uint32 generation, int64 *floor,
 int64
 pool_front_next(int index)
 {
-	TagPool    *pool = &pools[index];
-	IdRange		front = pool->front;
-	uint64		t = pg_atomic_read_u64(&pool->front_taken);
+	TagPool    *pool = &pools[index].pool;
+	uint64		hi = pg_atomic_read_u64(&pool->front.f.hi);
+	uint64		next = pg_atomic_read_u64(&pool->front.f.next);
 
-	if (front.hi <= front.lo || t >= (uint64) RANGE_SIZE(front))
-		return front.hi;
-	return front.lo + t;
+	return (int64) Min(next, hi);
 }
 
 /*
@@ -800,14 +901,15 @@ pool_counters(int index, uint32 generation, PoolCounters *counters,
 			  PoolContents *contents)
 {
 	TagPool    *pool = pool_lock(index, generation);
-	uint64		taken;
+	uint64		next;
+	uint64		hi;
 
 	if (pool == NULL)
 		return false;
 	*counters = pool->counters;
-	taken = pg_atomic_read_u64(&pool->front_taken);
-	contents->front_left = taken >= (uint64) RANGE_SIZE(pool->front) ? 0 :
-		RANGE_SIZE(pool->front) - (int64) taken;
+	next = pg_atomic_read_u64(&pool->front.f.next);
+	hi = pg_atomic_read_u64(&pool->front.f.hi);
+	contents->front_left = next >= hi ? 0 : (int64) (hi - next);
 	contents->remaining = returned_ids(pool) + RANGE_SIZE(pool->active) +
 		RANGE_SIZE(pool->standby) + contents->front_left;
 	contents->nreturned = pool->nreturned;

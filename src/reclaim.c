@@ -17,31 +17,38 @@
  * documented caveat.
  *
  * The IDs a backend draws from one chunk within one transaction form a
- * run [lo, hi).  The first use of a tag in a transaction (cache.c notices
- * it by comparing the tag's xact_stamp with reclaim_stamp, which every
- * top-level transaction end changes) and every refill call reclaim_note,
- * which opens a record of the run; the run stays open (hi unknown: it is
- * the chunk's "next") until a refill closes it.
- *	- Top-level abort: the records are undone, newest first.  A run that
- *	  ends where the chunk's "next" is and lies inside the current chunk
- *	  is rewound (next = lo), so the backend issues those IDs again; any
- *	  other run goes back to the tag's pool, which hands it to a backend
- *	  that has not passed it.
- *	- Commit and PREPARE: the records are forgotten; a prepared
- *	  transaction keeps its IDs whatever happens to it later.
+ * run [lo, hi).  The open run of a tag is kept in its chunk (xact_lo, the
+ * run's start; it ends at the chunk's "next"), where the monitoring view
+ * idgen.backend_ranges reads it too.  The first use of a tag in a
+ * transaction (cache.c notices it by comparing the tag's xact_stamp with
+ * reclaim_stamp, which every top-level transaction end changes) calls
+ * reclaim_note, which adds the tag to the transaction's list and opens its
+ * run, unless the chunk is empty: then the refill that must follow opens
+ * it.  A refill that got its new chunk closes the run (reclaim_chunk_ends)
+ * and opens the next one in the new chunk (reclaim_note); one that failed
+ * leaves it open.  The IDs of closed runs are counted in
+ * the chunk's xact_drawn; a tag without locality also keeps each closed
+ * run in a list of records, since it can go back to the pool.
+ *	- Top-level abort: for each tag of the list, newest first, the open
+ *	  run is rewound (next = lo), so the backend issues those IDs again;
+ *	  then each closed run of a tag without locality goes back to the
+ *	  tag's pool, which hands it to a backend that has not passed it.  A
+ *	  locality tag's closed runs could only come back at the front of its
+ *	  pool if nobody drew since, which the open run covers: they are
+ *	  counted as skipped.
+ *	- Commit and PREPARE: the list and the records are forgotten; a
+ *	  prepared transaction keeps its IDs whatever happens to it later.
  *	- Backend exit in a transaction: the transaction can only abort, so
- *	  its records are undone before the chunks go back (cache.c).
- * Tags created with reclaim => false record nothing.  A locality tag's
- * runs in chunks it has replaced could only come back at the front of its
- * pool if nobody drew since, which the run in the current chunk covers:
- * each refill reuses the tag's record of the transaction, so a transaction
- * drawing one ID at a time between other backends' draws keeps one record
- * per tag, not one per ID.  If it aborts, the earlier runs are counted as
- * skipped.
+ *	  it is undone before the chunks go back (cache.c).
+ * A chunk that was reset or dropped under the transaction (another slot
+ * generation, see cache_reattach) gives nothing back.  Tags created with
+ * reclaim => false record nothing.  A transaction that draws one tag
+ * costs this file a few stores at its first use and a few at its end.
  *
  * The abort paths take no catalog access, allocate nothing and raise no
- * error: records live in an array in TopMemoryContext that only grows on
- * the draw path, and giving back takes one pool LWLock (pool.c).
+ * error: the list and the records live in arrays in TopMemoryContext that
+ * only grow on the draw path, and giving back takes one pool LWLock
+ * (pool.c).
  *
  * Locking: the chunks touched here are this backend's own, written without
  * a lock (cache.c); pools are touched only through pool.c.
@@ -57,169 +64,142 @@
 #include "pool.h"
 #include "reclaim.h"
 
-/* one run of IDs drawn by the open transaction */
+/* a closed run of a tag without locality, drawn by the open transaction */
 typedef struct DrawRecord
 {
-	LocalTag   *lt;
 	int			slot;			/* slot and generation of the chunk */
 	uint32		generation;
-	int64		lo;
-	int64		hi;				/* 0 while the run is open */
-	int64		passed;			/* IDs of earlier runs of a locality tag,
-								 * skipped if the transaction aborts */
+	IdRange		run;
 } DrawRecord;
 
 uint64		reclaim_stamp = 1;
 
+/* the tags the open transaction drew from, in order of first use */
+static LocalTag **xact_tags = NULL;
+int			reclaim_ntags = 0;
+static int	max_xact_tags = 0;
+
 static DrawRecord *records = NULL;
-int			reclaim_nrecords = 0;
+static int	nrecords = 0;
 static int	maxrecords = 0;
 
 /*
- * record_close
- *		Close a tag's open run at the chunk's current position.
+ * grow_array
+ *		Make room for one more element of size elsize in *array, which
+ *		holds *max of them (in TopMemoryContext; the draw path only).
  */
 static void
-record_close(LocalTag *lt)
+grow_array(void **array, int *max, Size elsize)
 {
-	DrawRecord *r;
-	BackendChunk *c;
+	int			newmax = Max(16, *max * 2);
 
-	if (lt->open_record < 0)
-		return;
-	r = &records[lt->open_record];
-	c = cache_chunk(r->slot);
-	lt->open_record = -1;
-	if (c->generation != r->generation)
-		return;					/* the chunk was reset: undo skips it */
-	r->hi = c->next;
-	c->xact_drawn += r->hi - r->lo;
-	c->xact_lo = 0;
+	if (*array == NULL)
+		*array = MemoryContextAlloc(TopMemoryContext, newmax * elsize);
+	else
+		*array = repalloc(*array, newmax * elsize);
+	*max = newmax;
 }
 
 /*
  * reclaim_note
- *		First use of a tag in this transaction, or a refill: open a record
- *		of the run that starts at the chunk's "next".
+ *		First use of a tag in this transaction, or a refill: add the tag to
+ *		the transaction's list once, and open its run at the chunk's "next"
+ *		unless the chunk is empty (the refill that follows opens it).
  */
 void
 reclaim_note(LocalTag *lt)
 {
 	BackendChunk *c = lt->chunk;
-	DrawRecord *r;
 
 	if (!lt->info.reclaim)
 		return;
-
-	record_close(lt);
-	if (lt->info.locality && lt->last_record >= 0)
+	if (lt->reclaim_stamp != reclaim_stamp)
 	{
-		/* the earlier run stays drawn, see the header comment */
-		r = &records[lt->last_record];
-		Assert(r->lt == lt);
-		if (r->generation == lt->generation && r->hi > r->lo)
-			r->passed += r->hi - r->lo;
+		if (reclaim_ntags == max_xact_tags)
+			grow_array((void **) &xact_tags, &max_xact_tags,
+					   sizeof(LocalTag *));
+		xact_tags[reclaim_ntags++] = lt;
+		lt->reclaim_stamp = reclaim_stamp;
 	}
-	else
-	{
-		if (reclaim_nrecords == maxrecords)
-		{
-			maxrecords = Max(16, maxrecords * 2);
-			if (records == NULL)
-				records = MemoryContextAlloc(TopMemoryContext,
-											 maxrecords * sizeof(DrawRecord));
-			else
-				records = repalloc(records, maxrecords * sizeof(DrawRecord));
-		}
-		r = &records[reclaim_nrecords];
-		r->lt = lt;
-		r->passed = 0;
-		lt->last_record = reclaim_nrecords++;
-	}
-	r->slot = lt->slot;
-	r->generation = lt->generation;
-	r->lo = c->next;
-	r->hi = 0;
-	c->xact_lo = c->next;
-	lt->open_record = lt->last_record;
+	if (c->xact_lo == 0 && c->next < c->end)
+		c->xact_lo = c->next;
 }
 
 /*
  * reclaim_chunk_ends
- *		The chunk of a tag is about to be replaced: close its open run (the
- *		refill opens the next one in the new chunk).
+ *		The chunk of a tag is about to be replaced: close its open run, and
+ *		keep it, for a tag without locality, to give back on abort.
  */
 void
 reclaim_chunk_ends(LocalTag *lt)
 {
-	record_close(lt);
-}
+	BackendChunk *c = lt->chunk;
+	DrawRecord *r;
 
-/*
- * undo_record
- *		Give back the IDs of one run: rewind the chunk when the run is its
- *		most recent part, else return the run to the pool.
- */
-static void
-undo_record(DrawRecord *r)
-{
-	BackendChunk *c = cache_chunk(r->slot);
-	IdRange		run;
-
-	if (r->lt->open_record == r - records)
-		record_close(r->lt);
-	if (c->generation != r->generation)
-		return;					/* the tag was dropped or reset */
-
-	c->xact_drawn -= r->hi - r->lo;
-	c->tally.skipped += r->passed;
-	run.lo = r->lo;
-	run.hi = r->hi;
-	if (RANGE_SIZE(run) <= 0)
+	if (c->xact_lo == 0)
 		return;
-	if (run.hi == c->next && run.lo >= c->start)
+	c->xact_drawn += c->next - c->xact_lo;
+	if (!lt->info.locality && c->next > c->xact_lo)
 	{
-		c->next = run.lo;
-		c->tally.rewound += RANGE_SIZE(run);
+		if (nrecords == maxrecords)
+			grow_array((void **) &records, &maxrecords, sizeof(DrawRecord));
+		r = &records[nrecords++];
+		r->slot = lt->slot;
+		r->generation = c->generation;
+		r->run.lo = c->xact_lo;
+		r->run.hi = c->next;
 	}
-	else
-		pool_give_back(r->slot, r->generation, run, GIVE_BACK_RECLAIM,
-					   c->locality, NULL);
+	c->xact_lo = 0;
 }
 
 /*
  * forget_all
- *		The transaction's IDs stay drawn: drop every record.
+ *		The transaction's IDs stay drawn: empty the list and the records.
  */
 static void
 forget_all(void)
 {
 	int			i;
 
-	for (i = 0; i < reclaim_nrecords; i++)
+	for (i = 0; i < reclaim_ntags; i++)
 	{
-		BackendChunk *c = cache_chunk(records[i].slot);
+		BackendChunk *c = xact_tags[i]->chunk;
 
-		records[i].lt->open_record = -1;
-		records[i].lt->last_record = -1;
 		c->xact_drawn = 0;
 		c->xact_lo = 0;
 	}
-	reclaim_nrecords = 0;
+	reclaim_ntags = 0;
+	nrecords = 0;
 }
 
 /*
  * undo_all
- *		The transaction aborted: give back every run, newest first, then
- *		drop the records.
+ *		The transaction aborted: rewind every open run, newest first, give
+ *		back the closed runs of tags without locality, count those of
+ *		locality tags as skipped, then forget.
  */
 static void
 undo_all(void)
 {
 	int			i;
 
-	for (i = reclaim_nrecords - 1; i >= 0; i--)
-		undo_record(&records[i]);
+	for (i = reclaim_ntags - 1; i >= 0; i--)
+	{
+		LocalTag   *lt = xact_tags[i];
+		BackendChunk *c = lt->chunk;
+
+		/* a chunk reset under the transaction was emptied: nothing open */
+		if (c->xact_lo > 0)
+		{
+			c->tally.rewound += c->next - c->xact_lo;
+			c->next = c->xact_lo;
+		}
+		if (c->locality)
+			c->tally.skipped += c->xact_drawn;
+	}
+	for (i = nrecords - 1; i >= 0; i--)
+		pool_give_back(records[i].slot, records[i].generation, records[i].run,
+					   GIVE_BACK_RECLAIM, false, NULL);
 	forget_all();
 }
 
@@ -254,7 +234,7 @@ reclaim_xact_event(XactEvent event)
 /*
  * reclaim_at_exit
  *		The backend exits, possibly inside a transaction, which will abort:
- *		undo its records now, while the chunks are still ours.
+ *		undo it now, while the chunks are still ours.
  */
 void
 reclaim_at_exit(void)

@@ -17,8 +17,8 @@
 /* changes at every top-level transaction boundary; see reclaim.c */
 extern uint64 reclaim_stamp;
 
-/* records of the open transaction's runs: 0 when it drew nothing */
-extern int	reclaim_nrecords;
+/* tags the open transaction drew from: 0 when it drew nothing */
+extern int	reclaim_ntags;
 
 extern void reclaim_xact_event(XactEvent event);
 extern void reclaim_note(LocalTag *lt);
