@@ -313,7 +313,7 @@ chunk_size_clamp(const TagInfo *info, int64 size)
  *		right to use it, and for a segment tag open reclaim's record of the
  *		IDs the transaction draws from here.
  */
-static void
+static pg_noinline void
 cache_first_use(LocalTag *lt, TagKind kind, const char *function)
 {
 	BackendChunk *c = lt->chunk;
@@ -411,7 +411,7 @@ cache_reattach(LocalTag *lt, TagKind kind, const char *function)
  *		lookup of its kind.  Refused in parallel mode, which cannot take the
  *		snapshots a lookup needs.
  */
-static LocalTag *
+static pg_noinline LocalTag *
 cache_lookup(FunctionCallInfo fcinfo, text *tag, TagKind kind,
 			 const char *function)
 {
@@ -467,17 +467,19 @@ name_equal(const char *a, const char *b, int len)
 }
 
 /*
- * cache_get
+ * tag_of_call
  *		The LocalTag for the tag named by argument 0, checked to be of the
  *		given kind and usable by the current role in this transaction.  The
  *		fast path checks the call site's memo (or, if it has none yet, the
  *		last lookup of the kind: see the header comment) and the generation
  *		of the tag's slot.  The memo of a kind only ever holds a tag of that
  *		kind; it matches nothing before it is filled (epoch 0, while
- *		local_epoch starts at 1).
+ *		local_epoch starts at 1).  Inline in next_id(); the lookup and the
+ *		first use in a transaction are calls, so that the fast path saves
+ *		no registers and has no stack canary.
  */
-LocalTag *
-cache_get(FunctionCallInfo fcinfo, TagKind kind, const char *function)
+static pg_attribute_always_inline LocalTag *
+tag_of_call(FunctionCallInfo fcinfo, TagKind kind, const char *function)
 {
 	text	   *tag = (text *) PG_GETARG_POINTER(0);
 	int			len;
@@ -502,6 +504,16 @@ cache_get(FunctionCallInfo fcinfo, TagKind kind, const char *function)
 				 lt->checked_user != GetUserId()))
 		cache_first_use(lt, kind, function);
 	return lt;
+}
+
+/*
+ * cache_get
+ *		tag_of_call for the other generators (hybrid_id).
+ */
+LocalTag *
+cache_get(FunctionCallInfo fcinfo, TagKind kind, const char *function)
+{
+	return tag_of_call(fcinfo, kind, function);
 }
 
 /*
@@ -541,7 +553,7 @@ cache_give_back_tail(int index)
  *		Replace an exhausted chunk with a new one from the pool, adapting
  *		its size (see the header comment).  Refused in parallel mode.
  */
-static void
+static pg_noinline void
 cache_refill(LocalTag *lt)
 {
 	BackendChunk *c = lt->chunk;
@@ -554,7 +566,8 @@ cache_refill(LocalTag *lt)
 	if (lt->info.locality)
 	{
 		/* a larger chunk only while nobody else draws: see the header */
-		if (last_end == 0 || pool_front_next(lt->slot) != last_end)
+		if (size > 1 &&
+			(last_end == 0 || pool_front_next(lt->slot) != last_end))
 			size = 1;
 	}
 	else
@@ -626,7 +639,7 @@ idgen_next_id(PG_FUNCTION_ARGS)
 	if (unlikely(XactReadOnly))
 		PreventCommandIfReadOnly("next_id()");
 
-	lt = cache_get(fcinfo, TAG_SEGMENT, "next_id");
+	lt = tag_of_call(fcinfo, TAG_SEGMENT, "next_id");
 	c = lt->chunk;
 	if (unlikely(c->next >= c->end))
 	{
@@ -667,7 +680,7 @@ idgen_next_id_range(PG_FUNCTION_ARGS)
 						NEXT_ID_RANGE_MAX, n),
 				 errhint("Call next_id_range() several times for more IDs.")));
 
-	lt = cache_get(fcinfo, TAG_SEGMENT, "next_id_range");
+	lt = tag_of_call(fcinfo, TAG_SEGMENT, "next_id_range");
 	if (lt->info.ordered)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

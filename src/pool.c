@@ -620,6 +620,46 @@ front_rewind(TagPool *pool, IdRange range)
 }
 
 /*
+ * front_take_locked
+ *		pool_take_front's slow path: take from the shared chunk under the
+ *		pool lock held exclusive, cutting the next one from the active
+ *		region (or waiting for a claim) when it is used up.  Returns false
+ *		when the slot moved on.
+ */
+static pg_noinline bool
+front_take_locked(int index, uint32 generation, const TagInfo *info,
+				  int64 n, IdRange *got, int64 *floor)
+{
+	for (;;)
+	{
+		TagPool    *pool;
+		bool		prefetch = false;
+		bool		took;
+		IdRange		front;
+
+		pool = pool_lock(index, generation);
+		if (pool == NULL)
+			return false;
+		if (front_take(pool, n, got, floor))
+		{
+			pool_unlock(index);
+			return true;
+		}
+		if (!pool_cut(pool, info->chunk_max, false, &front, &prefetch))
+		{
+			pool_refill(pool, index, generation, info, 1);
+			continue;
+		}
+		front_install(pool, front);
+		/* takers without the lock may drain a small chunk first */
+		took = front_take(pool, n, got, floor);
+		pool_served(index, generation, info, prefetch);
+		if (took)
+			return true;
+	}
+}
+
+/*
  * pool_take_front
  *		Give a backend of a locality tag up to n IDs (at least one) from
  *		the front of the shared chunk, cutting the next shared chunk from
@@ -658,33 +698,7 @@ pool_take_front(int index, uint32 generation, const TagInfo *info,
 		if (done)
 			return true;
 	}
-
-	for (;;)
-	{
-		bool		prefetch = false;
-		bool		took;
-		IdRange		front;
-
-		pool = pool_lock(index, generation);
-		if (pool == NULL)
-			return false;
-		if (front_take(pool, n, got, floor))
-		{
-			pool_unlock(index);
-			return true;
-		}
-		if (!pool_cut(pool, info->chunk_max, false, &front, &prefetch))
-		{
-			pool_refill(pool, index, generation, info, 1);
-			continue;
-		}
-		front_install(pool, front);
-		/* takers without the lock may drain a small chunk first */
-		took = front_take(pool, n, got, floor);
-		pool_served(index, generation, info, prefetch);
-		if (took)
-			return true;
-	}
+	return front_take_locked(index, generation, info, n, got, floor);
 }
 
 /*

@@ -57,8 +57,6 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
-#include "executor/spi.h"
 #include "utils/memutils.h"
 
 #include "pool.h"
@@ -75,9 +73,9 @@ typedef struct DrawRecord
 uint64		reclaim_stamp = 1;
 
 /* the tags the open transaction drew from, in order of first use */
-static LocalTag **xact_tags = NULL;
+LocalTag  **reclaim_tags = NULL;
 int			reclaim_ntags = 0;
-static int	max_xact_tags = 0;
+int			reclaim_max_tags = 0;
 
 static DrawRecord *records = NULL;
 static int	nrecords = 0;
@@ -88,7 +86,7 @@ static int	maxrecords = 0;
  *		Make room for one more element of size elsize in *array, which
  *		holds *max of them (in TopMemoryContext; the draw path only).
  */
-static void
+static pg_noinline void
 grow_array(void **array, int *max, Size elsize)
 {
 	int			newmax = Max(16, *max * 2);
@@ -101,69 +99,48 @@ grow_array(void **array, int *max, Size elsize)
 }
 
 /*
- * reclaim_note
- *		First use of a tag in this transaction, or a refill: add the tag to
- *		the transaction's list once, and open its run at the chunk's "next"
- *		unless the chunk is empty (the refill that follows opens it).
+ * reclaim_grow_list
+ *		Make room in the list of the open transaction's tags for one more
+ *		(reclaim_note).
  */
 void
-reclaim_note(LocalTag *lt)
+reclaim_grow_list(void)
 {
-	BackendChunk *c = lt->chunk;
-
-	if (!lt->info.reclaim)
-		return;
-	if (lt->reclaim_stamp != reclaim_stamp)
-	{
-		if (reclaim_ntags == max_xact_tags)
-			grow_array((void **) &xact_tags, &max_xact_tags,
-					   sizeof(LocalTag *));
-		xact_tags[reclaim_ntags++] = lt;
-		lt->reclaim_stamp = reclaim_stamp;
-	}
-	if (c->xact_lo == 0 && c->next < c->end)
-		c->xact_lo = c->next;
+	grow_array((void **) &reclaim_tags, &reclaim_max_tags, sizeof(LocalTag *));
 }
 
 /*
- * reclaim_chunk_ends
- *		The chunk of a tag is about to be replaced: close its open run, and
- *		keep it, for a tag without locality, to give back on abort.
+ * reclaim_record
+ *		Keep the open run of a tag without locality, whose chunk is about
+ *		to be replaced, to give it back on abort (reclaim_chunk_ends).
  */
 void
-reclaim_chunk_ends(LocalTag *lt)
+reclaim_record(LocalTag *lt)
 {
 	BackendChunk *c = lt->chunk;
 	DrawRecord *r;
 
-	if (c->xact_lo == 0)
-		return;
-	c->xact_drawn += c->next - c->xact_lo;
-	if (!lt->info.locality && c->next > c->xact_lo)
-	{
-		if (nrecords == maxrecords)
-			grow_array((void **) &records, &maxrecords, sizeof(DrawRecord));
-		r = &records[nrecords++];
-		r->slot = lt->slot;
-		r->generation = c->generation;
-		r->run.lo = c->xact_lo;
-		r->run.hi = c->next;
-	}
-	c->xact_lo = 0;
+	if (nrecords == maxrecords)
+		grow_array((void **) &records, &maxrecords, sizeof(DrawRecord));
+	r = &records[nrecords++];
+	r->slot = lt->slot;
+	r->generation = c->generation;
+	r->run.lo = c->xact_lo;
+	r->run.hi = c->next;
 }
 
 /*
- * forget_all
+ * reclaim_forget
  *		The transaction's IDs stay drawn: empty the list and the records.
  */
-static void
-forget_all(void)
+void
+reclaim_forget(void)
 {
 	int			i;
 
 	for (i = 0; i < reclaim_ntags; i++)
 	{
-		BackendChunk *c = xact_tags[i]->chunk;
+		BackendChunk *c = reclaim_tags[i]->chunk;
 
 		c->xact_drawn = 0;
 		c->xact_lo = 0;
@@ -173,19 +150,19 @@ forget_all(void)
 }
 
 /*
- * undo_all
+ * reclaim_undo
  *		The transaction aborted: rewind every open run, newest first, give
  *		back the closed runs of tags without locality, count those of
  *		locality tags as skipped, then forget.
  */
-static void
-undo_all(void)
+void
+reclaim_undo(void)
 {
 	int			i;
 
 	for (i = reclaim_ntags - 1; i >= 0; i--)
 	{
-		LocalTag   *lt = xact_tags[i];
+		LocalTag   *lt = reclaim_tags[i];
 		BackendChunk *c = lt->chunk;
 
 		/* a chunk reset under the transaction was emptied: nothing open */
@@ -200,35 +177,7 @@ undo_all(void)
 	for (i = nrecords - 1; i >= 0; i--)
 		pool_give_back(records[i].slot, records[i].generation, records[i].run,
 					   GIVE_BACK_RECLAIM, false, NULL);
-	forget_all();
-}
-
-/*
- * reclaim_xact_event
- *		Top-level transaction events of a transaction that drew IDs
- *		(idgen.c calls it first, and moves reclaim_stamp after it).  An
- *		abort run by a procedure's own ROLLBACK (a nonatomic SPI context)
- *		keeps the procedure running, with whatever IDs its variables hold:
- *		nothing is given back then.
- */
-void
-reclaim_xact_event(XactEvent event)
-{
-	switch (event)
-	{
-		case XACT_EVENT_ABORT:
-			if (SPI_inside_nonatomic_context())
-				forget_all();
-			else
-				undo_all();
-			break;
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PREPARE:
-			forget_all();
-			break;
-		default:
-			break;
-	}
+	reclaim_forget();
 }
 
 /*
@@ -239,5 +188,5 @@ reclaim_xact_event(XactEvent event)
 void
 reclaim_at_exit(void)
 {
-	undo_all();
+	reclaim_undo();
 }

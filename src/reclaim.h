@@ -11,18 +11,88 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "executor/spi.h"
 
 #include "cache.h"
 
 /* changes at every top-level transaction boundary; see reclaim.c */
 extern uint64 reclaim_stamp;
 
-/* tags the open transaction drew from: 0 when it drew nothing */
+/* the tags the open transaction drew from: none when it drew nothing */
+extern LocalTag **reclaim_tags;
 extern int	reclaim_ntags;
+extern int	reclaim_max_tags;
 
-extern void reclaim_xact_event(XactEvent event);
-extern void reclaim_note(LocalTag *lt);
-extern void reclaim_chunk_ends(LocalTag *lt);
+extern void reclaim_grow_list(void);
+extern void reclaim_forget(void);
+extern void reclaim_undo(void);
+extern void reclaim_record(LocalTag *lt);
 extern void reclaim_at_exit(void);
+
+/*
+ * reclaim_note
+ *		First use of a tag in this transaction, or a refill: add the tag to
+ *		the transaction's list once, and open its run at the chunk's "next"
+ *		unless the chunk is empty (the refill that follows opens it).
+ *		Inline: it runs in every transaction that draws (see reclaim.c).
+ */
+static inline void
+reclaim_note(LocalTag *lt)
+{
+	BackendChunk *c = lt->chunk;
+
+	if (!lt->info.reclaim)
+		return;
+	if (lt->reclaim_stamp != reclaim_stamp)
+	{
+		if (unlikely(reclaim_ntags == reclaim_max_tags))
+			reclaim_grow_list();
+		reclaim_tags[reclaim_ntags++] = lt;
+		lt->reclaim_stamp = reclaim_stamp;
+	}
+	if (c->xact_lo == 0 && c->next < c->end)
+		c->xact_lo = c->next;
+}
+
+/*
+ * reclaim_chunk_ends
+ *		The chunk of a tag is about to be replaced: close its open run, and
+ *		keep it, for a tag without locality, to give back on abort.
+ */
+static inline void
+reclaim_chunk_ends(LocalTag *lt)
+{
+	BackendChunk *c = lt->chunk;
+
+	if (c->xact_lo == 0)
+		return;
+	c->xact_drawn += c->next - c->xact_lo;
+	if (!lt->info.locality && c->next > c->xact_lo)
+		reclaim_record(lt);
+	c->xact_lo = 0;
+}
+
+/*
+ * reclaim_xact_event
+ *		Top-level transaction events of a transaction that drew IDs
+ *		(idgen.c calls it first, and moves reclaim_stamp after it).  An
+ *		abort run by a procedure's own ROLLBACK (a nonatomic SPI context)
+ *		keeps the procedure running, with whatever IDs its variables hold:
+ *		nothing is given back then.  Inline, so that the events with
+ *		nothing to do cost no call.
+ */
+static inline void
+reclaim_xact_event(XactEvent event)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PREPARE)
+		reclaim_forget();
+	else if (event == XACT_EVENT_ABORT)
+	{
+		if (SPI_inside_nonatomic_context())
+			reclaim_forget();
+		else
+			reclaim_undo();
+	}
+}
 
 #endif							/* IDGEN_RECLAIM_H */
