@@ -28,8 +28,8 @@ typedef struct BackendChunk
 	int64		next;			/* next ID to hand out */
 	int64		end;			/* first ID past the chunk */
 	int64		start;			/* where counting of "issued" restarts */
-	ChunkTally	tally;			/* IDs issued before "start", rewound,
-								 * refills and skipped, since attached */
+	ChunkTally	tally;			/* IDs issued before "start", rewound, refills
+								 * and skipped, since attached */
 	int64		xact_drawn;		/* drawn by the open transaction, in closed
 								 * runs (reclaim) */
 	int64		xact_lo;		/* start of its open run in this chunk, or 0 */
