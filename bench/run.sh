@@ -172,11 +172,13 @@ CONF
     return 0
 }
 
+# start_server: start the throwaway cluster (as_pguser does not hand it the
+# install lock, which it would hold if left running)
 start_server() {
-    # the server must not inherit the lock: it would hold it if left running
-    as_pguser "$bin/pg_ctl" -D "$data" -l "$work/server.log" -w start >/dev/null 9>&-
+    start_cluster "$data" "$work/server.log"
     server_up=1
 }
+# stop_server: stop it again
 stop_server() {
     # -t: a server under valgrind writes its processes' profiles first
     as_pguser "$bin/pg_ctl" -D "$data" -m fast -w -t 300 stop >/dev/null
@@ -222,9 +224,8 @@ if [ "$target" = own ]; then
         extra_conf="snowflake.node = 1"
     fi
     say "starting a throwaway cluster in $work on port $port"
-    as_pguser "$bin/initdb" -D "$data" -A trust --no-sync >/dev/null
     write_conf 128MB
-    echo "include '$work/bench.conf'" >> "$data/postgresql.conf"
+    echo "include '$work/bench.conf'" | init_cluster "$data" "$port" "$work"
     start_server
     export PGHOST="$work" PGPORT="$port" PGDATABASE=postgres
     unset PGUSER PGOPTIONS

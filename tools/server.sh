@@ -37,23 +37,8 @@ server_start() {
     [ "$(id -u)" = 0 ] && chown "$PGUSER_OS" "$server_sockdir"
     server_port=$(free_port) || return 1
     server_data="$dir/data"
-    if ! as_pguser "$(pg_bindir)/initdb" -D "$server_data" --auth=trust --no-sync \
-        > "$dir/initdb.log" 2>&1; then
-        cat "$dir/initdb.log" >&2
-        echo "initdb failed" >&2
-        return 1
-    fi
-    {
-        echo "port = $server_port"
-        echo "listen_addresses = ''"
-        echo "unix_socket_directories = '$server_sockdir'"
-        cat "$conf"
-    } | as_pguser tee -a "$server_data/postgresql.conf" > /dev/null
-    if ! server_ctl -l "$dir/server.log" -w start > /dev/null; then
-        tail -n 20 "$dir/server.log" >&2
-        echo "the server did not start" >&2
-        return 1
-    fi
+    init_cluster "$server_data" "$server_port" "$server_sockdir" < "$conf" || return 1
+    start_cluster "$server_data" "$dir/server.log" || return 1
     server_up=1
     say "$(pg_version) on port $server_port, socket in $server_sockdir"
 }
