@@ -2,7 +2,8 @@
 # server of the installation of $PG_CONFIG, run by the server user on a
 # free port and a socket directory of its own, and "make installcheck" of a
 # staged copy of the tests against it, its verdicts counted as
-# tools/run_tests.sh counts them.  Source it after tools/common.sh.
+# tools/run_tests.sh counts them, and the totals printed on exit.  Source
+# it after tools/common.sh.
 
 passed=0
 failed=0
@@ -23,6 +24,24 @@ count_verdicts() {
     fi
     passed=$((passed + ok))
     failed=$((failed + bad))
+}
+
+# finish_totals CLEANUP: the EXIT trap of a script that counts verdicts
+# (trap 'finish_totals CLEANUP' EXIT): run CLEANUP, whose failure counts as
+# one; a script that failed without a failed verdict counts as one
+# failure; print "N passed, N failed" and exit 0 only when something passed
+# and nothing failed
+finish_totals() {
+    local status=$?
+    trap - EXIT
+    set +e
+    "$1" || failed=$((failed + 1))
+    if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+        failed=1
+    fi
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ] && exit 0
+    exit 1
 }
 
 # server_ctl ARGS...: pg_ctl of the installation on the server
