@@ -36,9 +36,14 @@
 # measurements per round, the fastest counts), BIG_ROWS (rows before the
 # large-index INSERT phase; 0 skips it), BIG_SHARED_BUFFERS, INSTR (0 skips
 # the in-server instruction counts), COUNTS (0 skips the counts per
-# transaction), ANCHORS (a directory with the sources of the peers,
-# pgedge-snowflake/ and pg_uuidv7/, to build and install them when
-# missing).  Results go to bench/results/<time>/ and bench/results/latest.
+# transaction), ANCHORS (an override: a directory with the sources of the
+# peers, pgedge-snowflake/ and pg_uuidv7/, to build and install them when
+# missing).  The peers are used when installed in the server: pgEdge
+# snowflake from https://github.com/pgEdge/snowflake and pg_uuidv7 from
+# https://github.com/fboulnois/pg_uuidv7 (make USE_PGXS=1 install and
+# make install; without them, and without ANCHORS, the run leaves them out
+# and says where to get them).  Results go to bench/results/<time>/ and
+# bench/results/latest.
 source "$(dirname "${BASH_SOURCE[0]}")/../tools/common.sh"
 
 mode=full
@@ -193,7 +198,7 @@ install_peer() {
     local src="$ANCHORS/$1" url=$2 tmp
     shift 2
     if [ -z "$ANCHORS" ] || [ ! -d "$src" ]; then
-        say "$1 is not installed: left out (its source is at $url; install it, or give ANCHORS=DIR with it in DIR/$1)"
+        say "$1 is not installed: left out (get it from $url and install it into this PostgreSQL, or give ANCHORS=DIR with its source in DIR/$1)"
         return 0
     fi
     tmp=$(mktemp -d /tmp/idgen-peer.XXXXXX)
