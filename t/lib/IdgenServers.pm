@@ -15,7 +15,6 @@ use warnings FATAL => 'all';
 use Exporter 'import';
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
-use PostgreSQL::Test::Utils;
 
 our @EXPORT = qw(init_idgen idgen_server root_setting root_sql serve_tags
   idgen_root wait_grants idgen_node pgbench_start pump_rounds ids
