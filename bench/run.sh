@@ -195,10 +195,10 @@ stop_server() {
 # tree may be read-only); without ANCHORS, say where to get it
 ANCHORS=${ANCHORS:-}
 install_peer() {
-    local src="$ANCHORS/$1" url=$2 tmp
+    local name=$1 src="$ANCHORS/$1" url=$2 tmp
     shift 2
     if [ -z "$ANCHORS" ] || [ ! -d "$src" ]; then
-        say "$1 is not installed: left out (get it from $url and install it into this PostgreSQL, or give ANCHORS=DIR with its source in DIR/$1)"
+        say "$name is not installed: left out (get it from $url and install it into this PostgreSQL, or give ANCHORS=DIR with its source in DIR/$name)"
         return 0
     fi
     tmp=$(mktemp -d /tmp/idgen-peer.XXXXXX)
