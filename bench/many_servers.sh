@@ -16,35 +16,15 @@ SECONDS_LOAD=${LOAD_SECONDS:-20}
 prepare
 work=$(make_workdir bench-many)
 bin=$(pg_bindir)
-servers=()
 
-start_server() {
-    local name=$1 conf=$2 port
-    port=$(free_port)
-    as_pguser "$bin/initdb" -D "$work/$name" -A trust --no-sync >/dev/null
-    cat >> "$work/$name/postgresql.conf" <<CONF
-port = $port
-listen_addresses = ''
-unix_socket_directories = '$work'
-shared_preload_libraries = 'idgen'
-jit = off
-$conf
-CONF
-    as_pguser "$bin/pg_ctl" -D "$work/$name" -l "$work/$name.log" -w start >/dev/null
-    servers+=("$name")
-    echo "$port"
-}
-stop_all() {
-    local name
-    for name in "${servers[@]}"; do
-        as_pguser "$bin/pg_ctl" -D "$work/$name" -m fast -w stop >/dev/null 2>&1 || true
-    done
-}
-trap stop_all EXIT
+# on exit, also on failure: stop the root and the node
+trap 'stop_servers "$work"' EXIT
+# sql PORT DB ARGS...: psql on a server, stopping at the first error
 sql() { as_pguser env PGHOST="$work" PGPORT="$1" "$bin/psql" -X -q -v ON_ERROR_STOP=1 -d "$2" "${@:3}"; }
 
 # leases wait 5 s, not 30, after the root starts (idgen.grant_grace)
-root=$(start_server root "idgen.grant_grace = 5")
+root=$(start_server "$work" root "jit = off
+idgen.grant_grace = 5")
 sql "$root" postgres <<'SQL'
 CREATE EXTENSION idgen;
 SELECT idgen.create_tag('rem') \g /dev/null
@@ -52,7 +32,8 @@ SELECT idgen.create_tag('ins') \g /dev/null
 CREATE ROLE idgen_node LOGIN;
 GRANT USAGE ON SEQUENCE idgen_seq.rem, idgen_seq.ins TO idgen_node;
 SQL
-node=$(start_server node "idgen.root = 'host=$work port=$root dbname=postgres user=idgen_node'")
+node=$(start_server "$work" node "jit = off
+idgen.root = 'host=$work port=$root dbname=postgres user=idgen_node'")
 sql "$node" postgres <<'SQL'
 CREATE EXTENSION idgen;
 SELECT idgen.create_tag('loc') \g /dev/null

@@ -20,23 +20,16 @@ SECS=${SECONDS_EACH:-10}
 prepare
 work=$(make_workdir bench-root)
 bin=$(pg_bindir)
-port=$(free_port)
-as_pguser "$bin/initdb" -D "$work/root" -A trust --no-sync >/dev/null
-cat >> "$work/root/postgresql.conf" <<CONF
-port = $port
-listen_addresses = ''
-unix_socket_directories = '$work'
-shared_preload_libraries = 'idgen'
-max_connections = 100
+# on exit, also on failure: stop the root
+trap 'stop_servers "$work"' EXIT
+port=$(start_server "$work" root "max_connections = 100
 jit = off
 idgen.grant_grace = 0
 # node ids are assigned only a lease and a quarter after the start (5 s
 # here); the renewals measured cost the same whatever the lease's length
-idgen.node_id_lease = 4s
-CONF
-as_pguser "$bin/pg_ctl" -D "$work/root" -l "$work/root.log" -w start >/dev/null
-trap 'as_pguser "$bin/pg_ctl" -D "$work/root" -m fast -w stop >/dev/null 2>&1 || true' EXIT
+idgen.node_id_lease = 4s")
 
+# sql ARGS...: psql on the root, unaligned tuples, stopping at the first error
 sql() { as_pguser env PGHOST="$work" PGPORT="$port" "$bin/psql" -X -q -At -v ON_ERROR_STOP=1 -d postgres "$@"; }
 sql <<'SQL'
 CREATE EXTENSION idgen;

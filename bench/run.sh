@@ -36,9 +36,14 @@
 # measurements per round, the fastest counts), BIG_ROWS (rows before the
 # large-index INSERT phase; 0 skips it), BIG_SHARED_BUFFERS, INSTR (0 skips
 # the in-server instruction counts), COUNTS (0 skips the counts per
-# transaction), ANCHORS (a directory with the sources of the peers,
-# pgedge-snowflake/ and pg_uuidv7/, to build and install them when
-# missing).  Results go to bench/results/<time>/ and bench/results/latest.
+# transaction), ANCHORS (an override: a directory with the sources of the
+# peers, pgedge-snowflake/ and pg_uuidv7/, to build and install them when
+# missing).  The peers are used when installed in the server: pgEdge
+# snowflake from https://github.com/pgEdge/snowflake and pg_uuidv7 from
+# https://github.com/fboulnois/pg_uuidv7 (make USE_PGXS=1 install and
+# make install; without them, and without ANCHORS, the run leaves them out
+# and says where to get them).  Results go to bench/results/<time>/ and
+# bench/results/latest.
 source "$(dirname "${BASH_SOURCE[0]}")/../tools/common.sh"
 
 mode=full
@@ -172,11 +177,13 @@ CONF
     return 0
 }
 
+# start_server: start the throwaway cluster (as_pguser does not hand it the
+# install lock, which it would hold if left running)
 start_server() {
-    # the server must not inherit the lock: it would hold it if left running
-    as_pguser "$bin/pg_ctl" -D "$data" -l "$work/server.log" -w start >/dev/null 9>&-
+    start_cluster "$data" "$work/server.log"
     server_up=1
 }
+# stop_server: stop it again
 stop_server() {
     # -t: a server under valgrind writes its processes' profiles first
     as_pguser "$bin/pg_ctl" -D "$data" -m fast -w -t 300 stop >/dev/null
@@ -188,10 +195,10 @@ stop_server() {
 # tree may be read-only); without ANCHORS, say where to get it
 ANCHORS=${ANCHORS:-}
 install_peer() {
-    local src="$ANCHORS/$1" url=$2 tmp
+    local name=$1 src="$ANCHORS/$1" url=$2 tmp
     shift 2
     if [ -z "$ANCHORS" ] || [ ! -d "$src" ]; then
-        say "$1 is not installed: left out (its source is at $url; install it, or give ANCHORS=DIR with it in DIR/$1)"
+        say "$name is not installed: left out (get it from $url and install it into this PostgreSQL, or give ANCHORS=DIR with its source in DIR/$name)"
         return 0
     fi
     tmp=$(mktemp -d /tmp/idgen-peer.XXXXXX)
@@ -222,9 +229,8 @@ if [ "$target" = own ]; then
         extra_conf="snowflake.node = 1"
     fi
     say "starting a throwaway cluster in $work on port $port"
-    as_pguser "$bin/initdb" -D "$data" -A trust --no-sync >/dev/null
     write_conf 128MB
-    echo "include '$work/bench.conf'" >> "$data/postgresql.conf"
+    echo "include '$work/bench.conf'" | init_cluster "$data" "$port" "$work"
     start_server
     export PGHOST="$work" PGPORT="$port" PGDATABASE=postgres
     unset PGUSER PGOPTIONS

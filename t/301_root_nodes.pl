@@ -12,69 +12,51 @@
 # or a view; idgen.runway shows a role only the tags it may monitor.
 use strict;
 use warnings FATAL => 'all';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use IdgenServers;
 
 my $password = 'n0de-s3cret-pw';
 
-my $root = PostgreSQL::Test::Cluster->new('root');
-$root->init;
-$root->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'idgen'
-idgen.grant_grace = 2
-});
+my $root = idgen_server('root', conf => "idgen.grant_grace = 2\n", start => 0);
 # the node role must give its password
 my $hba = slurp_file($root->data_dir . '/pg_hba.conf');
 open my $hfh, '>', $root->data_dir . '/pg_hba.conf' or die $!;
 print $hfh "local all idgen_node scram-sha-256\n$hba";
 close $hfh;
 $root->start;
-$root->safe_psql('postgres', 'CREATE DATABASE ids');
-$root->safe_psql(
-	'ids', qq{
-	CREATE EXTENSION idgen;
-	SELECT idgen.create_tag('orders');
-	SELECT idgen.create_tag('small', grant_size => 1000);
-	SELECT idgen.create_tag('other');
-	CREATE ROLE idgen_node LOGIN PASSWORD '$password';
-	GRANT USAGE ON SEQUENCE idgen_seq.orders, idgen_seq.small TO idgen_node;
-});
+serve_tags(
+	$root,
+	tags => [ orders => '', small => 'grant_size => 1000', other => '' ],
+	grant => [qw(orders small)],
+	password => $password);
+
+# the role's password, in a password file that the nodes' idgen.root names
+my $passfile = PostgreSQL::Test::Utils::tempdir() . '/pgpass';
+open my $pfh, '>', $passfile or die $!;
+print $pfh "*:*:*:idgen_node:$password\n";
+close $pfh;
+chmod 0600, $passfile;
 
 # node NAME: a node leasing from the root as idgen_node
 sub node
 {
 	my ($name) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init;
-	my $passfile = $node->basedir . '/pgpass';
-	open my $pfh, '>', $passfile or die $!;
-	print $pfh "*:*:*:idgen_node:$password\n";
-	close $pfh;
-	chmod 0600, $passfile;
-	my $conninfo = $root->connstr('ids') . " user=idgen_node passfile=$passfile";
-	$conninfo =~ s/'/''/g;
-	$node->append_conf(
-		'postgresql.conf', qq{
-shared_preload_libraries = 'idgen'
-idgen.root = '$conninfo'
-idgen.node_name = '$name'
-});
-	$node->start;
-	$node->safe_psql(
-		'postgres', qq{
+	return idgen_node(
+		$name, $root,
+		root_extra => " passfile=$passfile",
+		grants => 2,
+		sql => qq{
 		CREATE EXTENSION idgen;
 		SELECT idgen.create_tag('orders', source => 'root');
 		CREATE TABLE orders (id bigint PRIMARY KEY DEFAULT next_id('orders'),
 							 node text NOT NULL DEFAULT '$name',
 							 phase text NOT NULL DEFAULT 'load');
 	});
-	$node->poll_query_until('postgres',
-		"SELECT grants_held >= 2 FROM idgen.runway WHERE tag = 'orders'")
-	  or die "node $name leased no grants";
-	return $node;
 }
 
 my $a = node('eu-1');
@@ -89,18 +71,9 @@ is( $a->safe_psql('postgres',
 sub pgbench
 {
 	my ($node, $clients, $xacts, $phase) = @_;
-	my $script = $node->basedir . "/insert_$phase.sql";
-	open my $fh, '>', $script or die $!;
-	print $fh "INSERT INTO orders (phase) VALUES ('$phase');\n";
-	close $fh;
-	my ($out, $err) = ('', '');
-	my $h = IPC::Run::start(
-		[
-			'pgbench', '-n', '-c', $clients, '-j', 2, '-t', $xacts,
-			'-f', $script, $node->connstr('postgres')
-		],
-		'>', \$out, '2>', \$err);
-	return { h => $h, out => \$out, err => \$err };
+	return pgbench_start($node, 'postgres', "insert_$phase.sql",
+		"INSERT INTO orders (phase) VALUES ('$phase');\n",
+		'-c', $clients, '-j', 2, '-t', $xacts);
 }
 
 # both nodes under load together, the root up
@@ -165,13 +138,7 @@ pass('leasing resumes once the root is back');
 # no ID twice across the nodes, and the ledger accounts for every one
 my %seen;
 my $dups = 0;
-for my $node ($a, $b)
-{
-	for my $id (split /\n/, $node->safe_psql('postgres', 'SELECT id FROM orders'))
-	{
-		$dups++ if $seen{$id}++;
-	}
-}
+$dups += count_repeats(\%seen, ids($_)) for $a, $b;
 is(scalar(keys %seen), 2 * (6000 + 8000), 'both nodes committed every insert');
 is($dups, 0, 'no ID was issued on both nodes');
 
@@ -182,7 +149,7 @@ my @ledger = map { [ split /\|/ ] } split /\n/,
 my $outside = 0;
 for my $node ([ $a, 'eu-1' ], [ $b, 'us-1' ])
 {
-	for my $id (split /\n/, $node->[0]->safe_psql('postgres', 'SELECT id FROM orders'))
+	for my $id (ids($node->[0]))
 	{
 		$outside++
 		  unless grep { $_->[0] eq $node->[1] && $id >= $_->[1] && $id < $_->[2] }

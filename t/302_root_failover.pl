@@ -6,23 +6,18 @@
 # inserting throughout.
 use strict;
 use warnings FATAL => 'all';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IdgenServers;
 
-my $primary = PostgreSQL::Test::Cluster->new('root1');
-$primary->init(allows_streaming => 1);
-$primary->append_conf('postgresql.conf',
-	"shared_preload_libraries = 'idgen'\nidgen.grant_grace = 2");
-$primary->start;
-$primary->safe_psql('postgres', 'CREATE DATABASE ids');
-$primary->safe_psql(
-	'ids', q{
-	CREATE EXTENSION idgen;
-	SELECT idgen.create_tag('orders', grant_size => 5000);
-	CREATE ROLE idgen_node LOGIN;
-	GRANT USAGE ON SEQUENCE idgen_seq.orders TO idgen_node;
-});
+my $primary = idgen_root(
+	'root1',
+	init => [ allows_streaming => 1 ],
+	conf => 'idgen.grant_grace = 2',
+	tags => [ orders => 'grant_size => 5000' ]);
 $primary->backup('bk');
 my $standby = PostgreSQL::Test::Cluster->new('root2');
 $standby->init_from_backup($primary, 'bk', has_streaming => 1);
@@ -34,34 +29,16 @@ $primary->poll_query_until('postgres',
 	"SELECT sync_state = 'sync' FROM pg_stat_replication")
   or die "the standby did not become synchronous";
 
-# conf_root NODE ROOT: point a node at a root (in postgresql.conf)
-sub conf_root
-{
-	my ($node, $root) = @_;
-	my $conninfo = $root->connstr('ids') . ' user=idgen_node';
-	$conninfo =~ s/'/''/g;
-	$node->append_conf('postgresql.conf', "idgen.root = '$conninfo'");
-}
-
-my $node = PostgreSQL::Test::Cluster->new('node');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'idgen'
-idgen.node_name = 'eu-1'
-});
-conf_root($node, $primary);
-$node->start;
-$node->safe_psql(
-	'postgres', q{
+my $node = idgen_node(
+	'node', $primary,
+	node_name => 'eu-1',
+	grants => 2,
+	sql => q{
 	CREATE EXTENSION idgen;
 	SELECT idgen.create_tag('orders', source => 'root', region => 1000);
 	CREATE TABLE orders (id bigint PRIMARY KEY DEFAULT next_id('orders'),
 						 phase text NOT NULL);
 });
-$node->poll_query_until('postgres',
-	"SELECT grants_held >= 2 FROM idgen.runway WHERE tag = 'orders'")
-  or die "the node leased no grants";
 $node->safe_psql('postgres',
 	"INSERT INTO orders (phase) SELECT 'before' FROM generate_series(1, 7000)");
 
@@ -79,7 +56,8 @@ $standby->promote;
 is($standby->safe_psql('ids', 'SELECT count(*) FROM idgen.grants'),
 	$old_count, 'the promoted standby has the whole ledger');
 
-conf_root($node, $standby);
+# the node pointed at the new root
+$node->append_conf('postgresql.conf', root_setting($standby));
 $node->append_conf('postgresql.conf', 'idgen.runway_grants = 4');
 $node->reload;
 $node->poll_query_until('postgres',

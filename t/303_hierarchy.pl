@@ -5,54 +5,43 @@
 # inserting from its runway.
 use strict;
 use warnings FATAL => 'all';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IdgenServers;
 
-# server NAME ABOVE: a server running idgen with database ids, leasing from
-# ABOVE (if any), serving tag orders to role idgen_node
+# server NAME ABOVE TAG_OPTIONS: a server running idgen with database ids,
+# leasing from ABOVE (if any), serving tag orders (created with the
+# arguments TAG_OPTIONS) to role idgen_node
 sub server
 {
 	my ($name, $above, $tag_options) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init;
-	$node->append_conf(
-		'postgresql.conf', qq{
-shared_preload_libraries = 'idgen'
-idgen.grant_grace = 2
+	my $node = idgen_server(
+		$name,
+		start => 0,
+		conf => qq{idgen.grant_grace = 2
 idgen.node_name = '$name'
 idgen.node_database = 'ids'
 });
-	if ($above)
-	{
-		my $conninfo = $above->connstr('ids') . ' user=idgen_node';
-		$conninfo =~ s/'/''/g;
-		$node->append_conf('postgresql.conf', "idgen.root = '$conninfo'");
-	}
+	$node->append_conf('postgresql.conf', root_setting($above)) if $above;
 	$node->start;
-	$node->safe_psql('postgres', 'CREATE DATABASE ids');
-	$node->safe_psql(
-		'ids', qq{
-		CREATE EXTENSION idgen;
-		SELECT idgen.create_tag('orders' $tag_options);
-		CREATE ROLE idgen_node LOGIN;
-		GRANT USAGE ON SEQUENCE idgen_seq.orders TO idgen_node;
+	serve_tags(
+		$node,
+		tags => [ orders => $tag_options ],
+		extra => q{
 		CREATE TABLE orders (id bigint PRIMARY KEY DEFAULT next_id('orders'),
 							 phase text NOT NULL);
-	});
-	if ($above)
-	{
-		$node->poll_query_until('ids',
-			"SELECT grants_held >= 2 FROM idgen.runway WHERE tag = 'orders'")
-		  or die "$name leased no grants";
-	}
+});
+	wait_grants($node, 2, db => 'ids') if $above;
 	return $node;
 }
 
 my $root = server('root', undef, '');
 my $regional =
-  server('regional', $root, ", source => 'root', grant_size => 20000");
-my $node = server('node', $regional, ", source => 'root', region => 1000");
+  server('regional', $root, "source => 'root', grant_size => 20000");
+my $node = server('node', $regional, "source => 'root', region => 1000");
 
 for my $s ($root, $regional, $node)
 {
@@ -74,7 +63,7 @@ my %owner;
 my $dups = 0;
 for my $s ($root, $regional, $node)
 {
-	for my $id (split /\n/, $s->safe_psql('ids', 'SELECT id FROM orders'))
+	for my $id (ids($s, 'ids'))
 	{
 		$dups++ if exists $owner{$id};
 		$owner{$id} = $s->name;

@@ -5,10 +5,12 @@
 # reports no conflict.
 use strict;
 use warnings FATAL => 'all';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use IPC::Run;
+use IdgenServers;
 
 my $root = PostgreSQL::Test::Cluster->new('root');
 my $native = $root->pg_version >= 16;
@@ -19,33 +21,22 @@ if (!$native && !$pglogical)
 	plan skip_all =>
 	  'bidirectional logical replication needs PostgreSQL 16 (origin = none), or pglogical (Debian: postgresql-15-pglogical), which is not installed';
 }
-$root->init;
-$root->append_conf('postgresql.conf',
-	"shared_preload_libraries = 'idgen'\nidgen.grant_grace = 2");
+init_idgen($root, conf => 'idgen.grant_grace = 2');
 $root->start;
-$root->safe_psql(
-	'postgres', q{
-	CREATE EXTENSION idgen;
-	SELECT idgen.create_tag('orders');
-	CREATE ROLE idgen_node LOGIN;
-	GRANT USAGE ON SEQUENCE idgen_seq.orders TO idgen_node;
-});
+serve_tags($root, db => 'postgres', tags => [ orders => '' ]);
 
 my @nodes;
 for my $name ('eu-1', 'us-1')
 {
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	$node->init(allows_streaming => 'logical');
-	my $conninfo = $root->connstr('postgres') . ' user=idgen_node';
-	$conninfo =~ s/'/''/g;
 	my $preload = $native ? 'idgen' : 'idgen, pglogical';
 	$node->append_conf(
 		'postgresql.conf', qq{
 shared_preload_libraries = '$preload'
-idgen.root = '$conninfo'
 idgen.node_name = '$name'
 track_commit_timestamp = on
-});
+} . root_setting($root, db => 'postgres'));
 	$node->start;
 	$node->safe_psql(
 		'postgres', q{
@@ -82,9 +73,7 @@ track_commit_timestamp = on
 			SELECT pglogical.replication_set_add_table('default', 'orders');
 		});
 	}
-	$node->poll_query_until('postgres',
-		"SELECT grants_held >= 1 FROM idgen.runway WHERE tag = 'orders'")
-	  or die "$name leased no grant";
+	wait_grants($node, 1);
 	push @nodes, $node;
 }
 my ($a, $b) = @nodes;
@@ -116,23 +105,12 @@ my @load;
 for my $node ($a, $b)
 {
 	my $name = $node->name;
-	my $script = $node->basedir . '/insert.sql';
-	open my $fh, '>', $script or die $!;
-	print $fh "INSERT INTO orders (node, n) VALUES ('$name', :client_id);\n";
-	close $fh;
-	my ($out, $err) = ('', '');
 	push @load,
-	  [
-		IPC::Run::start(
-			[
-				'pgbench', '-n', '-c', 2, '-j', 2, '-t', 3500, '-f', $script,
-				$node->connstr('postgres')
-			],
-			'>', \$out, '2>', \$err),
-		\$err
-	  ];
+	  pgbench_start($node, 'postgres', 'insert.sql',
+		"INSERT INTO orders (node, n) VALUES ('$name', :client_id);\n",
+		'-c', 2, '-j', 2, '-t', 3500);
 }
-ok($_->[0]->finish, 'both nodes insert at the same time') or diag ${ $_->[1] }
+ok($_->{h}->finish, 'both nodes insert at the same time') or diag ${ $_->{err} }
   for @load;
 
 for my $node ($a, $b)

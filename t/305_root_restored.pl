@@ -9,56 +9,34 @@
 # and A stops issuing from its grants rather than repeat B's IDs.
 use strict;
 use warnings FATAL => 'all';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IdgenServers;
 
 my $grace = 20;
-my $root = PostgreSQL::Test::Cluster->new('root');
-$root->init(allows_streaming => 1);
-$root->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'idgen'
-idgen.grant_grace = $grace
-});
-$root->start;
-$root->safe_psql('postgres', 'CREATE DATABASE ids');
-$root->safe_psql(
-	'ids', q{
-	CREATE EXTENSION idgen;
-	SELECT idgen.create_tag('orders', grant_size => 1000);
-	CREATE ROLE idgen_node LOGIN;
-	GRANT USAGE ON SEQUENCE idgen_seq.orders TO idgen_node;
-});
+my $root = idgen_root(
+	'root',
+	init => [ allows_streaming => 1 ],
+	conf => "idgen.grant_grace = $grace",
+	tags => [ orders => 'grant_size => 1000' ]);
 
 # node NAME: a node leasing orders from the root's port
 sub node
 {
 	my ($name) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init;
-	my $conninfo = $root->connstr('ids') . ' user=idgen_node';
-	$conninfo =~ s/'/''/g;
-	$node->append_conf(
-		'postgresql.conf', qq{
-shared_preload_libraries = 'idgen'
-idgen.root = '$conninfo'
-idgen.node_name = '$name'
-idgen.runway_grants = 2
-idgen.runway = 0
-});
-	$node->start;
-	$node->safe_psql(
-		'postgres', qq{
+	return idgen_node(
+		$name, $root,
+		conf => "idgen.runway_grants = 2\nidgen.runway = 0\n",
+		grants => 2,
+		sql => q{
 		CREATE EXTENSION idgen;
 		SELECT idgen.create_tag('orders', source => 'root', region => 100, chunk_max => 10);
 		CREATE TABLE orders (id bigint PRIMARY KEY DEFAULT next_id('orders'),
 							 phase text NOT NULL);
 	});
-	$node->poll_query_until('postgres',
-		"SELECT grants_held >= 2 FROM idgen.runway WHERE tag = 'orders'")
-	  or die "node $name leased no grants";
-	return $node;
 }
 
 # grants NODE: the grants a node holds, as [lo, hi) pairs
@@ -113,9 +91,7 @@ sub runway_grants
 	my ($node, $n) = @_;
 	$node->append_conf('postgresql.conf', "idgen.runway_grants = $n");
 	$node->reload;
-	$node->poll_query_until('postgres',
-		"SELECT grants_held >= $n FROM idgen.runway WHERE tag = 'orders'")
-	  or die "node leased no more grants";
+	wait_grants($node, $n);
 }
 
 # the backup, then A's grants that the restored root will not know
@@ -159,13 +135,7 @@ is(overlaps([ grants($a) ], [ grants($b) ]), 0, 'no grant is held by both nodes'
 insert($_, 2000, 'end') for $a, $b;
 my %seen;
 my $dups = 0;
-for my $node ($a, $b)
-{
-	for my $id (split /\n/, $node->safe_psql('postgres', 'SELECT id FROM orders'))
-	{
-		$dups++ if $seen{$id}++;
-	}
-}
+$dups += count_repeats(\%seen, ids($_)) for $a, $b;
 is($dups, 0, 'no ID was issued on both nodes');
 is(scalar(keys %seen), 2 * 300 + 3000 + 1500 + 3000 + 2 * 2000,
 	'every insert committed');

@@ -9,49 +9,30 @@
 # silent, and goes on.
 use strict;
 use warnings FATAL => 'all';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IdgenServers;
 
-my $root = PostgreSQL::Test::Cluster->new('root');
-$root->init;
-$root->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'idgen'
-idgen.grant_grace = 2
-});
-$root->start;
-$root->safe_psql('postgres', 'CREATE DATABASE ids');
-$root->safe_psql(
-	'ids', q{
-	CREATE EXTENSION idgen;
-	SELECT idgen.create_tag('orders', grant_size => 1000);
-	CREATE ROLE idgen_node LOGIN;
-	GRANT USAGE ON SEQUENCE idgen_seq.orders TO idgen_node;
-});
+my $root = idgen_root(
+	'root',
+	conf => 'idgen.grant_grace = 2',
+	tags => [ orders => 'grant_size => 1000' ]);
 
-my $a = PostgreSQL::Test::Cluster->new('a');
-$a->init(allows_streaming => 1);
-my $conninfo = $root->connstr('ids') . ' user=idgen_node';
-$conninfo =~ s/'/''/g;
-$a->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'idgen'
-idgen.root = '$conninfo'
-idgen.node_name = 'eu-1'
-idgen.runway = 0
-});
-$a->start;
-$a->safe_psql(
-	'postgres', q{
+my $a = idgen_node(
+	'a', $root,
+	init => [ allows_streaming => 1 ],
+	node_name => 'eu-1',
+	conf => 'idgen.runway = 0',
+	grants => 2,
+	sql => q{
 	CREATE EXTENSION idgen;
 	SELECT idgen.create_tag('orders', source => 'root', region => 100, chunk_max => 10);
 	CREATE TABLE orders (id bigint PRIMARY KEY DEFAULT next_id('orders'),
 						 phase text NOT NULL);
 });
-$a->poll_query_until('postgres',
-	"SELECT grants_held >= 2 FROM idgen.runway WHERE tag = 'orders'")
-  or die "a leased no grants";
 
 # insert NODE N PHASE: N rows on a node, one a transaction; the psql result
 sub insert
@@ -117,10 +98,8 @@ for my $node ($a, $c)
 {
 	# the copy holds the original's rows from before the copy
 	my $where = $node == $c ? "WHERE phase <> 'before'" : '';
-	for my $id (split /\n/, $node->safe_psql('postgres', "SELECT id FROM orders $where"))
-	{
-		$dups++ if $seen{$id}++;
-	}
+	$dups += count_repeats(\%seen,
+		ids($node, 'postgres', "SELECT id FROM orders $where"));
 }
 is($dups, 0, 'no ID is on both servers');
 is( $root->safe_psql('ids',

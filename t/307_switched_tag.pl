@@ -7,46 +7,26 @@
 # says why.
 use strict;
 use warnings FATAL => 'all';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IdgenServers;
 
-my $root = PostgreSQL::Test::Cluster->new('root');
-$root->init;
-$root->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'idgen'
-idgen.grant_grace = 2
-});
-$root->start;
-$root->safe_psql('postgres', 'CREATE DATABASE ids');
-$root->safe_psql(
-	'ids', q{
-	CREATE EXTENSION idgen;
-	SELECT idgen.create_tag('orders', grant_size => 1000);
-	SELECT idgen.create_tag('items', grant_size => 1000);
-	CREATE ROLE idgen_node LOGIN;
-	GRANT USAGE ON SEQUENCE idgen_seq.orders, idgen_seq.items TO idgen_node;
-});
+my $root = idgen_root(
+	'root',
+	conf => 'idgen.grant_grace = 2',
+	tags => [ orders => 'grant_size => 1000', items => 'grant_size => 1000' ]);
 
 # node NAME: a node that may lease from the root; no tag yet
 sub node
 {
 	my ($name) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init;
-	my $conninfo = $root->connstr('ids') . ' user=idgen_node';
-	$conninfo =~ s/'/''/g;
-	$node->append_conf(
-		'postgresql.conf', qq{
-shared_preload_libraries = 'idgen'
-idgen.root = '$conninfo'
-idgen.node_name = '$name'
-idgen.runway = 0
-});
-	$node->start;
-	$node->safe_psql('postgres', 'CREATE EXTENSION idgen');
-	return $node;
+	return idgen_node(
+		$name, $root,
+		conf => 'idgen.runway = 0',
+		sql => 'CREATE EXTENSION idgen');
 }
 
 # tag NODE TAG SOURCE: a tag of a node and its table

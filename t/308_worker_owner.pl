@@ -6,37 +6,24 @@
 # in a database where the extension is not installed.
 use strict;
 use warnings FATAL => 'all';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IdgenServers;
 
-my $root = PostgreSQL::Test::Cluster->new('root');
-$root->init;
-$root->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'idgen'
-idgen.grant_grace = 0
-});
-$root->start;
-$root->safe_psql(
-	'postgres', q{
-	CREATE EXTENSION idgen;
-	SELECT idgen.create_tag('orders');
-	CREATE ROLE idgen_node LOGIN;
-	GRANT USAGE ON SEQUENCE idgen_seq.orders TO idgen_node;
-});
+my $root = idgen_root(
+	'root',
+	conf => 'idgen.grant_grace = 0',
+	db => 'postgres',
+	tags => [ orders => '' ]);
 
-my $node = PostgreSQL::Test::Cluster->new('node');
-$node->init;
-my $conninfo = $root->connstr('postgres') . ' user=idgen_node';
-$conninfo =~ s/'/''/g;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'idgen'
-idgen.root = '$conninfo'
-idgen.node_database = 'app'
-});
-$node->start;
+my $node = idgen_node(
+	'node', $root,
+	root_db => 'postgres',
+	node_name => undef,
+	conf => "idgen.node_database = 'app'");
 
 # the database owner, an ordinary role, and the extension installed by a
 # superuser in its database

@@ -19,11 +19,14 @@
 # fails; run by hand without it, their absence skips the test.
 use strict;
 use warnings FATAL => 'all';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 use Time::HiRes qw(time sleep);
+use IdgenServers;
 
 my $required = $ENV{IDGEN_PATRONI_REQUIRED} // 0;
 for my $tool (qw(patroni etcd curl))
@@ -162,40 +165,29 @@ sub leader
 my $leader = leader();
 psql_on($leader->{pg}, 'CREATE DATABASE ids', 'postgres') // die 'no database';
 psql_on(
-	$leader->{pg}, q{
-	CREATE EXTENSION idgen;
-	SELECT idgen.create_tag('orders', grant_size => 1000000);
-	CREATE ROLE idgen_node LOGIN;
-	GRANT USAGE ON SEQUENCE idgen_seq.orders TO idgen_node;
+	$leader->{pg},
+	root_sql(
+		tags => [ orders => 'grant_size => 1000000' ],
+		extra => q{
 	GRANT EXECUTE ON FUNCTION idgen.lease_node_id TO idgen_node;
 	CREATE TABLE orders (id bigint PRIMARY KEY DEFAULT next_id('orders'));
-}) // die 'no tag on the root';
+})) // die 'no tag on the root';
 
 # the nodes, following the leader wherever it is
 my $hosts = join ',', map { '127.0.0.1' } @root;
 my $ports = join ',', map { $_->{pg} } @root;
 for my $name (qw(eu-1 us-1))
 {
-	my $n = PostgreSQL::Test::Cluster->new($name);
-	$n->init;
-	$n->append_conf(
-		'postgresql.conf', qq{
-shared_preload_libraries = 'idgen'
-idgen.root = 'host=$hosts port=$ports dbname=ids user=idgen_node target_session_attrs=read-write'
-idgen.node_name = '$name'
-idgen.node_id = 'auto'
-idgen.runway_grants = 3
-});
-	$n->start;
-	$n->safe_psql(
-		'postgres', q{
+	my $n = idgen_node(
+		$name,
+		"host=$hosts port=$ports dbname=ids user=idgen_node target_session_attrs=read-write",
+		conf => "idgen.node_id = 'auto'\nidgen.runway_grants = 3\n",
+		grants => 3,
+		sql => q{
 		CREATE EXTENSION idgen;
 		SELECT idgen.create_tag('orders', source => 'root', region => 1000);
 		CREATE TABLE orders (id bigint PRIMARY KEY DEFAULT next_id('orders'));
 	});
-	$n->poll_query_until('postgres',
-		"SELECT grants_held >= 3 FROM idgen.runway WHERE tag = 'orders'")
-	  or die "$name leased no grants";
 	$n->poll_query_until('postgres', "SELECT state = 'leased' FROM idgen.snowflake_node")
 	  or die "$name leased no node id";
 	push @nodes, $n;
@@ -211,29 +203,14 @@ my $errors = '';
 # pump_load: finish the rounds that ended, and start new ones
 sub pump_load
 {
-	for my $n (@nodes)
-	{
-		my $l = $load{ $n->name };
-		if ($l)
-		{
-			$l->{h}->pump_nb if $l->{h}->pumpable;
-			next if $l->{h}->pumpable;
-			$l->{h}->finish;
-			$errors .= ${ $l->{err} };
-		}
-		my $script = $n->basedir . '/insert.sql';
-		if (!-e $script)
-		{
-			open my $fh, '>', $script or die $!;
-			print $fh "INSERT INTO orders DEFAULT VALUES;\n";
-			close $fh;
-		}
-		my ($out, $err) = ('', '');
-		my $h = IPC::Run::start(
-			[ 'pgbench', '-n', '-c', 2, '-j', 1, '-T', 5, '-f', $script, $n->connstr('postgres') ],
-			'>', \$out, '2>', \$err);
-		$load{ $n->name } = { h => $h, err => \$err };
-	}
+	pump_rounds(
+		\%load, \@nodes,
+		sub {
+			pgbench_start($_[0], 'postgres', 'insert.sql',
+				"INSERT INTO orders DEFAULT VALUES;\n",
+				'-c', 2, '-j', 1, '-T', 5);
+		},
+		sub { $errors .= ${ $_[0]->{err} } });
 }
 
 # nap SECONDS: wait, keeping the load going
@@ -349,17 +326,13 @@ my $dups = 0;
 my %rows;
 for my $n (@nodes)
 {
-	for my $id (split /\n/, $n->safe_psql('postgres', 'SELECT id FROM orders'))
-	{
-		$rows{ $n->name }++;
-		$dups++ if $seen{$id}++;
-	}
+	my @ids = ids($n);
+	$rows{ $n->name } += @ids;
+	$dups += count_repeats(\%seen, @ids);
 }
-for my $id (split /\n/, psql_on($leader->{pg}, 'SELECT id FROM orders'))
-{
-	$rows{root}++;
-	$dups++ if $seen{$id}++;
-}
+my @root_ids = split /\n/, psql_on($leader->{pg}, 'SELECT id FROM orders');
+$rows{root} += @root_ids;
+$dups += count_repeats(\%seen, @root_ids);
 diag("failovers: $failovers, rows: " . join(', ', map { "$_ $rows{$_}" } sort keys %rows));
 is($dups, 0, 'no ID is on two servers');
 is($rows{root}, $root_rows, 'every row of the root committed');

@@ -30,12 +30,14 @@
 #                the choice of faults, not the timing
 use strict;
 use warnings FATAL => 'all';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use IPC::Run;
 use File::Path qw(rmtree);
 use Time::HiRes qw(time sleep);
+use IdgenServers;
 
 my $duration = $ENV{MS_DURATION} // 60;
 my $seed = $ENV{SEED} // int(rand(2**31));
@@ -54,25 +56,15 @@ sub root_server
 	return $s;
 }
 
-my $primary = root_server('root0');
-$primary->init(allows_streaming => 1);
-$primary->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'idgen'
-idgen.grant_grace = $grace
-wal_keep_size = '64MB'
-});
-$primary->start;
-$primary->safe_psql('postgres', 'CREATE DATABASE ids');
-$primary->safe_psql(
-	'ids', q{
-	CREATE EXTENSION idgen;
-	SELECT idgen.create_tag('orders', grant_size => 2000);
-	SELECT idgen.create_tag('cycle', grant_size => 1000);
-	SELECT idgen.create_tag('sw', grant_size => 1000);
-	CREATE ROLE idgen_node LOGIN;
-	GRANT USAGE ON SEQUENCE idgen_seq.orders, idgen_seq.cycle, idgen_seq.sw TO idgen_node;
-});
+my $primary = idgen_root(
+	'root0',
+	init => [ allows_streaming => 1 ],
+	conf => "idgen.grant_grace = $grace\nwal_keep_size = '64MB'\n",
+	tags => [
+		orders => 'grant_size => 2000',
+		cycle => 'grant_size => 1000',
+		sw => 'grant_size => 1000'
+	]);
 my @backups;
 my $backups_made = 0;
 
@@ -103,39 +95,27 @@ sub root_conninfo
 	return "host=$host,$host port=$root_ports[0],$root_ports[1] dbname=ids user=idgen_node target_session_attrs=read-write";
 }
 
-# node NAME ABOVE: a node leasing orders from ABOVE (the root when undef)
+# node NAME ABOVE: a node leasing orders from ABOVE (the root when undef),
+# and serving it to idgen_node in its database ids
 sub node
 {
 	my ($name, $above) = @_;
-	my $n = PostgreSQL::Test::Cluster->new($name);
-	$n->init;
-	my $conninfo = $above ? $above->connstr('ids') . ' user=idgen_node' : root_conninfo();
-	$conninfo =~ s/'/''/g;
-	$n->append_conf(
-		'postgresql.conf', qq{
-shared_preload_libraries = 'idgen'
-idgen.root = '$conninfo'
-idgen.node_name = '$name'
-idgen.node_database = 'ids'
+	my $n = idgen_node(
+		$name,
+		$above // root_conninfo(),
+		conf => qq{idgen.node_database = 'ids'
 idgen.runway_grants = 3
 idgen.grant_grace = $grace
 restart_after_crash = on
 });
-	$n->start;
-	$n->safe_psql('postgres', 'CREATE DATABASE ids');
-	$n->safe_psql(
-		'ids', qq{
-		CREATE EXTENSION idgen;
-		SELECT idgen.create_tag('orders', source => 'root', region => 200, chunk_max => 20);
+	serve_tags(
+		$n,
+		tags => [ orders => "source => 'root', region => 200, chunk_max => 20" ],
+		extra => qq{
 		CREATE TABLE orders (id bigint PRIMARY KEY DEFAULT next_id('orders'),
 							 node text NOT NULL DEFAULT '$name');
-		CREATE ROLE idgen_node LOGIN;
-		GRANT USAGE ON SEQUENCE idgen_seq.orders TO idgen_node;
-	});
-	$n->poll_query_until('ids',
-		"SELECT grants_held >= 1 FROM idgen.runway WHERE tag = 'orders'")
-	  or die "$name leased no grant";
-	return $n;
+});
+	return wait_grants($n, 1, db => 'ids');
 }
 my $regional = node('regional');
 $regional->safe_psql('ids', "SELECT idgen.alter_tag('orders', grant_size => 500)");
@@ -158,40 +138,26 @@ my %load;
 my $dup_errors = '';
 my $rounds = 0;
 
-# load_round NODE: start a round of inserts on a node
+# load_round NODE: a round of inserts on a node, started
 sub load_round
 {
 	my ($n) = @_;
-	my $script = $n->basedir . '/insert.sql';
-	if (!-e $script)
-	{
-		open my $fh, '>', $script or die $!;
-		print $fh "INSERT INTO orders DEFAULT VALUES;\n";
-		close $fh;
-	}
-	my ($out, $err) = ('', '');
-	my $h = IPC::Run::start(
-		[ 'pgbench', '-n', '-c', 2, '-j', 1, '-T', 3 + int(rand(4)), '-f', $script, $n->connstr('ids') ],
-		'>', \$out, '2>', \$err);
-	$load{ $n->name } = { h => $h, out => \$out, err => \$err };
 	$rounds++;
+	return pgbench_start($n, 'ids', 'insert.sql',
+		"INSERT INTO orders DEFAULT VALUES;\n",
+		'-c', 2, '-j', 1, '-T', 3 + int(rand(4)));
 }
 
 # pump_load: finish the rounds that ended, and start new ones
 sub pump_load
 {
-	for my $n (@nodes)
-	{
-		my $l = $load{ $n->name };
-		if ($l)
-		{
-			$l->{h}->pump_nb if $l->{h}->pumpable;
-			next if $l->{h}->pumpable;
-			$l->{h}->finish;
+	pump_rounds(
+		\%load, \@nodes,
+		\&load_round,
+		sub {
+			my ($l) = @_;
 			$dup_errors .= ${ $l->{err} } if ${ $l->{err} } =~ /duplicate key/;
-		}
-		load_round($n);
-	}
+		});
 }
 
 # settle SECONDS: keep the load going for a while
@@ -358,11 +324,9 @@ for my $table (qw(orders sw cycled))
 	{
 		my $has = $n->safe_psql('ids', "SELECT to_regclass('$table') IS NOT NULL");
 		next unless $has eq 't';
-		for my $id (split /\n/, $n->safe_psql('ids', "SELECT id FROM $table"))
-		{
-			$rows++;
-			$dups++ if $seen{$id}++;
-		}
+		my @ids = ids($n, 'ids', "SELECT id FROM $table");
+		$rows += @ids;
+		$dups += count_repeats(\%seen, @ids);
 	}
 	diag("$table: $rows rows");
 	cmp_ok($rows, '>', 0, "rows of $table were inserted");

@@ -17,10 +17,12 @@
 # server at start.
 use strict;
 use warnings FATAL => 'all';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use IPC::Run;
+use IdgenServers;
 
 my ($ret, $stdout, $stderr);
 
@@ -29,23 +31,10 @@ my ($ret, $stdout, $stderr);
 # assigns none for 5/4 of it after it starts
 my $lease = 6000;
 
-my $root = PostgreSQL::Test::Cluster->new('root');
-$root->init;
-$root->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'idgen'
-idgen.node_id_lease = ${lease}ms
-});
-$root->start;
-$root->safe_psql('postgres', 'CREATE DATABASE ids');
-$root->safe_psql(
-	'ids', q{
-	CREATE EXTENSION idgen;
-	CREATE ROLE idgen_node LOGIN;
-	GRANT EXECUTE ON FUNCTION idgen.lease_node_id TO idgen_node;
-});
-my $conninfo = $root->connstr('ids') . ' user=idgen_node';
-$conninfo =~ s/'/''/g;
+my $root = idgen_root(
+	'root',
+	conf => "idgen.node_id_lease = ${lease}ms",
+	extra => "\tGRANT EXECUTE ON FUNCTION idgen.lease_node_id TO idgen_node;\n");
 
 # A layout with 4 IDs a millisecond and a logical time that may lead the
 # clock by an hour: a burst of IDs runs far ahead of the clock.
@@ -61,18 +50,11 @@ idgen.max_clock_ahead = '1h'
 sub node
 {
 	my ($name) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init(allows_streaming => 1);
-	$node->append_conf(
-		'postgresql.conf', qq{
-shared_preload_libraries = 'idgen'
-idgen.root = '$conninfo'
-idgen.node_name = '$name'
-idgen.node_id = 'auto'
-$layout});
-	$node->start;
-	$node->safe_psql(
-		'postgres', q{
+	my $node = idgen_node(
+		$name, $root,
+		init => [ allows_streaming => 1 ],
+		conf => "idgen.node_id = 'auto'\n$layout",
+		sql => q{
 		CREATE EXTENSION idgen;
 		CREATE TABLE ev (id bigint PRIMARY KEY DEFAULT snowflake_id(),
 						 node text NOT NULL DEFAULT current_setting('idgen.node_name'));
@@ -118,16 +100,9 @@ like(slurp_file($na->logfile), qr/leased snowflake node id $ida from the root se
 sub pgbench
 {
 	my ($node, $xacts) = @_;
-	my $script = $node->basedir . '/insert.sql';
-	open my $fh, '>', $script or die $!;
-	print $fh "INSERT INTO ev DEFAULT VALUES;\n";
-	close $fh;
-	my ($out, $err) = ('', '');
-	my $h = IPC::Run::start(
-		[ 'pgbench', '-n', '-c', 4, '-j', 2, '-t', $xacts, '-f', $script,
-			$node->connstr('postgres') ],
-		'>', \$out, '2>', \$err);
-	return { h => $h, err => \$err };
+	return pgbench_start($node, 'postgres', 'insert.sql',
+		"INSERT INTO ev DEFAULT VALUES;\n",
+		'-c', 4, '-j', 2, '-t', $xacts);
 }
 my @load = (pgbench($na, 1000), pgbench($nb, 1000));
 ok($_->{h}->finish, 'pgbench inserts snowflake IDs without an error')
@@ -138,11 +113,7 @@ sub duplicates
 {
 	my %seen;
 	my $dups = 0;
-	for my $node (@_)
-	{
-		$dups += $seen{$_}++ ? 1 : 0
-		  for split /\n/, $node->safe_psql('postgres', 'SELECT id FROM ev');
-	}
+	$dups += count_repeats(\%seen, ids($_, 'postgres', 'SELECT id FROM ev')) for @_;
 	return (scalar(keys %seen), $dups);
 }
 my ($n, $dups) = duplicates($na, $nb);
@@ -239,7 +210,7 @@ is( $root->safe_psql('ids',
 
 # b reaches the root again: its id is gone, it takes another and goes on
 # above its own IDs
-$nb->append_conf('postgresql.conf', "idgen.root = '$conninfo'");
+$nb->append_conf('postgresql.conf', root_setting($root));
 $nb->reload;
 wait_leased($nb);
 my $idb2 = node_id($nb);
@@ -268,10 +239,9 @@ SKIP:
 	$fk->append_conf(
 		'postgresql.conf', qq{
 shared_preload_libraries = 'idgen'
-idgen.root = '$conninfo'
 idgen.node_name = 'fk-1'
 idgen.node_id = 'auto'
-$layout});
+$layout} . root_setting($root));
 	{
 		local $ENV{LD_PRELOAD} = $faketime_lib;
 		local $ENV{FAKETIME_TIMESTAMP_FILE} = $offset;
@@ -321,17 +291,10 @@ $root->restart;
 	extra_params => [ '-U', 'prober' ]);
 like($stderr, qr/this server assigns no snowflake node id yet/,
 	'in its grace period the root gives a holder whose lease lapsed not even its own id');
-my $ne = PostgreSQL::Test::Cluster->new('sa-1');
-$ne->init;
-$ne->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'idgen'
-idgen.root = '$conninfo'
-idgen.node_name = 'sa-1'
-idgen.node_id = 'auto'
-$layout});
-$ne->start;
-$ne->safe_psql('postgres', 'CREATE EXTENSION idgen');
+my $ne = idgen_node(
+	'sa-1', $root,
+	conf => "idgen.node_id = 'auto'\n$layout",
+	sql => 'CREATE EXTENSION idgen');
 ($ret, $stdout, $stderr) = $ne->psql('postgres', 'SELECT snowflake_id()');
 like($stderr,
 	qr/snowflake IDs are not available: this server holds no node id\nDETAIL:  "idgen.node_id" is "auto", and the root server gave none: this server assigns no snowflake node id yet/,

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Shared by tools/test.sh, tools/demo.sh and bench/run.sh: install what is
-# missing, build and install idgen, and run servers as an unprivileged user.
+# Shared by the scripts of tools/ and bench/: install what is missing,
+# build and install idgen, and run servers (throwaway clusters among them)
+# as an unprivileged user.
 # Run as root, servers run as the "postgres" OS user; run as an ordinary
 # user, servers run as that user and sudo is used only to install.
 
@@ -365,4 +366,57 @@ free_port() {
     done
     echo "no free port found" >&2
     return 1
+}
+
+# init_cluster DATA PORT SOCKDIR: initdb DATA as the server user (trust,
+# no fsync), listening on PORT on a socket in SOCKDIR only (no TCP); the
+# settings on stdin follow in its postgresql.conf.  Says why and returns
+# non-zero when initdb fails.
+init_cluster() {
+    local data=$1 port=$2 sockdir=$3 out
+    if ! out=$(as_pguser "$(pg_bindir)/initdb" -D "$data" -A trust --no-sync 2>&1); then
+        echo "$out" >&2
+        echo "initdb failed" >&2
+        return 1
+    fi
+    {
+        echo "port = $port"
+        echo "listen_addresses = ''"
+        echo "unix_socket_directories = '$sockdir'"
+        cat
+    } | as_pguser tee -a "$data/postgresql.conf" > /dev/null
+}
+
+# start_cluster DATA LOG: start the cluster of DATA as the server user,
+# its log in LOG, and wait until it accepts connections; says why and
+# returns non-zero when it does not start
+start_cluster() {
+    if ! as_pguser "$(pg_bindir)/pg_ctl" -D "$1" -l "$2" -w start > /dev/null; then
+        tail -n 20 "$2" >&2
+        echo "the server did not start" >&2
+        return 1
+    fi
+}
+
+# start_server DIR NAME SETTINGS: a throwaway cluster DIR/NAME that
+# preloads idgen, with the lines SETTINGS besides, listening on a free port
+# on a socket in DIR only, its log DIR/NAME.log; prints its port
+start_server() {
+    local dir=$1 name=$2 port
+    port=$(free_port) || return 1
+    printf "shared_preload_libraries = 'idgen'\n%s\n" "$3" |
+        init_cluster "$dir/$name" "$port" "$dir" || return 1
+    start_cluster "$dir/$name" "$dir/$name.log" || return 1
+    echo "$port"
+}
+
+# stop_servers DIR: stop (fast) every cluster DIR/* that runs; for an
+# EXIT trap, as start_server runs in a command substitution, where its
+# callers cannot keep a list of what it started
+stop_servers() {
+    local pid
+    for pid in "$1"/*/postmaster.pid; do
+        [ -f "$pid" ] || continue
+        as_pguser "$(pg_bindir)/pg_ctl" -D "$(dirname "$pid")" -m fast -w stop > /dev/null 2>&1 || true
+    done
 }

@@ -11,33 +11,8 @@ prepare
 work=$(make_workdir demo-cluster)
 bin=$(pg_bindir)
 
-# start_server NAME EXTRA_CONF: a cluster in $work/NAME, listening on a
-# socket in $work only; prints its port
-start_server() {
-    local name=$1 conf=$2 port
-    port=$(free_port)
-    as_pguser "$bin/initdb" -D "$work/$name" -A trust --no-sync >/dev/null
-    cat >> "$work/$name/postgresql.conf" <<CONF
-port = $port
-listen_addresses = ''
-unix_socket_directories = '$work'
-shared_preload_libraries = 'idgen'
-$conf
-CONF
-    as_pguser "$bin/pg_ctl" -D "$work/$name" -l "$work/$name.log" -w start >/dev/null
-    echo "$port"
-}
-
-# stop_all: stop every cluster of the demo that runs (start_server runs in
-# a command substitution, so its callers cannot keep a list of them)
-stop_all() {
-    local pid
-    for pid in "$work"/*/postmaster.pid; do
-        [ -f "$pid" ] || continue
-        as_pguser "$bin/pg_ctl" -D "$(dirname "$pid")" -m fast -w stop >/dev/null 2>&1 || true
-    done
-}
-trap stop_all EXIT
+# on exit, also on failure: stop every cluster of the demo that runs
+trap 'stop_servers "$work"' EXIT
 
 # sql PORT DB: run psql on a server, statements on stdin
 sql() { as_pguser env PGHOST="$work" PGPORT="$1" "$bin/psql" -X -q -d "$2" "${@:3}"; }
@@ -45,7 +20,7 @@ sql() { as_pguser env PGHOST="$work" PGPORT="$1" "$bin/psql" -X -q -d "$2" "${@:
 say "starting the root"
 # a throwaway root: leases wait 5 s, not 30, after it starts, for the
 # nodes to report what they hold (idgen.grant_grace)
-root=$(start_server root "idgen.grant_grace = 5")
+root=$(start_server "$work" root "idgen.grant_grace = 5")
 as_pguser env PGHOST="$work" PGPORT="$root" "$bin/createdb" ids
 sql "$root" ids <<'SQL'
 CREATE EXTENSION idgen;
@@ -59,7 +34,7 @@ nodes=()
 ports=()
 for name in eu-1 us-1; do
     say "starting node $name, leasing from the root"
-    port=$(start_server "$name" "idgen.root = 'host=$work port=$root dbname=ids user=idgen_node'
+    port=$(start_server "$work" "$name" "idgen.root = 'host=$work port=$root dbname=ids user=idgen_node'
 idgen.node_name = '$name'")
     nodes+=("$name")
     ports+=("$port")
@@ -119,7 +94,7 @@ SQL
 done
 
 say "starting the root again: the nodes lease again without a restart"
-as_pguser "$bin/pg_ctl" -D "$work/root" -l "$work/root.log" -w start >/dev/null
+start_cluster "$work/root" "$work/root.log"
 for _ in $(seq 30); do
     ok=$(echo "SELECT root_reachable FROM idgen.runway WHERE tag = 'orders'" | sql "${ports[0]}" postgres -At 2>/dev/null || true)
     [ "$ok" = t ] && break

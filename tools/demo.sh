@@ -12,15 +12,9 @@ bin=$(pg_bindir)
 data="$work/data"
 
 say "starting a throwaway cluster in $work on port $port"
-as_pguser "$bin/initdb" -D "$data" -A trust --no-sync >/dev/null
-cat >> "$data/postgresql.conf" <<CONF
-port = $port
-listen_addresses = ''
-unix_socket_directories = '$work'
-shared_preload_libraries = 'idgen'
-CONF
-trap 'as_pguser "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true' EXIT
-as_pguser "$bin/pg_ctl" -D "$data" -l "$work/server.log" -w start >/dev/null
+echo "shared_preload_libraries = 'idgen'" | init_cluster "$data" "$port" "$work"
+trap 'stop_servers "$work"' EXIT
+start_cluster "$data" "$work/server.log"
 
 export PGHOST="$work" PGPORT="$port" PGDATABASE=postgres
 psql_demo() { as_pguser env PGHOST="$PGHOST" PGPORT="$PGPORT" "$bin/psql" -X -q -d postgres "$@"; }

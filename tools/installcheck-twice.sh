@@ -15,20 +15,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/server.sh"
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 [ "$PG_CONFIG" = pg_config ] && PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 
-# finish: on any exit, stop the server and print the totals
-finish() {
-    local status=$?
-    trap - EXIT
-    set +e
-    server_stop || failed=$((failed + 1))
-    if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-        failed=1
-    fi
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ] && exit 0
-    exit 1
-}
-trap finish EXIT
+# on any exit: stop the server and print the totals
+trap 'finish_totals server_stop' EXIT
 trap 'exit 130' INT TERM
 
 # settings_block: the settings the README asks a packager's test server

@@ -142,20 +142,6 @@ untest_version() {
     return $status
 }
 
-# finish: on any exit, clean up the version under test and print the totals
-finish() {
-    local status=$?
-    trap - EXIT
-    set +e
-    untest_version || failed=$((failed + 1))
-    if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-        failed=1
-    fi
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ] && exit 0
-    exit 1
-}
-
 # restore_make_install: build and install idgen from the checkout, under
 # the checkout's build lock (fd 8), as prepare() does
 restore_make_install() {
@@ -200,7 +186,8 @@ test_version() {
     untest_version || fail "could not undo the installation of $package"
 }
 
-trap finish EXIT
+# on any exit: clean up the version under test and print the totals
+trap 'finish_totals untest_version' EXIT
 trap 'exit 130' INT TERM
 
 ensure_packages

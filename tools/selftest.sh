@@ -377,7 +377,8 @@ if git -C "$REPO" rev-parse --verify -q HEAD > /dev/null 2>&1 && [ -x /usr/bin/p
         "the archive leaves out CI, Debian packaging and published benchmark results"
     missing=
     for f in Makefile idgen.control META.json README.md LICENSE CHANGELOG.md idgen--1.0.sql idgen--1.0--1.1.sql \
-        src/idgen.c tools/test.conf tools/test.sh tools/demo.sh bench/run.sh sql/segment.sql t/001_not_preloaded.pl; do
+        src/idgen.c tools/test.conf tools/test.sh tools/demo.sh bench/run.sh sql/segment.sql t/001_not_preloaded.pl \
+        t/lib/IdgenServers.pm; do
         grep -qx "$f" <<<"$files" || missing="$missing $f"
     done
     is "$missing" "" "the archive holds what building, installing and testing idgen need"

@@ -2,7 +2,8 @@
 # server of the installation of $PG_CONFIG, run by the server user on a
 # free port and a socket directory of its own, and "make installcheck" of a
 # staged copy of the tests against it, its verdicts counted as
-# tools/run_tests.sh counts them.  Source it after tools/common.sh.
+# tools/run_tests.sh counts them, and the totals printed on exit.  Source
+# it after tools/common.sh.
 
 passed=0
 failed=0
@@ -25,6 +26,24 @@ count_verdicts() {
     failed=$((failed + bad))
 }
 
+# finish_totals CLEANUP: the EXIT trap of a script that counts verdicts
+# (trap 'finish_totals CLEANUP' EXIT): run CLEANUP, whose failure counts as
+# one; a script that failed without a failed verdict counts as one
+# failure; print "N passed, N failed" and exit 0 only when something passed
+# and nothing failed
+finish_totals() {
+    local status=$?
+    trap - EXIT
+    set +e
+    "$1" || failed=$((failed + 1))
+    if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+        failed=1
+    fi
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ] && exit 0
+    exit 1
+}
+
 # server_ctl ARGS...: pg_ctl of the installation on the server
 server_ctl() { as_pguser "$(pg_bindir)/pg_ctl" -D "$server_data" "$@"; }
 
@@ -37,23 +56,8 @@ server_start() {
     [ "$(id -u)" = 0 ] && chown "$PGUSER_OS" "$server_sockdir"
     server_port=$(free_port) || return 1
     server_data="$dir/data"
-    if ! as_pguser "$(pg_bindir)/initdb" -D "$server_data" --auth=trust --no-sync \
-        > "$dir/initdb.log" 2>&1; then
-        cat "$dir/initdb.log" >&2
-        echo "initdb failed" >&2
-        return 1
-    fi
-    {
-        echo "port = $server_port"
-        echo "listen_addresses = ''"
-        echo "unix_socket_directories = '$server_sockdir'"
-        cat "$conf"
-    } | as_pguser tee -a "$server_data/postgresql.conf" > /dev/null
-    if ! server_ctl -l "$dir/server.log" -w start > /dev/null; then
-        tail -n 20 "$dir/server.log" >&2
-        echo "the server did not start" >&2
-        return 1
-    fi
+    init_cluster "$server_data" "$server_port" "$server_sockdir" < "$conf" || return 1
+    start_cluster "$server_data" "$dir/server.log" || return 1
     server_up=1
     say "$(pg_version) on port $server_port, socket in $server_sockdir"
 }
