@@ -62,7 +62,10 @@
  *	  front.hi (a write barrier between), and a chunk is installed only
  *	  once front.next has reached front.hi; a taker reads front.hi before
  *	  its fetch-add (a full barrier), so an ID it gets below the front.hi
- *	  it read belongs to that chunk, and one at or above it is never used.
+ *	  it read belongs to that chunk, and one at or above it is never used
+ *	  (a taker delayed between its read of front.hi and its fetch-add
+ *	  while the chunk was used up and replaced loses the IDs it added
+ *	  past: they are never handed out, and not counted).
  *	  A pool's generation is published only after a stale pool was emptied
  *	  (pool_lock), and the taker reads the slot's generation again after
  *	  its fetch-add: generations only grow, so if both reads match, every
