@@ -146,7 +146,8 @@ typedef struct BackendSlot
 
 /* the parts of an entry's tag word */
 #define ENTRY_SLOT(w)		((int) ((w) & PG_UINT32_MAX) - 1)	/* -1: free */
-#define ENTRY_WORD(w, slot)	(((((w) >> 32) + 1) << 32) | (uint64) ((slot) + 1))
+#define ENTRY_WORD(w, slot) \
+	(((((w) >> 32) + 1) << 32) | (uint64) ((slot) + 1))
 
 /* per call site memo of the last tag name and its LocalTag */
 typedef struct CallMemo
