@@ -5,8 +5,23 @@
  *	  backend's chunks in shared memory.
  *
  * Memory: one BackendSlot per possible backend (MaxBackends), each padded
- * to a cache line so that no two backends write the same line, holding one
- * BackendChunk [next, end) per tag slot.
+ * to a cache line so that no two backends write the same line, holding
+ * idgen.tags_per_backend entries (at most idgen.max_tags): a tag word each,
+ * which says which tag slot the entry serves, and a BackendChunk
+ * [next, end) each.  A backend binds an entry to a tag slot at its first
+ * use of the tag (cache_reattach); its local map entry_of[] finds the entry
+ * of a slot, and each LocalTag points at its chunk, so that next_id()'s
+ * fast path is the same whatever the number of tags.  A backend that needs
+ * an entry for one more tag while all are bound evicts the least recently
+ * used one (by transaction: the reclaim_stamp of the transaction that last
+ * used it) that the open transaction does not use: not used by it at all,
+ * no watermark floor, no reclaim run.  Its unused tail goes back to the
+ * pool and its tally is folded into the pool's counters, exactly as at
+ * backend exit; a hybrid tag's slab goes back to the tag (hybrid.c).  The
+ * LocalTags of the slot are invalidated and remember where the backend
+ * stood (resume_after), so that when the tag is used again its IDs go on
+ * increasing.  When every entry is in use by the open transaction, the
+ * lookup fails with a configuration-limit error naming the setting.
  *
  * next_id() finds the tag's LocalTag (memoised per call site in fn_extra,
  * so a constant tag name costs one memcmp), then bumps chunk->next: no
@@ -61,13 +76,32 @@
  * Locking protocol:
  *	- A BackendChunk is written only by the backend owning the slot,
  *	  without any lock: this is the fast path.  Other backends read it
- *	  without a lock, for monitoring only, and may see a picture a moment
- *	  stale.  Its fields are 8-byte aligned; on platforms with
- *	  PG_HAVE_8BYTE_SINGLE_COPY_ATOMICITY (all 64-bit ones) each is read
- *	  whole, elsewhere a monitoring row may show a torn value.  Nothing but
- *	  monitoring ever reads another backend's chunk.
+ *	  without a lock, for monitoring and the watermark, and may see a
+ *	  picture a moment stale.  Its fields are 8-byte aligned; on platforms
+ *	  with PG_HAVE_8BYTE_SINGLE_COPY_ATOMICITY (all 64-bit ones) each is
+ *	  read whole, elsewhere a monitoring row may show a torn value.
+ *	- An entry's tag word (pg_atomic_uint64) holds a bind count in its high
+ *	  32 bits and the tag slot index + 1 in its low 32 bits (0: free).  Only
+ *	  the owner writes it, and every change (binding, unbinding) raises the
+ *	  count, so a word never takes a value twice.  The owner unbinds an
+ *	  entry by writing the word (slot 0), pg_write_barrier(), and only then
+ *	  clearing the chunk; it binds one by initialising the chunk,
+ *	  pg_write_barrier(), and then writing the word.  A reader (seqlock
+ *	  style) reads the word, pg_read_barrier(), copies the chunk,
+ *	  pg_read_barrier(), reads the word again, and uses the copy only if
+ *	  both reads agree and name the slot it looks for: a copy is never
+ *	  attributed to a tag it did not belong to all along.
+ *	- Watermark: an entry that carries a floor of the open transaction is
+ *	  never evicted, and an eviction hands its tail back through the pool
+ *	  of its slot, which takes that pool's lock; a watermark reader holds
+ *	  that lock exclusive for its whole scan (pool_watermark), so no entry
+ *	  of the slot it reads changes hands under it.  An entry bound after
+ *	  the reader looked at it holds no ID yet: its first refill needs the
+ *	  pool lock, and its floor is lowered under it (watermark.c).
  *	- BackendSlot->pid is written by the owner at first use and cleared at
- *	  exit; readers treat it like the chunks.
+ *	  exit; readers skip a backend whose pid is 0.
+ *	- The local map (entry_of[], entry_used[]) and the LocalTags are the
+ *	  owner's alone.
  *	- Pools are touched only through pool.c, slots only through slot.c.
  *
  *-------------------------------------------------------------------------
@@ -83,12 +117,14 @@
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/rangetypes.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
 #include "cache.h"
 #include "compat.h"
+#include "hybrid.h"
 #include "idgen.h"
 #include "pool.h"
 #include "reclaim.h"
@@ -110,12 +146,19 @@ PG_FUNCTION_INFO_V1(idgen_next_id_range);
 /* most IDs one next_id_range() call hands out */
 #define NEXT_ID_RANGE_MAX	PG_INT32_MAX
 
-/* one backend's chunks, one per tag slot */
+/*
+ * One backend's entries: the header, then cache_entries() tag words, then
+ * as many chunks (see backend_slot_size and the locking protocol above).
+ */
 typedef struct BackendSlot
 {
 	pid_t		pid;			/* 0 when the slot is unused */
-	BackendChunk chunks[FLEXIBLE_ARRAY_MEMBER]; /* idgen_max_tags of them */
 } BackendSlot;
+
+/* the parts of an entry's tag word */
+#define ENTRY_SLOT(w)		((int) ((w) & PG_UINT32_MAX) - 1)	/* -1: free */
+#define ENTRY_WORD(w, slot) \
+	(((((w) >> 32) + 1) << 32) | (uint64) ((slot) + 1))
 
 /* per call site memo of the last tag name and its LocalTag */
 typedef struct CallMemo
@@ -133,6 +176,44 @@ static char *backend_slots = NULL;
 static HTAB *local_tags = NULL;
 static uint64 local_epoch = 1;
 static BackendSlot *my_slot = NULL;
+static pg_atomic_uint64 *my_tags = NULL;
+static BackendChunk *my_chunks = NULL;
+
+/* this backend's entry of each tag slot, or -1 (idgen_max_tags of them) */
+static int *entry_of = NULL;
+
+/* reclaim_stamp when each entry was last attached; scratch for eviction */
+static uint64 *entry_used = NULL;
+static uint64 *entry_last = NULL;
+
+/*
+ * cache_entries
+ *		Entries of each backend: idgen.tags_per_backend, but never more than
+ *		there are tag slots.
+ */
+int
+cache_entries(void)
+{
+	return Min(idgen_tags_per_backend, idgen_max_tags);
+}
+
+/*
+ * tags_offset, chunks_offset
+ *		Where a backend slot's tag words and chunks begin.
+ */
+static Size
+tags_offset(void)
+{
+	return MAXALIGN(sizeof(BackendSlot));
+}
+
+static Size
+chunks_offset(void)
+{
+	return MAXALIGN(add_size(tags_offset(),
+							 mul_size(sizeof(pg_atomic_uint64),
+									  cache_entries())));
+}
 
 /*
  * backend_slot_size
@@ -143,8 +224,8 @@ backend_slot_size(void)
 {
 	Size		size;
 
-	size = add_size(offsetof(BackendSlot, chunks),
-					mul_size(sizeof(BackendChunk), idgen_max_tags));
+	size = add_size(chunks_offset(),
+					mul_size(sizeof(BackendChunk), cache_entries()));
 	return TYPEALIGN(PG_CACHE_LINE_SIZE, size);
 }
 
@@ -171,6 +252,33 @@ cache_shmem_request(void)
 }
 
 /*
+ * backend_slot
+ *		The slot of backend number index (0-based).
+ */
+static BackendSlot *
+backend_slot(int index)
+{
+	return (BackendSlot *) (backend_slots +
+							(Size) index * backend_slot_size());
+}
+
+/*
+ * slot_tags, slot_chunks
+ *		The tag words and the chunks of a backend slot.
+ */
+static pg_atomic_uint64 *
+slot_tags(BackendSlot *slot)
+{
+	return (pg_atomic_uint64 *) ((char *) slot + tags_offset());
+}
+
+static BackendChunk *
+slot_chunks(BackendSlot *slot)
+{
+	return (BackendChunk *) ((char *) slot + chunks_offset());
+}
+
+/*
  * cache_shmem_startup
  *		Attach to (and, the first time, initialise) the backend slots.
  *		Called with AddinShmemInitLock held.
@@ -180,22 +288,40 @@ cache_shmem_startup(void)
 {
 	bool		found;
 	char	   *base;
+	int			b;
+	int			e;
 
 	base = ShmemInitStruct("idgen chunks", cache_shmem_size(), &found);
-	if (!found)
-		memset(base, 0, cache_shmem_size());
 	backend_slots = (char *) TYPEALIGN(PG_CACHE_LINE_SIZE, base);
+	if (found)
+		return;
+	memset(base, 0, cache_shmem_size());
+	for (b = 0; b < MaxBackends; b++)
+		for (e = 0; e < cache_entries(); e++)
+			pg_atomic_init_u64(&slot_tags(backend_slot(b))[e], 0);
 }
 
 /*
- * backend_slot
- *		The slot of backend number index (0-based).
+ * read_entry
+ *		Copy entry e of a backend slot if it serves a tag slot (index, or
+ *		any slot when index is -1), as the locking protocol above says;
+ *		returns the slot it serves, or -1.
  */
-static BackendSlot *
-backend_slot(int index)
+static int
+read_entry(BackendSlot *slot, int e, int index, BackendChunk *chunk)
 {
-	return (BackendSlot *) (backend_slots +
-							(Size) index * backend_slot_size());
+	pg_atomic_uint64 *word = &slot_tags(slot)[e];
+	uint64		w = pg_atomic_read_u64(word);
+	int			served = ENTRY_SLOT(w);
+
+	if (served < 0 || (index >= 0 && served != index))
+		return -1;
+	pg_read_barrier();
+	*chunk = slot_chunks(slot)[e];
+	pg_read_barrier();
+	if (pg_atomic_read_u64(word) != w)
+		return -1;				/* it changed hands meanwhile */
+	return served;
 }
 
 /*
@@ -208,11 +334,86 @@ bool
 cache_read_chunk(int backend, int index, pid_t *pid, BackendChunk *chunk)
 {
 	BackendSlot *slot = backend_slot(backend);
+	int			n = cache_entries();
+	int			e;
 
 	*pid = slot->pid;
-	*chunk = slot->chunks[index];
-	/* a first refill publishes its floor before its chunk (watermark.c) */
-	return *pid != 0 && (chunk->end != 0 || chunk->floor != 0);
+	if (*pid == 0)
+		return false;
+	pg_read_barrier();
+	for (e = 0; e < n; e++)
+	{
+		if (read_entry(slot, e, index, chunk) < 0)
+			continue;
+		/* a first refill publishes its floor before its chunk (watermark.c) */
+		return chunk->end != 0 || chunk->floor != 0;
+	}
+	return false;
+}
+
+/*
+ * entry_copy_cmp
+ *		qsort order of CacheEntryCopy: by tag slot, then by backend.
+ */
+static int
+entry_copy_cmp(const void *a, const void *b)
+{
+	const CacheEntryCopy *x = (const CacheEntryCopy *) a;
+	const CacheEntryCopy *y = (const CacheEntryCopy *) b;
+
+	if (x->index != y->index)
+		return x->index < y->index ? -1 : 1;
+	if (x->backend != y->backend)
+		return x->backend < y->backend ? -1 : 1;
+	return 0;
+}
+
+/*
+ * cache_read_all
+ *		Copy every backend's chunks (those cache_read_chunk would show) into
+ *		a palloc'd array sorted by tag slot and backend; returns how many.
+ *		One pass over the backends, whatever the number of tags: for the
+ *		monitoring functions that report on every tag.  Lock-free.
+ */
+int
+cache_read_all(CacheEntryCopy **copies)
+{
+	int			n = cache_entries();
+	int			max = 16;
+	int			count = 0;
+	int			b;
+
+	*copies = palloc(sizeof(CacheEntryCopy) * max);
+	for (b = 0; b < MaxBackends; b++)
+	{
+		BackendSlot *slot = backend_slot(b);
+		pid_t		pid = slot->pid;
+		int			e;
+
+		if (pid == 0)
+			continue;
+		pg_read_barrier();
+		for (e = 0; e < n; e++)
+		{
+			CacheEntryCopy *copy;
+
+			if (count == max)
+			{
+				max *= 2;
+				*copies = repalloc(*copies, sizeof(CacheEntryCopy) * max);
+			}
+			copy = &(*copies)[count];
+			copy->index = read_entry(slot, e, -1, &copy->chunk);
+			if (copy->index < 0 ||
+				(copy->chunk.end == 0 && copy->chunk.floor == 0))
+				continue;
+			copy->backend = b;
+			copy->pid = pid;
+			count++;
+		}
+	}
+	qsort(*copies, count, sizeof(CacheEntryCopy), entry_copy_cmp);
+	return count;
 }
 
 /*
@@ -238,31 +439,62 @@ cache_inval_callback(Datum arg, Oid relid)
 }
 
 /*
+ * entry_unbind
+ *		Mark entry e free (see the locking protocol above) and clear it.
+ */
+static void
+entry_unbind(int e)
+{
+	uint64		w = pg_atomic_read_u64(&my_tags[e]);
+	int			index = ENTRY_SLOT(w);
+
+	pg_atomic_write_u64(&my_tags[e], ENTRY_WORD(w, -1));
+	pg_write_barrier();
+	memset(&my_chunks[e], 0, sizeof(BackendChunk));
+	if (index >= 0)
+		entry_of[index] = -1;
+	entry_used[e] = 0;
+}
+
+/*
+ * entry_give_back
+ *		Hand the unused tail of entry e back to its pool, folding its tally,
+ *		as at backend exit.  Raises no error.
+ */
+static void
+entry_give_back(int e)
+{
+	int			index = ENTRY_SLOT(pg_atomic_read_u64(&my_tags[e]));
+	BackendChunk *c = &my_chunks[e];
+	IdRange		tail;
+	ChunkTally	tally = cache_chunk_tally(c);
+
+	if (index < 0 || c->end == 0)
+		return;
+	tail.lo = c->next;
+	tail.hi = c->end;
+	pool_give_back(index, c->generation, tail, GIVE_BACK_EXIT, c->locality,
+				   &tally);
+}
+
+/*
  * cache_exit
  *		Give every unused chunk tail back to its pool at backend exit.
  */
 static void
 cache_exit(int code, Datum arg)
 {
-	int			i;
+	int			e;
 
 	pool_release_claim();
 	/* an open transaction can only abort now: reclaim before handing back */
 	reclaim_at_exit();
-	for (i = 0; i < idgen_max_tags; i++)
+	for (e = 0; e < cache_entries(); e++)
 	{
-		BackendChunk *c = &my_slot->chunks[i];
-		IdRange		tail;
-		ChunkTally	tally = cache_chunk_tally(c);
-
-		if (c->end == 0)
-			continue;
-		tail.lo = c->next;
-		tail.hi = c->end;
-		pool_give_back(i, c->generation, tail, GIVE_BACK_EXIT, c->locality,
-					   &tally);
-		memset(c, 0, sizeof(BackendChunk));
+		entry_give_back(e);
+		entry_unbind(e);
 	}
+	pg_write_barrier();
 	my_slot->pid = 0;
 }
 
@@ -276,10 +508,19 @@ cache_init(void)
 {
 	HASHCTL		ctl;
 	int			index = idgen_proc_index();
+	int			e;
 
 	idgen_check_preloaded();
 	if (index < 0 || index >= MaxBackends)
 		elog(ERROR, "idgen: backend number %d out of range", index);
+
+	entry_of = MemoryContextAlloc(TopMemoryContext,
+								  sizeof(int) * idgen_max_tags);
+	memset(entry_of, -1, sizeof(int) * idgen_max_tags);
+	entry_used = MemoryContextAllocZero(TopMemoryContext,
+										sizeof(uint64) * cache_entries());
+	entry_last = MemoryContextAllocZero(TopMemoryContext,
+										sizeof(uint64) * cache_entries());
 
 	ctl.keysize = NAMEDATALEN;
 	ctl.entrysize = sizeof(LocalTag);
@@ -289,9 +530,123 @@ cache_init(void)
 
 	/* a previous owner of the slot always cleared it; be sure anyway */
 	my_slot = backend_slot(index);
-	memset(my_slot->chunks, 0, sizeof(BackendChunk) * idgen_max_tags);
+	my_tags = slot_tags(my_slot);
+	my_chunks = slot_chunks(my_slot);
+	for (e = 0; e < cache_entries(); e++)
+		entry_unbind(e);
 	my_slot->pid = MyProcPid;
 	before_shmem_exit(cache_exit, (Datum) 0);
+}
+
+/*
+ * entry_victim
+ *		The entry to bind to one more tag slot: a free one, else the least
+ *		recently used one that the open transaction does not use (see the
+ *		header comment).  Raises an error when every entry is in use.
+ */
+static int
+entry_victim(void)
+{
+	int			n = cache_entries();
+	HASH_SEQ_STATUS status;
+	LocalTag   *lt;
+	int			best = -1;
+	int			e;
+
+	for (e = 0; e < n; e++)
+	{
+		if (ENTRY_SLOT(pg_atomic_read_u64(&my_tags[e])) < 0)
+			return e;
+		entry_last[e] = entry_used[e];
+	}
+
+	/* last use of each entry: also the first uses by its LocalTags */
+	hash_seq_init(&status, local_tags);
+	while ((lt = hash_seq_search(&status)) != NULL)
+	{
+		if (lt->slot < 0 || entry_of[lt->slot] < 0)
+			continue;
+		e = entry_of[lt->slot];
+		entry_last[e] = Max(entry_last[e], lt->xact_stamp);
+	}
+
+	for (e = 0; e < n; e++)
+	{
+		BackendChunk *c = &my_chunks[e];
+
+		if (entry_last[e] == reclaim_stamp || c->floor != 0 ||
+			c->xact_lo != 0 || c->xact_drawn != 0)
+			continue;
+		if (best < 0 || entry_last[e] < entry_last[best])
+			best = e;
+	}
+	if (best < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("too many idgen tags used in one transaction"),
+				 errdetail("A session holds IDs of at most %d tags at once (\"idgen.tags_per_backend\"), and the current transaction has used all of them.",
+						   n),
+				 errhint("Use fewer tags in one transaction, or increase \"idgen.tags_per_backend\" and restart the server.")));
+	return best;
+}
+
+/*
+ * entry_evict
+ *		Free entry e for another tag: its tail goes back to the pool and its
+ *		hybrid slab to the tag, as at backend exit, and the LocalTags of its
+ *		slot are invalidated, remembering the last ID (or slab) the backend
+ *		used, so that its IDs of the tag go on increasing.
+ */
+static void
+entry_evict(int e)
+{
+	int			index = ENTRY_SLOT(pg_atomic_read_u64(&my_tags[e]));
+	BackendChunk *c = &my_chunks[e];
+	HASH_SEQ_STATUS status;
+	LocalTag   *lt;
+	int64		after;
+
+	entry_give_back(e);
+	after = Max(c->next - 1, hybrid_evict(e, index));
+
+	hash_seq_init(&status, local_tags);
+	while ((lt = hash_seq_search(&status)) != NULL)
+	{
+		if (lt->slot != index)
+			continue;
+		lt->valid = false;
+		lt->resume_after = after;
+		lt->resume_generation = c->generation;
+	}
+	local_epoch++;
+	entry_unbind(e);
+}
+
+/*
+ * entry_bind
+ *		Bind an entry to tag slot index under generation for lt, evicting
+ *		the least recently used one if none is free; returns it.  The chunk
+ *		starts empty, at the backend's last ID of the tag if lt remembers
+ *		one of the same generation (a segment tag: see entry_evict).
+ */
+static int
+entry_bind(LocalTag *lt, TagKind kind, int index, uint32 generation)
+{
+	int			e = entry_victim();
+	BackendChunk *c = &my_chunks[e];
+
+	if (ENTRY_SLOT(pg_atomic_read_u64(&my_tags[e])) >= 0)
+		entry_evict(e);
+
+	c->generation = generation;
+	if (kind == TAG_SEGMENT && lt->slot == index &&
+		lt->resume_generation == generation && lt->resume_after > 0)
+		c->start = c->next = c->end = lt->resume_after + 1;
+	pg_write_barrier();
+	pg_atomic_write_u64(&my_tags[e],
+						ENTRY_WORD(pg_atomic_read_u64(&my_tags[e]), index));
+	entry_of[index] = e;
+	return e;
 }
 
 /*
@@ -363,6 +718,7 @@ cache_reattach(LocalTag *lt, TagKind kind, const char *function)
 	BackendChunk *c;
 	SubTransactionId created;
 	int			index;
+	int			e;
 	uint32		generation;
 
 	lt->valid = false;
@@ -374,7 +730,11 @@ cache_reattach(LocalTag *lt, TagKind kind, const char *function)
 	lt->xact_stamp = 0;
 
 	index = slot_attach(lt->info.seqoid, &lt->name, created, &generation);
-	c = &my_slot->chunks[index];
+	e = entry_of[index];
+	if (e < 0)
+		e = entry_bind(lt, kind, index, generation);
+	entry_used[e] = reclaim_stamp;
+	c = &my_chunks[e];
 	if (c->generation != generation || c->end == 0)
 	{
 		/*
@@ -397,7 +757,11 @@ cache_reattach(LocalTag *lt, TagKind kind, const char *function)
 	c->size = chunk_size_clamp(&lt->info, c->size);
 	c->locality = lt->info.locality;
 
+	/* where the backend stood in another slot says nothing of this one */
+	if (lt->slot != index)
+		lt->resume_generation = 0;
 	lt->slot = index;
+	lt->entry = e;
 	lt->generation = generation;
 	lt->chunk = c;
 	lt->valid = true;
@@ -431,6 +795,10 @@ cache_lookup(FunctionCallInfo fcinfo, text *tag, TagKind kind,
 		lt->reclaim_stamp = 0;
 		lt->xact_stamp = 0;
 		lt->checked_user = InvalidOid;
+		lt->slot = -1;
+		lt->entry = -1;
+		lt->resume_after = 0;
+		lt->resume_generation = 0;
 	}
 	else if (lt->valid && slot_generation(lt->slot) != lt->generation)
 		lt->valid = false;
@@ -545,7 +913,19 @@ cache_get(FunctionCallInfo fcinfo, TagKind kind, const char *function)
 BackendChunk *
 cache_chunk(int index)
 {
-	return &my_slot->chunks[index];
+	static BackendChunk absent;
+	int			e = entry_of != NULL ? entry_of[index] : -1;
+
+	if (likely(e >= 0))
+		return &my_chunks[e];
+
+	/*
+	 * No entry: the slot's was evicted, which only happens when nothing of
+	 * the open transaction refers to it, or the tag moved to another slot.
+	 * A chunk of no generation makes reclaim skip it.
+	 */
+	memset(&absent, 0, sizeof(BackendChunk));
+	return &absent;
 }
 
 /*
@@ -559,7 +939,7 @@ cache_chunk(int index)
 void
 cache_give_back_tail(int index)
 {
-	BackendChunk *c = &my_slot->chunks[index];
+	BackendChunk *c = cache_chunk(index);
 	IdRange		tail;
 
 	if (c->next >= c->end)

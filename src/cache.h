@@ -52,11 +52,24 @@ typedef struct LocalTag
 	TagInfo		info;
 	int			slot;			/* index of the tag's slot */
 	uint32		generation;		/* of that slot when attached */
+	int			entry;			/* index of our entry of the slot */
 	BackendChunk *chunk;		/* ours, in shared memory */
 	TimestampTz refilled_at;	/* when the chunk was last refilled */
 	uint64		reclaim_stamp;	/* reclaim_stamp of the transaction that
 								 * listed it (reclaim.c) */
+	int64		resume_after;	/* last ID (hybrid: slab) used from the
+								 * entry of "slot" before it was evicted */
+	uint32		resume_generation;	/* slot generation of that, or 0 */
 } LocalTag;
+
+/* a copy of one backend's chunk of one tag slot (cache_read_all) */
+typedef struct CacheEntryCopy
+{
+	int			index;			/* tag slot */
+	int			backend;		/* backend number */
+	pid_t		pid;
+	BackendChunk chunk;
+} CacheEntryCopy;
 
 extern void cache_shmem_request(void);
 extern void cache_shmem_startup(void);
@@ -69,6 +82,8 @@ extern BackendChunk *cache_chunk(int index);
 extern void cache_give_back_tail(int index);
 extern bool cache_read_chunk(int backend, int index, pid_t *pid,
 							 BackendChunk *chunk);
+extern int	cache_read_all(CacheEntryCopy **copies);
+extern int	cache_entries(void);
 
 /*
  * cache_chunk_tally

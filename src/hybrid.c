@@ -26,15 +26,23 @@
  * or crash (which lose the returned lists) new IDs are above old ones.
  *
  * Memory: per tag slot (slot.c), a HybridPool in our own segment "idgen
- * hybrid" holds the returned slabs (up to MaxBackends, the most slabs that
- * can be held at once) and the counters of idgen.hybrid_stats.  It is
- * tied to the tag's incarnation by the slot's generation: a slot freed by
- * a drop, or reset by a raised start, has a newer generation, and the
+ * hybrid" holds the returned slabs (up to HYBRID_MAX_RETURNED) and the
+ * counters of idgen.hybrid_stats.  A slab returned to a full list is
+ * abandoned (counted): it costs one slab number of 2^31, and the next
+ * backend that needs a slab claims a new one.  The list is short because
+ * it is per tag: sized by the backends that could return a slab at once
+ * (MaxBackends), 10,000 tags and 1,000 connections would need 240 MB.  It
+ * is tied to the tag's incarnation by the slot's generation: a slot freed
+ * by a drop, or reset by a raised start, has a newer generation, and the
  * first use under it empties the list, so a dropped tag's slabs, and slabs
  * below a raised start, are never used again.  A backend's current slab
- * per tag slot lives in backend-local memory (hybrid_local): nothing but
- * its owner ever reads it, and a backend that dies without returning its
- * slab (kill -9) makes the postmaster reinitialise shared memory anyway.
+ * of a tag lives in backend-local memory (hybrid_local), one per entry of
+ * the backend's chunk entries (cache.c): nothing but its owner ever reads
+ * it, and a backend that dies without returning its slab (kill -9) makes
+ * the postmaster reinitialise shared memory anyway.  When cache.c evicts
+ * an entry, its slab goes back to the tag as at exit (hybrid_evict), and
+ * the last slab used is remembered in the tag's LocalTag, so that the
+ * backend's IDs of the tag go on increasing when it uses the tag again.
  *
  * Locking protocol:
  *	- HybridShared->locks[i] (exclusive) protects everything in pools[i]
@@ -75,6 +83,9 @@ PG_FUNCTION_INFO_V1(idgen_hybrid_stats);
 #define HYBRID_TRANCHE		"idgen hybrid"
 #define HYBRID_STATS_COLS	6
 
+/* returned slabs kept per tag slot; see the header comment */
+#define HYBRID_MAX_RETURNED	16
+
 /* a slab and how far it has been used */
 typedef struct HybridSlab
 {
@@ -103,9 +114,10 @@ typedef struct HybridShared
 	HybridSlab *returned;		/* max_returned per pool, sorted by slab */
 } HybridShared;
 
-/* this backend's slab of one tag slot */
+/* this backend's slab of the tag slot of one of its entries (cache.c) */
 typedef struct HybridState
 {
+	int			slot;			/* tag slot of cur */
 	uint32		generation;		/* slot generation of cur */
 	int64		last_slab;		/* highest slab used under generation */
 	HybridSlab	cur;			/* the slab in use, if cur.slab != 0 */
@@ -128,7 +140,8 @@ hybrid_shmem_size(void)
 	size = add_size(size, MAXALIGN(mul_size(sizeof(HybridPool),
 											idgen_max_tags)));
 	size = add_size(size, mul_size(sizeof(HybridSlab),
-								   mul_size(idgen_max_tags, MaxBackends)));
+								   mul_size(idgen_max_tags,
+											HYBRID_MAX_RETURNED)));
 	return size;
 }
 
@@ -163,7 +176,7 @@ hybrid_shmem_startup(void)
 
 	memset(base, 0, hybrid_shmem_size());
 	hybrid_shared->max_tags = idgen_max_tags;
-	hybrid_shared->max_returned = MaxBackends;
+	hybrid_shared->max_returned = HYBRID_MAX_RETURNED;
 	hybrid_shared->pools = (HybridPool *)
 		(base + MAXALIGN(sizeof(HybridShared)));
 	hybrid_shared->returned = (HybridSlab *)
@@ -257,27 +270,53 @@ hybrid_exit(int code, Datum arg)
 {
 	int			i;
 
-	for (i = 0; i < hybrid_shared->max_tags; i++)
+	for (i = 0; i < cache_entries(); i++)
 	{
 		HybridState *st = &hybrid_local[i];
 
 		if (st->cur.slab != 0)
-			hybrid_give_back(i, st->generation, &st->cur);
+			hybrid_give_back(st->slot, st->generation, &st->cur);
 	}
 }
 
 /*
  * hybrid_init
- *		First hybrid_id() of this backend: local state for every tag slot,
- *		and the hand-back at exit.
+ *		First hybrid_id() of this backend: local state for every entry of
+ *		the backend (cache.c), and the hand-back at exit.
  */
 static void
 hybrid_init(void)
 {
 	hybrid_local = MemoryContextAllocZero(TopMemoryContext,
 										  sizeof(HybridState) *
-										  hybrid_shared->max_tags);
+										  cache_entries());
 	before_shmem_exit(hybrid_exit, (Datum) 0);
+}
+
+/*
+ * hybrid_evict
+ *		cache.c frees this backend's entry "entry", of tag slot index: give
+ *		its slab back to the tag, as at exit, and forget it.  Returns the
+ *		last slab the backend used there (0 if none), for the tag's
+ *		LocalTag to remember.  Raises no error.
+ */
+int64
+hybrid_evict(int entry, int index)
+{
+	HybridState *st;
+	int64		last;
+
+	if (hybrid_local == NULL)
+		return 0;
+	st = &hybrid_local[entry];
+	last = st->last_slab;
+	if (st->cur.slab != 0)
+	{
+		Assert(st->slot == index);
+		hybrid_give_back(st->slot, st->generation, &st->cur);
+	}
+	memset(st, 0, sizeof(HybridState));
+	return last;
 }
 
 /*
@@ -319,12 +358,16 @@ hybrid_take_slab(LocalTag *lt)
 	/* a slot that moved on: the tag was dropped or reset, look it up again */
 	while ((hp = hybrid_lock(lt->slot, lt->generation)) == NULL)
 		cache_reattach(lt, TAG_HYBRID, "hybrid_id");
-	st = &hybrid_local[lt->slot];
-	if (st->generation != lt->generation)
+	st = &hybrid_local[lt->entry];
+	if (st->generation != lt->generation || st->slot != lt->slot)
 	{
 		/* first use, or the slot changed hands or was reset */
 		memset(st, 0, sizeof(HybridState));
+		st->slot = lt->slot;
 		st->generation = lt->generation;
+		/* the entry was evicted and bound again: stay above (cache.c) */
+		if (lt->resume_generation == lt->generation)
+			st->last_slab = lt->resume_after;
 	}
 
 	list = hybrid_list(lt->slot);
@@ -384,7 +427,7 @@ idgen_hybrid_id(PG_FUNCTION_ARGS)
 	lt = cache_get(fcinfo, TAG_HYBRID, "hybrid_id");
 	if (unlikely(hybrid_local == NULL))
 		hybrid_init();
-	st = &hybrid_local[lt->slot];
+	st = &hybrid_local[lt->entry];
 
 	for (;;)
 	{

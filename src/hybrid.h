@@ -21,5 +21,6 @@
 
 extern void hybrid_shmem_request(void);
 extern void hybrid_shmem_startup(void);
+extern int64 hybrid_evict(int entry, int index);
 
 #endif							/* IDGEN_HYBRID_H */

@@ -48,7 +48,8 @@
 
 PG_MODULE_MAGIC;
 
-int			idgen_max_tags = 64;
+int			idgen_max_tags = 1024;
+int			idgen_tags_per_backend = 64;
 bool		idgen_preloaded = false;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -159,6 +160,16 @@ _PG_init(void)
 							"Maximum number of tags in use at once, across all databases.",
 							NULL,
 							&idgen_max_tags,
+							1024,
+							1,
+							65536,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("idgen.tags_per_backend",
+							"Maximum number of tags one session holds IDs of at once.",
+							"A session that uses one more tag hands the IDs it holds of its least recently used tag back to the tag's pool; one transaction can use at most this many tags.",
+							&idgen_tags_per_backend,
 							64,
 							1,
 							65536,

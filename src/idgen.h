@@ -21,6 +21,9 @@
 /* idgen.max_tags: segment and hybrid tags in use at once, all databases */
 extern int	idgen_max_tags;
 
+/* idgen.tags_per_backend: chunk entries of each backend (cache.c) */
+extern int	idgen_tags_per_backend;
+
 /* true once the postmaster has loaded us via shared_preload_libraries */
 extern bool idgen_preloaded;
 

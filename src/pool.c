@@ -96,12 +96,18 @@
 #define POOL_TRANCHE	"idgen pools"
 
 /*
- * Ranges handed back to a pool (exit tails, reclaimed IDs), kept sorted.
- * Reclaimed pieces wait there until a backend that has not passed them
- * (usually a new connection) takes them, so the list is generous: 16 kB
- * per tag.
+ * Ranges handed back to a pool (exit tails, reclaimed IDs, the rest of a
+ * region too short for a next_id_range), kept sorted.  Reclaimed pieces
+ * wait there until a backend that has not passed them (usually a new
+ * connection) takes them; each refill of a tag without locality takes the
+ * lowest one above its last ID first.  Locality tags, the default, never
+ * put tails or reclaimed IDs here (pool_give_back), only next_id_range's
+ * retired rests.  So the list is short, 512 bytes a tag: a tag of 10,000
+ * costs that, not the 16 kB of a list as long as a session's tags could
+ * return at once.  When it is full the smallest range is dropped, counted
+ * as lost (idgen.stats).
  */
-#define POOL_MAX_RETURNED	1024
+#define POOL_MAX_RETURNED	32
 
 /*
  * The shared chunk of a locality tag: [lo, hi), of which [next, hi) is

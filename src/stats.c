@@ -10,7 +10,9 @@
  *
  * Locking: pools are read through pool.c, under their lock; backends'
  * chunks are read without a lock (cache.c), so a row may be a moment
- * stale.
+ * stale.  They are read in one pass over the backends' entries
+ * (cache_read_all), not one per tag: with thousands of tags, a scan of
+ * every backend for every tag would take seconds.
  *
  *-------------------------------------------------------------------------
  */
@@ -54,29 +56,31 @@ visible_slot(int index, NameData *tag, uint32 *generation)
 /*
  * live_chunks
  *		Sum the tallies of the backends' chunks of slot index and
- *		generation, and the IDs still cached in them.
+ *		generation, and the IDs still cached in them, from the copies of
+ *		cache_read_all (sorted by slot); *pos is where to look from, and
+ *		moves past the slot's copies (slots must come in increasing order).
  */
 static void
-live_chunks(int index, uint32 generation, ChunkTally *live, int64 *cached)
+live_chunks(const CacheEntryCopy *copies, int ncopies, int *pos,
+			int index, uint32 generation, ChunkTally *live, int64 *cached)
 {
-	int			b;
-
 	memset(live, 0, sizeof(ChunkTally));
 	*cached = 0;
-	for (b = 0; b < MaxBackends; b++)
+	while (*pos < ncopies && copies[*pos].index < index)
+		(*pos)++;
+	for (; *pos < ncopies && copies[*pos].index == index; (*pos)++)
 	{
-		BackendChunk c;
+		const BackendChunk *c = &copies[*pos].chunk;
 		ChunkTally	t;
-		pid_t		pid;
 
-		if (!cache_read_chunk(b, index, &pid, &c) || c.generation != generation)
+		if (c->generation != generation)
 			continue;
-		t = cache_chunk_tally(&c);
+		t = cache_chunk_tally(c);
 		live->issued += t.issued;
 		live->rewound += t.rewound;
 		live->refills += t.refills;
 		live->skipped += t.skipped;
-		*cached += c.end - c.next;
+		*cached += c->end - c->next;
 	}
 }
 
@@ -89,10 +93,14 @@ static void
 pool_stats(FunctionCallInfo fcinfo, int ncols)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	CacheEntryCopy *copies;
+	int			ncopies;
+	int			pos = 0;
 	int			i;
 
 	idgen_check_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
+	ncopies = cache_read_all(&copies);
 
 	for (i = 0; i < idgen_max_tags; i++)
 	{
@@ -108,7 +116,7 @@ pool_stats(FunctionCallInfo fcinfo, int ncols)
 		if (!visible_slot(i, &tag, &generation) ||
 			!pool_counters(i, generation, &pc, &contents))
 			continue;
-		live_chunks(i, generation, &live, &cached);
+		live_chunks(copies, ncopies, &pos, i, generation, &live, &cached);
 
 		values[0] = CStringGetTextDatum(NameStr(tag));
 		values[1] = Int64GetDatum(pc.chunks.issued + live.issued);
@@ -163,37 +171,37 @@ Datum
 idgen_backend_ranges(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int			i;
+	CacheEntryCopy *copies;
+	int			ncopies;
+	int			k = 0;
 
 	idgen_check_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
+	ncopies = cache_read_all(&copies);
 
-	for (i = 0; i < idgen_max_tags; i++)
+	while (k < ncopies)
 	{
+		int			i = copies[k].index;
 		NameData	tag;
 		uint32		generation;
-		int			b;
+		bool		visible = visible_slot(i, &tag, &generation);
 
-		if (!visible_slot(i, &tag, &generation))
-			continue;
-
-		for (b = 0; b < MaxBackends; b++)
+		for (; k < ncopies && copies[k].index == i; k++)
 		{
-			BackendChunk c;
-			pid_t		pid;
+			const BackendChunk *c = &copies[k].chunk;
 			Datum		values[BACKEND_RANGES_COLS];
 			bool		nulls[BACKEND_RANGES_COLS] = {0};
 
-			if (!cache_read_chunk(b, i, &pid, &c) || c.generation != generation)
+			if (!visible || c->generation != generation)
 				continue;
-			values[0] = Int32GetDatum(pid);
+			values[0] = Int32GetDatum(copies[k].pid);
 			values[1] = CStringGetTextDatum(NameStr(tag));
-			values[2] = Int64GetDatum(c.start);
-			values[3] = Int64GetDatum(c.next);
-			values[4] = Int64GetDatum(c.end);
-			values[5] = Int32GetDatum(c.size);
-			values[6] = Int64GetDatum(c.xact_drawn +
-									  (c.xact_lo > 0 ? c.next - c.xact_lo : 0));
+			values[2] = Int64GetDatum(c->start);
+			values[3] = Int64GetDatum(c->next);
+			values[4] = Int64GetDatum(c->end);
+			values[5] = Int32GetDatum(c->size);
+			values[6] = Int64GetDatum(c->xact_drawn +
+									  (c->xact_lo > 0 ? c->next - c->xact_lo : 0));
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
 								 values, nulls);
 		}
@@ -213,6 +221,9 @@ idgen_reset_stats(PG_FUNCTION_ARGS)
 {
 	bool		all = PG_ARGISNULL(0);
 	Oid			only = InvalidOid;
+	CacheEntryCopy *copies;
+	int			ncopies;
+	int			pos = 0;
 	int			i;
 
 	idgen_check_not_parallel("idgen.reset_stats");
@@ -227,6 +238,7 @@ idgen_reset_stats(PG_FUNCTION_ARGS)
 		only = info.seqoid;
 	}
 
+	ncopies = cache_read_all(&copies);
 	for (i = 0; i < idgen_max_tags; i++)
 	{
 		NameData	tag;
@@ -238,7 +250,7 @@ idgen_reset_stats(PG_FUNCTION_ARGS)
 		if (!slot_describe(i, &tag, &seqoid, &generation) ||
 			(!all && seqoid != only))
 			continue;
-		live_chunks(i, generation, &live, &cached);
+		live_chunks(copies, ncopies, &pos, i, generation, &live, &cached);
 		pool_reset_counters(i, generation, &live);
 	}
 	PG_RETURN_VOID();

@@ -650,11 +650,16 @@ idgen_watermark_holders(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	TransactionId *unknown;
 	int			nunknown;
+	CacheEntryCopy *copies;
+	int			ncopies;
+	int			k = 0;
 	int			index;
 
 	idgen_check_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
 	nunknown = unknown_prepared(&unknown);
+	/* one pass over the backends' entries, sorted by slot (cache.c) */
+	ncopies = cache_read_all(&copies);
 
 	for (index = 0; index < idgen_max_tags; index++)
 	{
@@ -663,21 +668,21 @@ idgen_watermark_holders(PG_FUNCTION_ARGS)
 		uint32		generation;
 		WatermarkSlot *ws;
 		TagInfo		info;
-		int			b;
 		int			i;
 
+		while (k < ncopies && copies[k].index < index)
+			k++;
 		if (!slot_describe(index, &tag, &seqoid, &generation) ||
 			!tag_may_monitor(seqoid))
 			continue;
-		for (b = 0; b < MaxBackends; b++)
+		for (; k < ncopies && copies[k].index == index; k++)
 		{
-			BackendChunk c;
-			pid_t		pid;
+			const BackendChunk *c = &copies[k].chunk;
 
 			/* every floor the watermark counts, of any generation */
-			if (cache_read_chunk(b, index, &pid, &c) && pid != 0 &&
-				c.floor != 0 && c.floor != PG_INT64_MAX)
-				holder_row(rsinfo, &tag, pid, InvalidTransactionId, c.floor);
+			if (c->floor != 0 && c->floor != PG_INT64_MAX)
+				holder_row(rsinfo, &tag, copies[k].pid, InvalidTransactionId,
+						   c->floor);
 		}
 		ws = watermark_lock(index);
 		(void) prune_prepared(ws);

@@ -173,7 +173,10 @@ my $parser = qr/\b(?:parse_\w+|analyze|gram|scan)\.[cly]:\d+/;
 #	- "invalid INTERVAL typmod": pg_catalog.interval(interval, integer) with
 #	  a typmod that no interval declaration makes, planned over a value that
 #	  is not a constant, e.g. SELECT pg_catalog.interval(now() - now(), 27);
-#	  (XX000 in intervaltypmodleastfield, on a server without idgen too)
+#	  (XX000 in intervaltypmodleastfield, on a server without idgen too);
+#	  and pg_catalog.intervaltypmodout(integer) called with such a typmod,
+#	  e.g. SELECT pg_catalog.intervaltypmodout(86); (XX000 in
+#	  intervaltypmodout, on 17.11 without idgen)
 #	- "could not open relation with OID": from 18 on, pg_catalog.pg_sequences
 #	  (which idgen.stats, idgen.hybrid_stats and idgen.runway join for
 #	  last_value) opens every sequence its snapshot shows, also one that a
@@ -183,7 +186,7 @@ my $parser = qr/\b(?:parse_\w+|analyze|gram|scan)\.[cly]:\d+/;
 #	  BEFORE DELETE trigger drops a sequence, and DELETE FROM it RETURNING
 #	  (SELECT last_value FROM pg_sequences WHERE sequencename = 's1').
 #	  Only in a statement that reads pg_sequences through those views.
-my $builtin = qr/^invalid INTERVAL typmod: .*\(intervaltypmodleastfield, timestamp\.c:\d+\)$/;
+my $builtin = qr/^invalid INTERVAL typmod: .*\((?:intervaltypmodleastfield|intervaltypmodout), timestamp\.c:\d+\)$/;
 my $sequences_view = qr/\bpg_sequences\b|\bidgen\.(?:stats|hybrid_stats|runway)\b/;
 my @internal = grep {
 	$_->{code} =~ /^XX/
