@@ -24,7 +24,7 @@
  * lookup fails with a configuration-limit error naming the setting.
  *
  * next_id() finds the tag's LocalTag (memoised per call site in fn_extra,
- * so a constant tag name costs one memcmp), then bumps chunk->next: no
+ * so a constant tag name costs one comparison), then bumps chunk->next: no
  * lock, no atomic read-modify-write, no syscall, no catalog access.  A
  * call site whose fn_extra is empty (each execution of a prepared
  * statement starts with a new one) consults the backend's memo of its
@@ -56,7 +56,7 @@
  *	  transaction checks the role's privilege on the tag again if any
  *	  invalidation message arrived since the last check, so that a
  *	  revoked privilege or role membership takes effect at the latest at
- *	  the next transaction, and opens reclaim's record of the run;
+ *	  the next transaction, and opens reclaim's run;
  *	- the current role, against the one checked (SET ROLE, SECURITY
  *	  DEFINER functions).
  * Parallel mode costs the fast path nothing: every path that leaves it (a
@@ -665,8 +665,8 @@ chunk_size_clamp(const TagInfo *info, int64 size)
  * cache_first_use
  *		First use of a tag in this transaction (or by another role, or since
  *		the tag was attached again): refuse parallel mode, check the role's
- *		right to use it, and for a segment tag open reclaim's record of the
- *		IDs the transaction draws from here.
+ *		right to use it, and for a segment tag open reclaim's run of the IDs
+ *		the transaction draws from here.
  */
 static pg_noinline void
 cache_first_use(LocalTag *lt, TagKind kind, const char *function)
@@ -921,8 +921,8 @@ cache_chunk(int index)
 
 	/*
 	 * No entry: the slot's was evicted, which only happens when nothing of
-	 * the open transaction refers to it, or the tag moved to another slot.
-	 * A chunk of no generation makes reclaim skip it.
+	 * the open transaction refers to it, or the tag moved to another slot. A
+	 * chunk of no generation makes reclaim skip it.
 	 */
 	memset(&absent, 0, sizeof(BackendChunk));
 	return &absent;

@@ -57,8 +57,8 @@ typedef struct LocalTag
 	TimestampTz refilled_at;	/* when the chunk was last refilled */
 	uint64		reclaim_stamp;	/* reclaim_stamp of the transaction that
 								 * listed it (reclaim.c) */
-	int64		resume_after;	/* last ID (hybrid: slab) used from the
-								 * entry of "slot" before it was evicted */
+	int64		resume_after;	/* last ID (hybrid: slab) used from the entry
+								 * of "slot" before it was evicted */
 	uint32		resume_generation;	/* slot generation of that, or 0 */
 } LocalTag;
 

@@ -63,6 +63,7 @@ extern bool pool_take_chunk(int index, uint32 generation, const TagInfo *info,
 extern bool pool_take_front(int index, uint32 generation, const TagInfo *info,
 							int64 n, IdRange *got, int64 *floor);
 extern int64 pool_front_next(int index);
+
 /* pool_watermark's answers when the pool has nothing to hand out */
 #define POOL_FLOOR_UNKNOWN		(-1)
 #define POOL_FLOOR_NONE_YET		0
