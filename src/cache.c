@@ -560,14 +560,20 @@ entry_victim(void)
 		entry_last[e] = entry_used[e];
 	}
 
-	/* last use of each entry: also the first uses by its LocalTags */
+	/*
+	 * Last use of each entry: also the first uses by its LocalTags, and the
+	 * transaction whose reclaim list holds one (reclaim.c), which keeps a
+	 * pointer to its chunk until the transaction ends, even when the tag was
+	 * looked up again meanwhile.
+	 */
 	hash_seq_init(&status, local_tags);
 	while ((lt = hash_seq_search(&status)) != NULL)
 	{
 		if (lt->slot < 0 || entry_of[lt->slot] < 0)
 			continue;
 		e = entry_of[lt->slot];
-		entry_last[e] = Max(entry_last[e], lt->xact_stamp);
+		entry_last[e] = Max(entry_last[e],
+							Max(lt->xact_stamp, lt->reclaim_stamp));
 	}
 
 	for (e = 0; e < n; e++)
