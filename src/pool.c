@@ -241,7 +241,6 @@ pool_lock(int index, uint32 generation)
 	if (stale)
 	{
 		bool		had_claimer = pool->claimer != 0;
-
 		IdRange		none = {0, 0};
 
 		pool->claimer = 0;
