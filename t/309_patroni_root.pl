@@ -145,6 +145,21 @@ sub psql_on
 	return $out;
 }
 
+# psql_up PORT, SQL: psql_on, retried for up to two minutes while the
+# server is not up (a member Patroni is still starting, or rewinding)
+sub psql_up
+{
+	my ($p, $sql) = @_;
+	my $until = time + 120;
+	while (1)
+	{
+		my $out = psql_on($p, $sql);
+		return $out if defined $out;
+		die "the server on port $p does not answer" if time > $until;
+		nap(1);
+	}
+}
+
 # leader: the member that holds Patroni's leader lock, waiting for one
 sub leader
 {
@@ -355,7 +370,7 @@ for my $o (@orphans)
 {
 	my $outside = 0;
 	for my $g (split /\n/,
-		psql_on($o->{pg}, "SELECT node || ' ' || range FROM idgen.grants WHERE kind = 'grant'"))
+		psql_up($o->{pg}, "SELECT node || ' ' || range FROM idgen.grants WHERE kind = 'grant'"))
 	{
 		$outside++ unless $ledger{$g};
 	}
