@@ -277,7 +277,9 @@ pg_version() { "$PG_CONFIG" --version | awk '{ print $1, $2 }'; }
 build_install() {
     local stamp="$REPO/src/.built-for"
     say "building and installing idgen for $(pg_version)"
-    if [ "$(cat "$stamp" 2>/dev/null)" != "$PG_CONFIG" ]; then
+    # objects of another installation, or of a build by hand since (plain
+    # make, which writes no stamp): built again
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$PG_CONFIG" ] || [ "$REPO/idgen.so" -nt "$stamp" ]; then
         rm -f "$REPO"/src/*.o "$REPO"/src/*.bc "$REPO"/idgen.so
     fi
     make -C "$REPO" -s PG_CONFIG="$PG_CONFIG" >&2
