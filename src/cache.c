@@ -488,7 +488,7 @@ cache_exit(int code, Datum arg)
 
 	pool_release_claim();
 	/* an open transaction can only abort now: reclaim before handing back */
-	reclaim_at_exit();
+	reclaim_undo();
 	for (e = 0; e < cache_entries(); e++)
 	{
 		entry_give_back(e);

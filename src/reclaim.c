@@ -39,7 +39,7 @@
  *	- Commit and PREPARE: the list and the records are forgotten; a
  *	  prepared transaction keeps its IDs whatever happens to it later.
  *	- Backend exit in a transaction: the transaction can only abort, so
- *	  it is undone before the chunks go back (cache.c).
+ *	  cache.c undoes it (reclaim_undo) before the chunks go back.
  * A chunk that was reset or dropped under the transaction (another slot
  * generation, see cache_reattach) gives nothing back.  Tags created with
  * reclaim => false record nothing.  A transaction that draws one tag
@@ -178,15 +178,4 @@ reclaim_undo(void)
 		pool_give_back(records[i].slot, records[i].generation, records[i].run,
 					   GIVE_BACK_RECLAIM, false, NULL);
 	reclaim_forget();
-}
-
-/*
- * reclaim_at_exit
- *		The backend exits, possibly inside a transaction, which will abort:
- *		undo it now, while the chunks are still ours.
- */
-void
-reclaim_at_exit(void)
-{
-	reclaim_undo();
 }

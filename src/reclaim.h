@@ -27,7 +27,6 @@ extern void reclaim_grow_list(void);
 extern void reclaim_forget(void);
 extern void reclaim_undo(void);
 extern void reclaim_record(LocalTag *lt);
-extern void reclaim_at_exit(void);
 
 /*
  * reclaim_note

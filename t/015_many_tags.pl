@@ -92,15 +92,34 @@ $node->safe_psql(
 	SELECT idgen.create_tag('warm' || i) FROM generate_series(1, 9) i;
 });
 my $hot = $node->background_psql('postgres', on_error_stop => 1);
-# the session uses every tag once, then hot: its entries, memo and chunk
-$hot->query_safe(
-	q{DO $$ BEGIN
-		FOR i IN 1..9 LOOP PERFORM next_id('warm' || i); COMMIT; END LOOP;
-	  END $$});
-$hot->query_safe("SELECT next_id('hot')");
-my $before = counts();
-$hot->query_safe("SELECT count(next_id('hot')) FROM generate_series(1, 20000)");
-my $few = counts();
+
+# differences of refills/claims/returned
+sub delta
+{
+	my ($a, $b) = @_;
+	my @a = split m{/}, $a;
+	my @b = split m{/}, $b;
+	return join('/', map { $b[$_] - $a[$_] } 0 .. 2);
+}
+
+# hot_delta PRELUDE: in the session $hot, the SQL PRELUDE (if any), then
+# every warm tag once, a transaction each, then hot (its entries, memo and
+# chunk); returns the refills/claims/returned of 20,000 next_id('hot')
+# calls after that
+sub hot_delta
+{
+	my ($prelude) = @_;
+	$hot->query_safe($prelude) if defined $prelude;
+	$hot->query_safe(
+		q{DO $$ BEGIN
+			FOR i IN 1..9 LOOP PERFORM next_id('warm' || i); COMMIT; END LOOP;
+		  END $$});
+	$hot->query_safe("SELECT next_id('hot')");
+	my $before = counts();
+	$hot->query_safe("SELECT count(next_id('hot')) FROM generate_series(1, 20000)");
+	return delta($before, counts());
+}
+my $few = hot_delta();
 
 # 2. 10,000 tags: with hot and warm1..9, t1 to t9990
 for my $k (0 .. 9)
@@ -139,30 +158,13 @@ is( $node->safe_psql(
 
 # 6, second half: the same calls, in a session that used all 10,000 tags
 # (its entries are full of other tags, which it does not touch again)
-$hot->query_safe(
+my $many = hot_delta(
 	q{DO $$ BEGIN
 		FOR i IN 1..9990 LOOP PERFORM next_id('t' || i); COMMIT; END LOOP;
 	  END $$});
-$hot->query_safe(
-	q{DO $$ BEGIN
-		FOR i IN 1..9 LOOP PERFORM next_id('warm' || i); COMMIT; END LOOP;
-	  END $$});
-$hot->query_safe("SELECT next_id('hot')");
-my $before_many = counts();
-$hot->query_safe("SELECT count(next_id('hot')) FROM generate_series(1, 20000)");
-my $many = counts();
-
-# differences of refills/claims/returned
-sub delta
-{
-	my ($a, $b) = @_;
-	my @a = split m{/}, $a;
-	my @b = split m{/}, $b;
-	return join('/', map { $b[$_] - $a[$_] } 0 .. 2);
-}
-is(delta($before_many, $many), delta($before, $few),
+is($many, $few,
 	'20,000 next_id calls refill, claim and hand back the same with 10,000 tags as with 10 (refills/claims/returned: '
-	  . delta($before, $few) . ')');
+	  . $few . ')');
 is( $node->safe_psql(
 		'postgres',
 		"SELECT count(*) FROM idgen.backend_ranges WHERE pid = " . $hot->query_safe('SELECT pg_backend_pid()')),
