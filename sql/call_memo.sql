@@ -54,6 +54,22 @@ EXECUTE pt;
 RESET ROLE;
 EXECUTE pt;
 
+-- names of one length that differ in one byte (first, middle, last), for
+-- every way the memo's comparison reads a name (1 to 17 bytes, and 63),
+-- drawn in turn at one call site: each name gets its own tag's IDs
+CREATE TABLE memo_names (n int, name text);
+INSERT INTO memo_names
+SELECT row_number() OVER (ORDER BY l, name), name
+FROM (SELECT DISTINCT l, CASE WHEN p = 0 THEN repeat('a', l)
+                              ELSE overlay(repeat('a', l) PLACING 'b' FROM p) END AS name
+      FROM (SELECT l, unnest(ARRAY[0, 1, (l + 1) / 2, l]) AS p
+            FROM unnest(ARRAY[1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 15, 16, 17, 63]) AS l) x) y;
+SELECT count(idgen.create_tag(name, start => n * 10000, region => 1000)) FROM memo_names;
+SELECT format('SELECT %s AS len, count(*) AS draws, bool_and(next_id(t.name) / 10000 = t.n) AS own_ids
+               FROM memo_names t, generate_series(1, 3) WHERE length(t.name) = %s', l, l)
+FROM (SELECT DISTINCT length(name) AS l FROM memo_names) x ORDER BY l \gexec
+
 DEALLOCATE ALL;
 DROP EXTENSION idgen CASCADE;
 DROP ROLE regress_memo_user;
+DROP TABLE memo_names;

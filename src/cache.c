@@ -37,8 +37,10 @@
  *	  do, and a B-tree on them fills at its right edge.  A backend that
  *	  finds the front where its own chunk ended (nobody drew in between)
  *	  doubles its next chunk, up to chunk_max: a backend drawing alone
- *	  (a bulk load) refills rarely.  At its first use of the tag in each
- *	  transaction, a backend whose chunk has fallen more than
+ *	  (a bulk load) refills rarely.  The common refill, one ID for a tag
+ *	  that is not ordered, is inline in next_id() (refill_one): one
+ *	  fetch-add on the shared chunk's front.  At its first use of the tag
+ *	  in each transaction, a backend whose chunk has fallen more than
  *	  LOCALITY_WINDOW IDs behind the front (a pooled session that sat idle
  *	  while others drew) hands the rest of it back to the pool, which skips
  *	  it (cache_give_back_tail), instead of inserting far behind the
@@ -700,7 +702,7 @@ cache_first_use(LocalTag *lt, TagKind kind, const char *function)
 	/* a locality tag's chunk that others have passed far goes back */
 	if (lt->info.locality && c->next < c->end)
 	{
-		int64		front = pool_front_next(lt->slot);
+		int64		front = pool_front_next(lt->front);
 
 		if (front != c->end && front - c->next > LOCALITY_WINDOW)
 			cache_give_back_tail(lt->slot);
@@ -770,6 +772,9 @@ cache_reattach(LocalTag *lt, TagKind kind, const char *function)
 	lt->entry = e;
 	lt->generation = generation;
 	lt->chunk = c;
+	lt->front = pool_front(index);
+	lt->inline_front = lt->info.locality && !lt->info.ordered ?
+		lt->front : NULL;
 	lt->valid = true;
 	local_epoch++;
 }
@@ -828,35 +833,43 @@ cache_lookup(FunctionCallInfo fcinfo, text *tag, TagKind kind,
  * name_equal
  *		memcmp(a, b, len) == 0, inline: a tag name is short, and calling the
  *		C library's memcmp costs more than comparing it eight bytes at a
- *		time, then four, then byte by byte (never reading past len).
+ *		time, the last eight overlapping the ones before (four and four for
+ *		a name of four to seven bytes), never reading past len.
  */
 static inline bool
 name_equal(const char *a, const char *b, int len)
 {
-	int			i = 0;
-
-	for (; i + (int) sizeof(uint64) <= len; i += sizeof(uint64))
+	if (len >= (int) sizeof(uint64))
 	{
 		uint64		x;
 		uint64		y;
+		int			i;
 
-		memcpy(&x, a + i, sizeof(uint64));
-		memcpy(&y, b + i, sizeof(uint64));
-		if (x != y)
-			return false;
+		for (i = 0; i < len - (int) sizeof(uint64); i += sizeof(uint64))
+		{
+			memcpy(&x, a + i, sizeof(uint64));
+			memcpy(&y, b + i, sizeof(uint64));
+			if (x != y)
+				return false;
+		}
+		memcpy(&x, a + len - sizeof(uint64), sizeof(uint64));
+		memcpy(&y, b + len - sizeof(uint64), sizeof(uint64));
+		return x == y;
 	}
-	if (i + (int) sizeof(uint32) <= len)
+	if (len >= (int) sizeof(uint32))
 	{
-		uint32		x;
-		uint32		y;
+		uint32		x1;
+		uint32		y1;
+		uint32		x2;
+		uint32		y2;
 
-		memcpy(&x, a + i, sizeof(uint32));
-		memcpy(&y, b + i, sizeof(uint32));
-		if (x != y)
-			return false;
-		i += sizeof(uint32);
+		memcpy(&x1, a, sizeof(uint32));
+		memcpy(&y1, b, sizeof(uint32));
+		memcpy(&x2, a + len - sizeof(uint32), sizeof(uint32));
+		memcpy(&y2, b + len - sizeof(uint32), sizeof(uint32));
+		return x1 == y1 && x2 == y2;
 	}
-	for (; i < len; i++)
+	for (int i = 0; i < len; i++)
 		if (a[i] != b[i])
 			return false;
 	return true;
@@ -878,19 +891,33 @@ static pg_attribute_always_inline LocalTag *
 tag_of_call(FunctionCallInfo fcinfo, TagKind kind, const char *function)
 {
 	text	   *tag = (text *) PG_GETARG_POINTER(0);
+	const char *data;
 	int			len;
 	CallMemo   *memo = (CallMemo *) fcinfo->flinfo->fn_extra;
 	LocalTag   *lt;
 
-	/* PG_GETARG_TEXT_PP without its call for the usual, plain argument */
-	if (unlikely(VARATT_IS_EXTERNAL(tag) || VARATT_IS_COMPRESSED(tag)))
-		tag = PG_GETARG_TEXT_PP(0);
-	len = VARSIZE_ANY_EXHDR(tag);
+	/*
+	 * PG_GETARG_TEXT_PP without its call: a constant or a parameter has a
+	 * plain 4-byte header; a short header is read as it is, and anything else
+	 * is detoasted.
+	 */
+	if (likely(VARATT_IS_4B_U(tag)))
+	{
+		len = VARSIZE(tag) - VARHDRSZ;
+		data = VARDATA(tag);
+	}
+	else
+	{
+		if (VARATT_IS_EXTERNAL(tag) || VARATT_IS_COMPRESSED(tag))
+			tag = PG_GETARG_TEXT_PP(0);
+		len = VARSIZE_ANY_EXHDR(tag);
+		data = VARDATA_ANY(tag);
+	}
 	if (memo == NULL)
 		memo = &last_lookup[kind];
 	if (likely(memo->epoch == local_epoch &&
 			   memo->len == len &&
-			   name_equal(memo->name, VARDATA_ANY(tag), len) &&
+			   name_equal(memo->name, data, len) &&
 			   slot_generation(memo->lt->slot) == memo->lt->generation))
 		lt = memo->lt;
 	else
@@ -975,7 +1002,7 @@ cache_refill(LocalTag *lt)
 	{
 		/* a larger chunk only while nobody else draws: see the header */
 		if (size > 1 &&
-			(last_end == 0 || pool_front_next(lt->slot) != last_end))
+			(last_end == 0 || pool_front_next(lt->front) != last_end))
 			size = 1;
 	}
 	else
@@ -1034,6 +1061,42 @@ cache_refill(LocalTag *lt)
 }
 
 /*
+ * refill_one
+ *		cache_refill's common case, inline in next_id(): a locality tag that
+ *		is not ordered, whose chunk size is one (others draw too), takes its
+ *		next ID from the shared chunk with one fetch-add, and keeps the
+ *		books as cache_refill does for it (a locality tag's closed run is
+ *		counted, never recorded).  The first use in the transaction listed
+ *		the tag for reclaim already.  False when cache_refill must do it:
+ *		another kind of tag, a larger chunk, the shared chunk used up, or
+ *		the slot moved on.
+ */
+static pg_attribute_always_inline bool
+refill_one(LocalTag *lt, BackendChunk *c)
+{
+	IdRange		got;
+	bool		moved;
+
+	Assert(!lt->info.reclaim || lt->reclaim_stamp == reclaim_stamp);
+	if (lt->inline_front == NULL || c->size != 1 ||
+		!pool_front_take(lt->inline_front, lt->slot, lt->generation, 1,
+						 &got, &moved))
+		return false;
+	if (c->xact_lo != 0)
+		c->xact_drawn += c->next - c->xact_lo;
+	c->tally.issued += c->next - c->start;
+	c->tally.refills++;
+	/* drawing alone (nobody took IDs since ours) doubles */
+	c->size = got.lo == c->end ? chunk_size_clamp(&lt->info, 2) : 1;
+	c->start = got.lo;
+	c->next = got.lo;
+	c->end = got.hi;
+	c->xact_lo = lt->info.reclaim ? got.lo : 0;
+	lt->refilled_at = 0;
+	return true;
+}
+
+/*
  * idgen_next_id
  *		next_id(tag): the next ID of a segment tag.
  */
@@ -1049,7 +1112,7 @@ idgen_next_id(PG_FUNCTION_ARGS)
 
 	lt = tag_of_call(fcinfo, TAG_SEGMENT, "next_id");
 	c = lt->chunk;
-	if (unlikely(c->next >= c->end))
+	if (unlikely(c->next >= c->end) && !refill_one(lt, c))
 	{
 		cache_refill(lt);
 		c = lt->chunk;

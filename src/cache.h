@@ -54,6 +54,10 @@ typedef struct LocalTag
 	uint32		generation;		/* of that slot when attached */
 	int			entry;			/* index of our entry of the slot */
 	BackendChunk *chunk;		/* ours, in shared memory */
+	PoolFront  *front;			/* the slot's shared chunk (pool.h) */
+	PoolFront  *inline_front;	/* the same, when next_id() may take one ID
+								 * from it inline (locality, not ordered);
+								 * else NULL */
 	TimestampTz refilled_at;	/* when the chunk was last refilled */
 	uint64		reclaim_stamp;	/* reclaim_stamp of the transaction that
 								 * listed it (reclaim.c) */

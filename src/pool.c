@@ -54,10 +54,10 @@
  * Locking protocol:
  *	- pool_locks[i] (named tranche "idgen pools") held exclusive protects
  *	  every field of pools[i] but front.next.  front.next is written by
- *	  atomic fetch-add (front_take) with the lock held shared, or with no
+ *	  atomic fetch-add (pool_front_cut) with the lock held shared, or with no
  *	  lock at all for a tag that is not ordered; any other write of it, and
  *	  every write of front.hi and front.lo, needs the lock exclusive.
- *	- A taker without the lock (front_take_unlocked) relies on this order:
+ *	- A taker without the lock (pool_front_take) relies on this order:
  *	  a new shared chunk is installed by writing front.next before
  *	  front.hi (a write barrier between), and a chunk is installed only
  *	  once front.next has reached front.hi; a taker reads front.hi before
@@ -108,25 +108,6 @@
  * as lost (idgen.stats).
  */
 #define POOL_MAX_RETURNED	32
-
-/*
- * The shared chunk of a locality tag: [lo, hi), of which [next, hi) is
- * still to hand out; next at or past hi means it is used up (a taker's
- * fetch-add may carry it past hi).  Every backend drawing the tag writes
- * next, so it has a cache line of its own.
- */
-typedef union PoolFront
-{
-	struct
-	{
-		pg_atomic_uint64 next;	/* next ID to hand out */
-		pg_atomic_uint64 hi;	/* end of the chunk */
-		int64		lo;			/* start of the chunk */
-		pg_atomic_uint32 generation;	/* the pool's, published once the
-										 * chunk belongs to it */
-	}			f;
-	char		pad[PG_CACHE_LINE_SIZE];
-} PoolFront;
 
 /* the shared tier of one tag slot; see the locking protocol above */
 typedef struct TagPool
@@ -560,52 +541,18 @@ pool_take_chunk(int index, uint32 generation, const TagInfo *info,
 
 /*
  * front_take
- *		Take up to n IDs from the front of the shared chunk, if it has any
- *		left, with one atomic fetch-add on front.next.  A fetch-add that
- *		finds the chunk used up leaves front.next past its end, which means
- *		just that.  If floor is not NULL, it is lowered to the first ID
- *		taken (see pool_take_front).  Caller holds the pool lock, shared or
- *		exclusive, or is front_take_unlocked.
+ *		pool_front_cut (pool.h) for a caller holding the pool lock: if floor
+ *		is not NULL, it is lowered to the first ID taken (see
+ *		pool_take_front).
  */
 static bool
 front_take(TagPool *pool, int64 n, IdRange *got, int64 *floor)
 {
-	uint64		hi = pg_atomic_read_u64(&pool->front.f.hi);
-	uint64		next;
-
-	if (pg_atomic_read_u64(&pool->front.f.next) >= hi)
+	if (!pool_front_cut(&pool->front, n, got))
 		return false;
-	/* a full barrier: hi was read before */
-	next = pg_atomic_fetch_add_u64(&pool->front.f.next, n);
-	if (next >= hi)
-		return false;
-	got->lo = (int64) next;
-	got->hi = hi - next <= (uint64) n ? (int64) hi : got->lo + n;
 	if (floor != NULL && *floor > got->lo)
 		*floor = got->lo;
 	return true;
-}
-
-/*
- * front_take_unlocked
- *		front_take without the pool lock, for a tag that is not ordered:
- *		the one atomic operation on a shared cache line that an ID costs.
- *		False when the shared chunk is used up or not yet the generation's,
- *		with *moved set when the slot has moved on (the IDs taken, if any,
- *		are dropped with the pool's).  See the locking protocol above.
- */
-static bool
-front_take_unlocked(TagPool *pool, int index, uint32 generation, int64 n,
-					IdRange *got, bool *moved)
-{
-	*moved = false;
-	if (pg_atomic_read_u32(&pool->front.f.generation) != generation)
-		return false;
-	pg_read_barrier();
-	if (!front_take(pool, n, got, NULL))
-		return false;
-	*moved = slot_generation(index) != generation;
-	return !*moved;
 }
 
 /*
@@ -688,7 +635,7 @@ pool_take_front(int index, uint32 generation, const TagInfo *info,
 	{
 		bool		moved;
 
-		if (front_take_unlocked(pool, index, generation, n, got, &moved))
+		if (pool_front_take(&pool->front, index, generation, n, got, &moved))
 			return true;
 		if (moved)
 			return false;
@@ -750,20 +697,14 @@ pool_watermark(int index, uint32 generation, int64 *floor,
 }
 
 /*
- * pool_front_next
- *		The next ID the shared chunk of slot index would hand out, read
- *		without the lock.  A hint only, which may be a moment stale or mix
- *		two chunks: a backend compares it with the end of its own chunk to
- *		tell whether others drew since it did.  Never used to hand out IDs.
+ * pool_front
+ *		The shared chunk of slot index, for pool_front_next and
+ *		pool_front_take (pool.h): its address never changes.
  */
-int64
-pool_front_next(int index)
+PoolFront *
+pool_front(int index)
 {
-	TagPool    *pool = &pools[index].pool;
-	uint64		hi = pg_atomic_read_u64(&pool->front.f.hi);
-	uint64		next = pg_atomic_read_u64(&pool->front.f.next);
-
-	return (int64) Min(next, hi);
+	return &pools[index].pool.front;
 }
 
 /*

@@ -78,7 +78,7 @@ int			reclaim_ntags = 0;
 int			reclaim_max_tags = 0;
 
 static DrawRecord *records = NULL;
-static int	nrecords = 0;
+int			reclaim_nrecords = 0;
 static int	maxrecords = 0;
 
 /*
@@ -120,33 +120,13 @@ reclaim_record(LocalTag *lt)
 	BackendChunk *c = lt->chunk;
 	DrawRecord *r;
 
-	if (nrecords == maxrecords)
+	if (reclaim_nrecords == maxrecords)
 		grow_array((void **) &records, &maxrecords, sizeof(DrawRecord));
-	r = &records[nrecords++];
+	r = &records[reclaim_nrecords++];
 	r->slot = lt->slot;
 	r->generation = c->generation;
 	r->run.lo = c->xact_lo;
 	r->run.hi = c->next;
-}
-
-/*
- * reclaim_forget
- *		The transaction's IDs stay drawn: empty the list and the records.
- */
-void
-reclaim_forget(void)
-{
-	int			i;
-
-	for (i = 0; i < reclaim_ntags; i++)
-	{
-		BackendChunk *c = reclaim_tags[i]->chunk;
-
-		c->xact_drawn = 0;
-		c->xact_lo = 0;
-	}
-	reclaim_ntags = 0;
-	nrecords = 0;
 }
 
 /*
@@ -174,7 +154,7 @@ reclaim_undo(void)
 		if (c->locality)
 			c->tally.skipped += c->xact_drawn;
 	}
-	for (i = nrecords - 1; i >= 0; i--)
+	for (i = reclaim_nrecords - 1; i >= 0; i--)
 		pool_give_back(records[i].slot, records[i].generation, records[i].run,
 					   GIVE_BACK_RECLAIM, false, NULL);
 	reclaim_forget();

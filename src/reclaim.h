@@ -23,8 +23,10 @@ extern LocalTag **reclaim_tags;
 extern int	reclaim_ntags;
 extern int	reclaim_max_tags;
 
+/* closed runs recorded by the open transaction (reclaim.c) */
+extern int	reclaim_nrecords;
+
 extern void reclaim_grow_list(void);
-extern void reclaim_forget(void);
 extern void reclaim_undo(void);
 extern void reclaim_record(LocalTag *lt);
 
@@ -51,6 +53,25 @@ reclaim_note(LocalTag *lt)
 	}
 	if (c->xact_lo == 0 && c->next < c->end)
 		c->xact_lo = c->next;
+}
+
+/*
+ * reclaim_forget
+ *		The transaction's IDs stay drawn: empty the list and the records.
+ *		Inline: it runs at every commit of a transaction that drew.
+ */
+static inline void
+reclaim_forget(void)
+{
+	for (int i = 0; i < reclaim_ntags; i++)
+	{
+		BackendChunk *c = reclaim_tags[i]->chunk;
+
+		c->xact_drawn = 0;
+		c->xact_lo = 0;
+	}
+	reclaim_ntags = 0;
+	reclaim_nrecords = 0;
 }
 
 /*
