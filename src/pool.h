@@ -12,7 +12,7 @@
 
 #include "postgres.h"
 
-#include "idgen.h"
+#include "base.h"
 #include "tag.h"
 
 /* which counter a range given back to a pool is added to */
@@ -33,6 +33,19 @@ typedef struct ChunkTally
 	int64		refills;		/* chunks taken from the pool */
 	int64		skipped;		/* IDs of a stale chunk given up (locality) */
 } ChunkTally;
+
+/*
+ * chunk_tally_add
+ *		Add tally t to *sum, or subtract it when sign is -1.
+ */
+static inline void
+chunk_tally_add(ChunkTally *sum, const ChunkTally *t, int sign)
+{
+	sum->issued += sign * t->issued;
+	sum->rewound += sign * t->rewound;
+	sum->refills += sign * t->refills;
+	sum->skipped += sign * t->skipped;
+}
 
 /* what the monitoring views show of a pool */
 typedef struct PoolCounters

@@ -72,8 +72,8 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "base.h"
 #include "durable.h"
-#include "idgen.h"
 #include "lease.h"
 #include "root.h"
 #include "runway.h"
@@ -95,6 +95,10 @@ PG_FUNCTION_INFO_V1(idgen_tag_visible);
 static Oid	dropping_seqoid = InvalidOid;
 
 static void row_to_info(HeapTuple row, TupleDesc desc, TagInfo *info);
+IDGEN_NORETURN_BEGIN static void tag_not_found(const NameData *name)
+			IDGEN_NORETURN_END;
+IDGEN_NORETURN_BEGIN static void tag_dropped(const NameData *name)
+			IDGEN_NORETURN_END;
 
 /*
  * tag_check_name
@@ -147,36 +151,6 @@ tag_dropped(const NameData *name)
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_OBJECT),
 			 errmsg("tag \"%s\" was dropped", NameStr(*name))));
-}
-
-/*
- * tag_seq_schema
- *		OID of schema idgen_seq, or InvalidOid when the extension is not
- *		installed in this database.
- */
-static Oid
-tag_seq_schema(void)
-{
-	return get_namespace_oid(IDGEN_SEQ_SCHEMA, true);
-}
-
-/*
- * tag_extension_schema
- *		OID of schema idgen when it belongs to the extension idgen in this
- *		database; InvalidOid otherwise (the extension is not installed here,
- *		or someone else made a schema of that name, whose tables must not be
- *		taken for the extension's).
- */
-Oid
-tag_extension_schema(void)
-{
-	Oid			nsp = get_namespace_oid("idgen", true);
-	Oid			ext = get_extension_oid("idgen", true);
-
-	if (!OidIsValid(nsp) || !OidIsValid(ext) ||
-		getExtensionOfObject(NamespaceRelationId, nsp) != ext)
-		return InvalidOid;
-	return nsp;
 }
 
 /*
@@ -241,7 +215,7 @@ tag_read(const NameData *name, TagInfo *info)
 static Oid
 tag_lock_sequence(const NameData *name, LOCKMODE mode)
 {
-	Oid			nspoid = tag_seq_schema();
+	Oid			nspoid = idgen_seq_schema_oid();
 	Oid			seqoid;
 
 	if (!OidIsValid(nspoid))
@@ -271,7 +245,7 @@ tag_lookup(const NameData *name, TagInfo *info)
 	Relation	rel;
 	SubTransactionId created;
 
-	if (!OidIsValid(tag_seq_schema()) || !tag_read(name, info))
+	if (!OidIsValid(idgen_seq_schema_oid()) || !tag_read(name, info))
 		tag_not_found(name);
 	info->seqoid = tag_lock_sequence(name, AccessShareLock);
 	if (!OidIsValid(info->seqoid))
@@ -918,7 +892,7 @@ static void
 warn_dropped_sequence(Oid seqoid)
 {
 	char	   *name = get_rel_name(seqoid);
-	Oid			nspoid = get_namespace_oid("idgen", true);
+	Oid			nspoid = idgen_schema_oid();
 	NameData	tag;
 	TagInfo		info;
 	int64		mark;
@@ -956,8 +930,8 @@ tag_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	else if (classId == RelationRelationId &&
 			 get_rel_relkind(objectId) == RELKIND_SEQUENCE)
 	{
-		if (objectId != dropping_seqoid && OidIsValid(tag_seq_schema()) &&
-			get_rel_namespace(objectId) == tag_seq_schema())
+		if (objectId != dropping_seqoid && OidIsValid(idgen_seq_schema_oid()) &&
+			get_rel_namespace(objectId) == idgen_seq_schema_oid())
 			warn_dropped_sequence(objectId);
 		slot_free_at_commit(MyDatabaseId, objectId);
 	}

@@ -14,11 +14,8 @@
 #include "catalog/objectaccess.h"
 #include "nodes/pg_list.h"
 
+#include "base.h"
 #include "compat.h"
-#include "idgen.h"
-
-/* schema holding one sequence per tag, named exactly like the tag */
-#define IDGEN_SEQ_SCHEMA	"idgen_seq"
 
 typedef enum TagKind
 {
@@ -50,7 +47,14 @@ typedef struct TagInfo
 extern void tag_check_name(text *tag, NameData *name);
 extern bool tag_read(const NameData *name, TagInfo *info);
 extern SubTransactionId tag_lookup(const NameData *name, TagInfo *info);
-extern Oid	tag_extension_schema(void);
+
+/*
+ * tag_extension_schema
+ *		The former name of idgen_extension_schema (base.h), kept until
+ *		runway.c switches over.
+ */
+#define tag_extension_schema()	idgen_extension_schema()
+
 extern void tag_check_usage(const TagInfo *info);
 extern void tag_check_owner(const TagInfo *info);
 extern List *tag_owned_segment_tags(void);
