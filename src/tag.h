@@ -44,6 +44,13 @@ typedef struct TagInfo
 /* grant_size of a tag whose idgen.tags has no such column (1.0) */
 #define TAG_DEFAULT_GRANT_SIZE	INT64CONST(16777216)
 
+/* largest ID of a segment tag, and largest slab of a hybrid tag (31 bits) */
+#define TAG_MAX_ID		INT64CONST(9223372036854775806)
+#define TAG_MAX_SLAB	INT64CONST(2147483647)
+
+/* largest base grant size: adaptive grants grow up to 64 times it (root.c) */
+#define TAG_MAX_GRANT_SIZE	(INT64CONST(1) << 40)
+
 extern void tag_check_name(text *tag, NameData *name);
 extern bool tag_read(const NameData *name, TagInfo *info);
 extern SubTransactionId tag_lookup(const NameData *name, TagInfo *info);
