@@ -124,10 +124,10 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
+#include "base.h"
 #include "cache.h"
 #include "compat.h"
 #include "hybrid.h"
-#include "idgen.h"
 #include "pool.h"
 #include "reclaim.h"
 #include "slot.h"
@@ -400,10 +400,8 @@ cache_read_all(CacheEntryCopy **copies)
 			CacheEntryCopy *copy;
 
 			if (count == max)
-			{
-				max *= 2;
-				*copies = repalloc(*copies, sizeof(CacheEntryCopy) * max);
-			}
+				idgen_array_grow((void **) copies, &max,
+								 sizeof(CacheEntryCopy), 1);
 			copy = &(*copies)[count];
 			copy->index = read_entry(slot, e, -1, &copy->chunk);
 			if (copy->index < 0 ||
@@ -1133,9 +1131,6 @@ idgen_next_id_range(PG_FUNCTION_ARGS)
 	int64		n = PG_GETARG_INT64(1);
 	LocalTag   *lt;
 	IdRange		range;
-	TypeCacheEntry *typcache;
-	RangeBound	lower;
-	RangeBound	upper;
 
 	PreventCommandIfReadOnly("next_id_range()");
 	idgen_check_not_parallel("next_id_range");
@@ -1162,14 +1157,5 @@ idgen_next_id_range(PG_FUNCTION_ARGS)
 	while (!pool_take_range(lt->slot, lt->generation, &lt->info, n, &range))
 		cache_reattach(lt, TAG_SEGMENT, "next_id_range");
 
-	typcache = lookup_type_cache(INT8RANGEOID, TYPECACHE_RANGE_INFO);
-	lower.val = Int64GetDatum(range.lo);
-	lower.infinite = false;
-	lower.inclusive = true;
-	lower.lower = true;
-	upper.val = Int64GetDatum(range.hi);
-	upper.infinite = false;
-	upper.inclusive = false;
-	upper.lower = false;
-	PG_RETURN_RANGE_P(idgen_make_range(typcache, &lower, &upper, false));
+	PG_RETURN_DATUM(idgen_range_datum(range));
 }

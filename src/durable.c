@@ -50,6 +50,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "base.h"
 #include "compat.h"
 #include "durable.h"
 
@@ -99,38 +100,13 @@ durable_unlock(Oid seqoid)
 }
 
 /*
- * durable_as_owner
- *		Switch to the owner of a relation; returns the previous identity
- *		in *save_userid and *save_sec_context, for SetUserIdAndSecContext.
- *		Also used by lease.c and root.c for the tables they keep.
- */
-void
-durable_as_owner(Oid relid, Oid *save_userid, int *save_sec_context)
-{
-	HeapTuple	tuple;
-	Oid			owner;
-
-	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-
-	GetUserIdAndSecContext(save_userid, save_sec_context);
-	SetUserIdAndSecContext(owner, *save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-}
-
-/*
  * durable_read
  *		A sequence's mark: its last_value.
  */
 int64
 durable_read(Oid seqoid)
 {
-	Oid			save_userid;
-	int			save_sec_context;
+	OwnerContext as_owner;
 	char	   *query;
 	bool		isnull;
 	int64		mark;
@@ -138,14 +114,12 @@ durable_read(Oid seqoid)
 	query = psprintf("SELECT last_value FROM %s",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(seqoid)),
 												get_rel_name(seqoid)));
-	durable_as_owner(seqoid, &save_userid, &save_sec_context);
-	SPI_connect();
+	idgen_spi_connect_as_owner(seqoid, &as_owner);
 	if (SPI_execute(query, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "idgen: could not read sequence %u", seqoid);
 	mark = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 									   SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	idgen_spi_finish_as_owner(&as_owner);
 	pfree(query);
 	return mark;
 }
@@ -219,18 +193,15 @@ durable_advance(Oid seqoid, int64 value)
 {
 	Oid			argtypes[2] = {REGCLASSOID, INT8OID};
 	Datum		args[2];
-	Oid			save_userid;
-	int			save_sec_context;
+	OwnerContext as_owner;
 
 	args[0] = ObjectIdGetDatum(seqoid);
 	args[1] = Int64GetDatum(value);
-	durable_as_owner(seqoid, &save_userid, &save_sec_context);
-	SPI_connect();
+	idgen_spi_connect_as_owner(seqoid, &as_owner);
 	if (SPI_execute_with_args("SELECT pg_catalog.setval($1, $2, true)",
 							  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "idgen: could not set sequence %u", seqoid);
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	idgen_spi_finish_as_owner(&as_owner);
 
 	XLogFlush(XactLastRecEnd);
 	durable_replicate(XactLastRecEnd);

@@ -17,7 +17,5 @@ extern void durable_unlock(Oid seqoid);
 extern int64 durable_read(Oid seqoid);
 extern void durable_advance(Oid seqoid, int64 value);
 extern const char *durable_blocked(void);
-extern void durable_as_owner(Oid relid, Oid *save_userid,
-							 int *save_sec_context);
 
 #endif							/* IDGEN_DURABLE_H */

@@ -70,9 +70,9 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "base.h"
 #include "cache.h"
 #include "hybrid.h"
-#include "idgen.h"
 #include "slot.h"
 #include "tag.h"
 

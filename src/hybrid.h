@@ -12,10 +12,12 @@
 
 #include "postgres.h"
 
+#include "tag.h"
+
 /* field widths of a hybrid ID; the sign bit stays 0 */
 #define HYBRID_SECONDS_BITS	16
 #define HYBRID_SEQ_BITS		16
-#define HYBRID_MAX_SLAB		INT64CONST(2147483647)
+#define HYBRID_MAX_SLAB		TAG_MAX_SLAB
 #define HYBRID_MAX_SECONDS	((1 << HYBRID_SECONDS_BITS) - 1)
 #define HYBRID_MAX_SEQ		((1 << HYBRID_SEQ_BITS) - 1)
 

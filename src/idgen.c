@@ -19,7 +19,7 @@
  * records, memoised lookups) and may not take the snapshots a catalog
  * lookup or a durable claim needs.  Every function that would draw IDs,
  * look a tag up or touch a tag's shared state calls
- * idgen_check_not_parallel (idgen.h) first.
+ * idgen_check_not_parallel (base.h) first.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,9 +33,9 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
+#include "base.h"
 #include "cache.h"
 #include "hybrid.h"
-#include "idgen.h"
 #include "node_id.h"
 #include "pool.h"
 #include "reclaim.h"
@@ -47,10 +47,6 @@
 #include "watermark.h"
 
 PG_MODULE_MAGIC;
-
-int			idgen_max_tags = 1024;
-int			idgen_tags_per_backend = 64;
-bool		idgen_preloaded = false;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -156,27 +152,7 @@ _PG_init(void)
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 
-	DefineCustomIntVariable("idgen.max_tags",
-							"Maximum number of tags in use at once, across all databases.",
-							NULL,
-							&idgen_max_tags,
-							1024,
-							1,
-							65536,
-							PGC_POSTMASTER,
-							0,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("idgen.tags_per_backend",
-							"Maximum number of tags one session holds IDs of at once.",
-							"A session that uses one more tag hands the IDs it holds of its least recently used tag back to the tag's pool; one transaction can use at most this many tags.",
-							&idgen_tags_per_backend,
-							64,
-							1,
-							65536,
-							PGC_POSTMASTER,
-							0,
-							NULL, NULL, NULL);
-
+	idgen_define_base_settings();
 	snowflake_define_settings();
 	root_define_settings();
 	runway_define_settings();
@@ -198,35 +174,4 @@ _PG_init(void)
 	slot_init();
 
 	idgen_preloaded = true;
-}
-
-/*
- * idgen_check_preloaded
- *		Raise the user-facing error when the library was not preloaded.
- */
-void
-idgen_check_preloaded(void)
-{
-	if (!idgen_preloaded)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("idgen must be loaded via \"shared_preload_libraries\""),
-				 errhint("Add idgen to \"shared_preload_libraries\" in postgresql.conf and restart the server.")));
-}
-
-/*
- * idgen_parallel_error
- *		Raise the user-facing error for a call in parallel mode, as
- *		nextval() does (idgen_check_not_parallel in idgen.h tests for it).
- *		function is the SQL function's name.
- */
-void
-idgen_parallel_error(const char *function)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
-			 errmsg("cannot execute %s() during a parallel operation",
-					function),
-			 errhint("Mark the function that calls %s() PARALLEL UNSAFE.",
-					 function)));
 }

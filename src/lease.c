@@ -32,7 +32,7 @@
  * still reports them, since rows may hold their IDs.
  *
  * idgen.leases is readable by its owner only; backends read it as that
- * owner (durable_as_owner), after checking the user's right to the tag.
+ * owner (idgen_spi_connect_as_owner), after checking the user's right to the tag.
  *
  * Shared memory is touched only through slot.c (become_new_node resets
  * the slots of the tags whose grants it gives up).
@@ -61,26 +61,6 @@
 PG_FUNCTION_INFO_V1(idgen_become_new_node);
 
 /*
- * leases_relid
- *		OID of idgen.leases.
- */
-static Oid
-leases_relid(void)
-{
-	Oid			nsp = tag_extension_schema();
-	Oid			relid = InvalidOid;
-
-	if (OidIsValid(nsp))
-		relid = get_relname_relid("leases", nsp);
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table idgen.leases does not exist"),
-				 errhint("Update the extension with ALTER EXTENSION idgen UPDATE.")));
-	return relid;
-}
-
-/*
  * lease_scan
  *		Walk the grants of a tag that hold IDs above mark, lowest first, as
  *		last committed.  Counts them into *grants and their usable IDs into
@@ -93,8 +73,7 @@ lease_scan(const TagInfo *info, int64 mark, int64 n, bool exact,
 {
 	Oid			argtypes[2] = {TEXTOID, INT8OID};
 	Datum		args[2];
-	Oid			save_userid;
-	int			save_sec_context;
+	OwnerContext as_owner;
 	SPIPlanPtr	plan;
 	bool		found = false;
 	uint64		i;
@@ -106,8 +85,7 @@ lease_scan(const TagInfo *info, int64 mark, int64 n, bool exact,
 	args[0] = CStringGetTextDatum(NameStr(info->name));
 	args[1] = Int64GetDatum(mark + 1);
 
-	durable_as_owner(leases_relid(), &save_userid, &save_sec_context);
-	SPI_connect();
+	idgen_spi_connect_as_owner(idgen_table_oid("leases"), &as_owner);
 	plan = SPI_prepare("SELECT pg_catalog.lower(range), pg_catalog.upper(range)"
 					   " FROM idgen.leases"
 					   " WHERE tag OPERATOR(pg_catalog.=) $1 AND NOT abandoned"
@@ -143,8 +121,7 @@ lease_scan(const TagInfo *info, int64 mark, int64 n, bool exact,
 			found = true;
 		}
 	}
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	idgen_spi_finish_as_owner(&as_owner);
 	return found;
 }
 
@@ -189,8 +166,7 @@ lease_record(const NameData *tag, IdRange grant, const char *proof,
 	Oid			argtypes[6] = {TEXTOID, INT8OID, INT8OID, TEXTOID, LSNOID,
 	TEXTOID};
 	Datum		args[6];
-	Oid			save_userid;
-	int			save_sec_context;
+	OwnerContext as_owner;
 
 	args[0] = CStringGetTextDatum(NameStr(*tag));
 	args[1] = Int64GetDatum(grant.lo);
@@ -198,14 +174,12 @@ lease_record(const NameData *tag, IdRange grant, const char *proof,
 	args[3] = CStringGetTextDatum(proof);
 	args[4] = LSNGetDatum(root_lsn);
 	args[5] = CStringGetTextDatum(runway_node_name_current());
-	durable_as_owner(leases_relid(), &save_userid, &save_sec_context);
-	SPI_connect();
+	idgen_spi_connect_as_owner(idgen_table_oid("leases"), &as_owner);
 	if (SPI_execute_with_args("INSERT INTO idgen.leases (tag, range, proof, root_lsn, node)"
 							  " VALUES ($1, pg_catalog.int8range($2, $3), $4, $5, $6)",
 							  6, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "idgen: could not record a grant in idgen.leases");
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	idgen_spi_finish_as_owner(&as_owner);
 }
 
 /*
@@ -225,8 +199,7 @@ lease_holdings(const NameData *tag, int max, IdRange **held, char ***proofs,
 {
 	Oid			argtypes[2] = {TEXTOID, INT4OID};
 	Datum		args[2];
-	Oid			save_userid;
-	int			save_sec_context;
+	OwnerContext as_owner;
 	SPIPlanPtr	plan;
 	MemoryContext cxt = CurrentMemoryContext;
 	int			n = 0;
@@ -242,8 +215,7 @@ lease_holdings(const NameData *tag, int max, IdRange **held, char ***proofs,
 	local->lo = local->hi = 0;
 	*root_lsn = InvalidXLogRecPtr;
 
-	durable_as_owner(leases_relid(), &save_userid, &save_sec_context);
-	SPI_connect();
+	idgen_spi_connect_as_owner(idgen_table_oid("leases"), &as_owner);
 	plan = SPI_prepare("SELECT pg_catalog.lower(range), pg_catalog.upper(range), proof"
 					   " FROM idgen.leases WHERE tag OPERATOR(pg_catalog.=) $1"
 					   " AND kind OPERATOR(pg_catalog.=) 'grant' AND proof IS NOT NULL"
@@ -298,8 +270,7 @@ lease_holdings(const NameData *tag, int max, IdRange **held, char ***proofs,
 												SPI_tuptable->tupdesc, 4,
 												&isnull));
 	}
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	idgen_spi_finish_as_owner(&as_owner);
 	return n;
 }
 
@@ -315,20 +286,17 @@ lease_note_local(const NameData *tag, IdRange local)
 {
 	Oid			argtypes[3] = {TEXTOID, INT8OID, INT8OID};
 	Datum		args[3];
-	Oid			save_userid;
-	int			save_sec_context;
+	OwnerContext as_owner;
 
 	args[0] = CStringGetTextDatum(NameStr(*tag));
 	args[1] = Int64GetDatum(local.lo);
 	args[2] = Int64GetDatum(local.hi);
-	durable_as_owner(leases_relid(), &save_userid, &save_sec_context);
-	SPI_connect();
+	idgen_spi_connect_as_owner(idgen_table_oid("leases"), &as_owner);
 	if (SPI_execute_with_args("INSERT INTO idgen.leases (tag, range, kind, abandoned)"
 							  " VALUES ($1, pg_catalog.int8range($2, $3), 'local', true)",
 							  3, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "idgen: could not record local IDs in idgen.leases");
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	idgen_spi_finish_as_owner(&as_owner);
 }
 
 /*
@@ -344,21 +312,18 @@ lease_forget(const NameData *tag)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
-	Oid			save_userid;
-	int			save_sec_context;
-	Oid			nsp = tag_extension_schema();
+	OwnerContext as_owner;
+	Oid			nsp = idgen_extension_schema();
 
 	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("leases", nsp)))
 		return;
 	args[0] = CStringGetTextDatum(NameStr(*tag));
-	durable_as_owner(leases_relid(), &save_userid, &save_sec_context);
-	SPI_connect();
+	idgen_spi_connect_as_owner(idgen_table_oid("leases"), &as_owner);
 	if (SPI_execute_with_args("UPDATE idgen.leases SET abandoned = true"
 							  " WHERE tag OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "idgen: could not update idgen.leases");
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	idgen_spi_finish_as_owner(&as_owner);
 }
 
 /* become_new_node() ran in the current transaction */
@@ -405,8 +370,7 @@ renew_at_commit(void)
 Datum
 idgen_become_new_node(PG_FUNCTION_ARGS)
 {
-	Oid			save_userid;
-	int			save_sec_context;
+	OwnerContext as_owner;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
 	uint64		given_up;
@@ -422,8 +386,7 @@ idgen_become_new_node(PG_FUNCTION_ARGS)
 				 errdetail("Without it, a node leases under its system identifier, which a copy shares with the original."),
 				 errhint("Set idgen.node_name to a name no other server uses, reload the configuration, and call idgen.become_new_node() again.")));
 
-	durable_as_owner(leases_relid(), &save_userid, &save_sec_context);
-	SPI_connect();
+	idgen_spi_connect_as_owner(idgen_table_oid("leases"), &as_owner);
 	args[0] = CStringGetTextDatum(runway_node_name_current());
 	if (SPI_execute_with_args("SELECT FROM idgen.leases"
 							  " WHERE node OPERATOR(pg_catalog.=) $1 LIMIT 1",
@@ -452,8 +415,7 @@ idgen_become_new_node(PG_FUNCTION_ARGS)
 															SPI_tuptable->tupdesc,
 															1, &isnull)));
 	}
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	idgen_spi_finish_as_owner(&as_owner);
 	renew_at_commit();
 	ereport(LOG,
 			(errmsg("idgen: this server gave up the " UINT64_FORMAT " grants it held, to lease anew as node \"%s\"",

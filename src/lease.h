@@ -13,7 +13,7 @@
 
 #include "access/xlogdefs.h"
 
-#include "idgen.h"
+#include "base.h"
 #include "tag.h"
 
 extern bool lease_claim(const TagInfo *info, int64 mark, int64 n, bool exact,

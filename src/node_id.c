@@ -128,14 +128,17 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "base.h"
 #include "durable.h"
-#include "idgen.h"
 #include "node_id.h"
 #include "snowflake.h"
 #include "tag.h"
 
 PG_FUNCTION_INFO_V1(idgen_lease_node_id);
 PG_FUNCTION_INFO_V1(idgen_snowflake_node_status);
+
+IDGEN_NORETURN_BEGIN static void node_id_unavailable(int id, const char *error)
+			IDGEN_NORETURN_END;
 
 #define NODE_ID_ERROR_LEN	256
 #define NODE_ID_WAIT_MS		10000	/* a backend waits this long for the
@@ -865,26 +868,6 @@ registry_exec(const char *sql, int nargs, Oid *argtypes, Datum *args,
 }
 
 /*
- * registry_relid
- *		OID of idgen.node_ids.
- */
-static Oid
-registry_relid(void)
-{
-	Oid			nsp = tag_extension_schema();
-	Oid			relid = InvalidOid;
-
-	if (OidIsValid(nsp))
-		relid = get_relname_relid("node_ids", nsp);
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table idgen.node_ids does not exist"),
-				 errhint("Update the extension with ALTER EXTENSION idgen UPDATE.")));
-	return relid;
-}
-
-/*
  * check_name_owner
  *		A node name belongs to the role that used it first (idgen.nodes,
  *		as root.c keeps it): record it for role, or refuse another role.
@@ -1002,8 +985,7 @@ registry_lease(NodeIdLease *l)
 	bool		exempt = false; /* a live holder: not held back by the grace */
 	bool		isnull;
 	Datum		d;
-	Oid			save_userid;
-	int			save_sec_context;
+	OwnerContext as_owner;
 
 	free_before = TimestampTzPlusMilliseconds(now, -NODE_ID_MARGIN(l->lease_ms));
 	args[1] = CStringGetTextDatum(l->node);
@@ -1014,8 +996,7 @@ registry_lease(NodeIdLease *l)
 	args[6] = TimestampTzGetDatum(ms_to_timestamptz(l->mark_ms + l->lease_ms));
 	args[7] = TimestampTzGetDatum(free_before);
 
-	durable_as_owner(registry_relid(), &save_userid, &save_sec_context);
-	SPI_connect();
+	idgen_spi_connect_as_owner(idgen_table_oid("node_ids"), &as_owner);
 	check_name_owner(l->node, l->role);
 	registry_exec("LOCK TABLE idgen.node_ids IN EXCLUSIVE MODE",
 				  0, NULL, NULL, NULL);
@@ -1121,8 +1102,7 @@ registry_lease(NodeIdLease *l)
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
 					  &isnull);
 	l->cap_ms = timestamptz_to_ms(DatumGetTimestampTz(d));
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	idgen_spi_finish_as_owner(&as_owner);
 }
 
 /*

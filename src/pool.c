@@ -47,7 +47,7 @@
  * emptied first: its IDs belonged to the tag before the reset, or to a tag
  * that was dropped.
  *
- * Arithmetic: ranges are cut with range_cut (idgen.h), never by adding to
+ * Arithmetic: ranges are cut with range_cut (base.h), never by adding to
  * an ID, and every range lies below the tag's maxvalue + 1, so nothing
  * overflows at the top of the ID space.
  *
@@ -831,12 +831,7 @@ pool_give_back(int index, uint32 generation, IdRange range,
 	if (pool == NULL)
 		return;
 	if (tally != NULL)
-	{
-		pool->counters.chunks.issued += tally->issued;
-		pool->counters.chunks.rewound += tally->rewound;
-		pool->counters.chunks.refills += tally->refills;
-		pool->counters.chunks.skipped += tally->skipped;
-	}
+		chunk_tally_add(&pool->counters.chunks, tally, 1);
 	if (n > 0)
 	{
 		if (locality && !front_rewind(pool, range))
@@ -893,9 +888,6 @@ pool_reset_counters(int index, uint32 generation, const ChunkTally *live)
 	if (pool == NULL)
 		return;
 	memset(&pool->counters, 0, sizeof(PoolCounters));
-	pool->counters.chunks.issued = -live->issued;
-	pool->counters.chunks.rewound = -live->rewound;
-	pool->counters.chunks.refills = -live->refills;
-	pool->counters.chunks.skipped = -live->skipped;
+	chunk_tally_add(&pool->counters.chunks, live, -1);
 	pool_unlock(index);
 }

@@ -14,7 +14,7 @@
 
 #include "port/atomics.h"
 
-#include "idgen.h"
+#include "base.h"
 #include "slot.h"
 #include "tag.h"
 
@@ -36,6 +36,19 @@ typedef struct ChunkTally
 	int64		refills;		/* chunks taken from the pool */
 	int64		skipped;		/* IDs of a stale chunk given up (locality) */
 } ChunkTally;
+
+/*
+ * chunk_tally_add
+ *		Add tally t to *sum, or subtract it when sign is -1.
+ */
+static inline void
+chunk_tally_add(ChunkTally *sum, const ChunkTally *t, int sign)
+{
+	sum->issued += sign * t->issued;
+	sum->rewound += sign * t->rewound;
+	sum->refills += sign * t->refills;
+	sum->skipped += sign * t->skipped;
+}
 
 /* what the monitoring views show of a pool */
 typedef struct PoolCounters

@@ -82,23 +82,6 @@ int			reclaim_nrecords = 0;
 static int	maxrecords = 0;
 
 /*
- * grow_array
- *		Make room for one more element of size elsize in *array, which
- *		holds *max of them (in TopMemoryContext; the draw path only).
- */
-static pg_noinline void
-grow_array(void **array, int *max, Size elsize)
-{
-	int			newmax = Max(16, *max * 2);
-
-	if (*array == NULL)
-		*array = MemoryContextAlloc(TopMemoryContext, newmax * elsize);
-	else
-		*array = repalloc(*array, newmax * elsize);
-	*max = newmax;
-}
-
-/*
  * reclaim_grow_list
  *		Make room in the list of the open transaction's tags for one more
  *		(reclaim_note).
@@ -106,7 +89,8 @@ grow_array(void **array, int *max, Size elsize)
 void
 reclaim_grow_list(void)
 {
-	grow_array((void **) &reclaim_tags, &reclaim_max_tags, sizeof(LocalTag *));
+	idgen_array_grow((void **) &reclaim_tags, &reclaim_max_tags,
+					 sizeof(LocalTag *), 16);
 }
 
 /*
@@ -121,7 +105,8 @@ reclaim_record(LocalTag *lt)
 	DrawRecord *r;
 
 	if (reclaim_nrecords == maxrecords)
-		grow_array((void **) &records, &maxrecords, sizeof(DrawRecord));
+		idgen_array_grow((void **) &records, &maxrecords, sizeof(DrawRecord),
+						 16);
 	r = &records[reclaim_nrecords++];
 	r->slot = lt->slot;
 	r->generation = c->generation;

@@ -133,9 +133,9 @@
 #include "utils/typcache.h"
 #include "utils/wait_event.h"
 
+#include "base.h"
 #include "compat.h"
 #include "durable.h"
-#include "idgen.h"
 #include "root.h"
 #include "runway.h"
 #include "slot.h"
@@ -227,26 +227,6 @@ root_shmem_startup(void)
 	root_shared = ShmemInitStruct("idgen root", sizeof(RootShared), &found);
 	if (!found)
 		pg_atomic_init_u64(&root_shared->opened_at, 0);
-}
-
-/*
- * idgen_relid
- *		OID of a table of the extension in schema idgen.
- */
-static Oid
-idgen_relid(const char *name)
-{
-	Oid			nsp = tag_extension_schema();
-	Oid			relid = InvalidOid;
-
-	if (OidIsValid(nsp))
-		relid = get_relname_relid(name, nsp);
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table idgen.%s does not exist", name),
-				 errhint("Update the extension with ALTER EXTENSION idgen UPDATE.")));
-	return relid;
 }
 
 /*
@@ -858,8 +838,7 @@ check_mark(Holdings *h)
 static int64
 holdings_check(Holdings *h, const TagInfo *info, bool keep_lock)
 {
-	Oid			save_userid;
-	int			save_sec_context;
+	OwnerContext as_owner;
 	char	   *role = GetUserNameFromId(GetUserId(), false);
 	int64		mark;
 	int64		raise_to;
@@ -872,8 +851,7 @@ holdings_check(Holdings *h, const TagInfo *info, bool keep_lock)
 	mark = durable_read(info->seqoid);
 	raise_to = mark;
 
-	durable_as_owner(idgen_relid("grants"), &save_userid, &save_sec_context);
-	SPI_connect();
+	idgen_spi_connect_as_owner(idgen_table_oid("grants"), &as_owner);
 	keys = grant_keys();
 	check_node(h, role);
 	if (h->refused == NULL)
@@ -886,8 +864,7 @@ holdings_check(Holdings *h, const TagInfo *info, bool keep_lock)
 	}
 	if (h->refused == NULL)
 		check_local(h, info, raise_to, &raise_to);
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	idgen_spi_finish_as_owner(&as_owner);
 
 	/* above proven grants even when refused: never granted a third time */
 	if (raise_to > mark)
@@ -915,8 +892,7 @@ ledger_insert(const Holdings *h, IdRange grant)
 {
 	Oid			argtypes[5] = {TEXTOID, TEXTOID, INT8OID, INT8OID, NAMEOID};
 	Datum		args[5];
-	Oid			save_userid;
-	int			save_sec_context;
+	OwnerContext as_owner;
 	NameData	session_role;
 
 	namestrcpy(&session_role, GetUserNameFromId(GetSessionUserId(), false));
@@ -925,14 +901,12 @@ ledger_insert(const Holdings *h, IdRange grant)
 	args[2] = Int64GetDatum(grant.lo);
 	args[3] = Int64GetDatum(grant.hi);
 	args[4] = NameGetDatum(&session_role);
-	durable_as_owner(idgen_relid("grants"), &save_userid, &save_sec_context);
-	SPI_connect();
+	idgen_spi_connect_as_owner(idgen_table_oid("grants"), &as_owner);
 	if (ledger_exec("INSERT INTO idgen.grants (tag, node, range, granted_to)"
 					" VALUES ($1, $2, pg_catalog.int8range($3, $4), $5)",
 					5, argtypes, args) != SPI_OK_INSERT)
 		elog(ERROR, "idgen: could not record a grant in idgen.grants");
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	idgen_spi_finish_as_owner(&as_owner);
 }
 
 /*
@@ -942,14 +916,11 @@ ledger_insert(const Holdings *h, IdRange grant)
 static char *
 proof_of(const Holdings *h, IdRange grant)
 {
-	Oid			save_userid;
-	int			save_sec_context;
+	OwnerContext as_owner;
 	char	   *proof;
 	MemoryContext cxt = CurrentMemoryContext;
 
-	durable_as_owner(idgen_relid("grant_keys"), &save_userid,
-					 &save_sec_context);
-	SPI_connect();
+	idgen_spi_connect_as_owner(idgen_table_oid("grant_keys"), &as_owner);
 	{
 		bytea	   *key = (bytea *) linitial(grant_keys());
 		MemoryContext old = MemoryContextSwitchTo(cxt);
@@ -957,8 +928,7 @@ proof_of(const Holdings *h, IdRange grant)
 		proof = grant_proof(key, NameStr(h->tag), h->node, grant);
 		MemoryContextSwitchTo(old);
 	}
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	idgen_spi_finish_as_owner(&as_owner);
 	return proof;
 }
 
@@ -990,30 +960,6 @@ range_of(Datum value)
 	r.lo = DatumGetInt64(lower.val);
 	r.hi = DatumGetInt64(upper.val);
 	return r;
-}
-
-/*
- * range_datum
- *		An IdRange as an int8range datum.
- */
-static Datum
-range_datum(IdRange r)
-{
-	TypeCacheEntry *typcache = lookup_type_cache(INT8RANGEOID,
-												 TYPECACHE_RANGE_INFO);
-	RangeBound	lower;
-	RangeBound	upper;
-
-	lower.val = Int64GetDatum(r.lo);
-	lower.infinite = false;
-	lower.inclusive = true;
-	lower.lower = true;
-	upper.val = Int64GetDatum(r.hi);
-	upper.infinite = false;
-	upper.inclusive = false;
-	upper.lower = false;
-	return RangeTypePGetDatum(idgen_make_range(typcache, &lower, &upper,
-											   false));
 }
 
 /*
@@ -1231,7 +1177,7 @@ idgen_lease_grant(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	values[0] = range_datum(grant);
+	values[0] = idgen_range_datum(grant);
 	values[1] = CStringGetTextDatum(proof_of(&h, grant));
 	values[2] = LSNGetDatum(GetXLogInsertRecPtr());
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
@@ -1245,23 +1191,20 @@ idgen_lease_grant(PG_FUNCTION_ARGS)
 bool
 root_tag_has_grants(const NameData *tag)
 {
-	Oid			nsp = tag_extension_schema();
+	Oid			nsp = idgen_extension_schema();
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
-	Oid			save_userid;
-	int			save_sec_context;
+	OwnerContext as_owner;
 	bool		found;
 
 	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("grants", nsp)))
 		return false;
 	args[0] = CStringGetTextDatum(NameStr(*tag));
-	durable_as_owner(idgen_relid("grants"), &save_userid, &save_sec_context);
-	SPI_connect();
+	idgen_spi_connect_as_owner(idgen_table_oid("grants"), &as_owner);
 	ledger_exec("SELECT FROM idgen.grants WHERE tag OPERATOR(pg_catalog.=) $1"
 				" LIMIT 1", 1, argtypes, args);
 	found = SPI_processed > 0;
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	idgen_spi_finish_as_owner(&as_owner);
 	return found;
 }
 

@@ -106,8 +106,8 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "base.h"
 #include "durable.h"
-#include "idgen.h"
 #include "lease.h"
 #include "node_id.h"
 #include "runway.h"

@@ -68,7 +68,7 @@
 #include "storage/shmem.h"
 #include "utils/memutils.h"
 
-#include "idgen.h"
+#include "base.h"
 #include "slot.h"
 
 #define SLOT_TRANCHE	"idgen slots"
@@ -208,14 +208,8 @@ pending_add(PendingKind kind, SubTransactionId subxid, Oid dboid, Oid seqoid)
 	PendingEffect *p;
 
 	if (slot_npending == maxpending)
-	{
-		maxpending = Max(8, maxpending * 2);
-		if (pending == NULL)
-			pending = MemoryContextAlloc(TopMemoryContext,
-										 maxpending * sizeof(PendingEffect));
-		else
-			pending = repalloc(pending, maxpending * sizeof(PendingEffect));
-	}
+		idgen_array_grow((void **) &pending, &maxpending,
+						 sizeof(PendingEffect), 8);
 	p = &pending[slot_npending++];
 	p->kind = kind;
 	p->subxid = subxid;

@@ -18,7 +18,7 @@
 #include "port/atomics.h"
 #include "storage/lwlock.h"
 
-#include "idgen.h"
+#include "base.h"
 
 /* one generation counter per slot; see slot_generation */
 extern pg_atomic_uint32 *slot_generations;

@@ -135,8 +135,8 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "base.h"
 #include "durable.h"
-#include "idgen.h"
 #include "node_id.h"
 #include "snowflake.h"
 

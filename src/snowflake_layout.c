@@ -26,8 +26,8 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
+#include "base.h"
 #include "compat.h"
-#include "idgen.h"
 #include "snowflake.h"
 
 PG_FUNCTION_INFO_V1(idgen_snowflake_parse);

@@ -23,8 +23,8 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
+#include "base.h"
 #include "cache.h"
-#include "idgen.h"
 #include "pool.h"
 #include "slot.h"
 #include "tag.h"
@@ -76,10 +76,7 @@ live_chunks(const CacheEntryCopy *copies, int ncopies, int *pos,
 		if (c->generation != generation)
 			continue;
 		t = cache_chunk_tally(c);
-		live->issued += t.issued;
-		live->rewound += t.rewound;
-		live->refills += t.refills;
-		live->skipped += t.skipped;
+		chunk_tally_add(live, &t, 1);
 		*cached += c->end - c->next;
 	}
 }

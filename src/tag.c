@@ -72,8 +72,8 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "base.h"
 #include "durable.h"
-#include "idgen.h"
 #include "lease.h"
 #include "root.h"
 #include "runway.h"
@@ -84,17 +84,61 @@ PG_FUNCTION_INFO_V1(idgen_check_tag_name);
 PG_FUNCTION_INFO_V1(idgen_tags_guard);
 PG_FUNCTION_INFO_V1(idgen_tag_visible);
 
-/* largest ID of a segment tag, and largest slab of a hybrid tag */
-#define TAG_MAX_ID		INT64CONST(9223372036854775806)
-#define TAG_MAX_SLAB	INT64CONST(2147483647)
+/*
+ * The columns of idgen.tags that hold a number or a flag, and their limits:
+ * row_to_info checks every value against its entry.  The defaults that
+ * create_tag gives (the install scripts) must agree with them: start's
+ * least value, maxvalue's largest (TAG_MAX_SLAB for a hybrid tag, which
+ * hybrid.h shares); sql/tag_columns.sql checks that they do.  A column
+ * that 1.0 lacks takes its "absent" value from a table not yet updated.
+ */
+typedef enum TagColumnId
+{
+	COL_START,
+	COL_MAXVALUE,
+	COL_REGION,
+	COL_CHUNK_MIN,
+	COL_CHUNK_MAX,
+	COL_RECLAIM,
+	COL_LOCALITY,
+	COL_ORDERED,
+	COL_GRANT_SIZE
+} TagColumnId;
 
-/* largest base grant size: adaptive grants grow up to 64 times it (root.c) */
-#define TAG_MAX_GRANT_SIZE	(INT64CONST(1) << 40)
+typedef struct TagColumn
+{
+	const char *name;
+	int64		min;			/* least value (numbers) */
+	int64		max;			/* largest value (numbers); 0: no limit of
+								 * its own */
+	bool		since_1_1;		/* absent from a 1.0 table */
+	int64		absent;			/* the value when it is absent */
+} TagColumn;
+
+static const TagColumn tag_columns[] = {
+	[COL_START] = {"start", 1, 0, false, 0},
+	/* at least start; a hybrid tag's at most TAG_MAX_SLAB */
+	[COL_MAXVALUE] = {"maxvalue", 1, TAG_MAX_ID, false, 0},
+	[COL_REGION] = {"region", 1, 0, false, 0},
+	/* 1 <= chunk_min <= chunk_max <= region */
+	[COL_CHUNK_MIN] = {"chunk_min", 1, 0, false, 0},
+	[COL_CHUNK_MAX] = {"chunk_max", 1, 0, false, 0},
+	[COL_RECLAIM] = {"reclaim", 0, 0, false, 0},
+	/* the chunks of 1.0 */
+	[COL_LOCALITY] = {"locality", 0, 0, true, false},
+	[COL_ORDERED] = {"ordered", 0, 0, true, false},
+	[COL_GRANT_SIZE] = {"grant_size", 1, TAG_MAX_GRANT_SIZE, true,
+	TAG_DEFAULT_GRANT_SIZE},
+};
 
 /* the sequence the tags trigger is dropping, so that no warning is given */
 static Oid	dropping_seqoid = InvalidOid;
 
 static void row_to_info(HeapTuple row, TupleDesc desc, TagInfo *info);
+IDGEN_NORETURN_BEGIN static void tag_not_found(const NameData *name)
+			IDGEN_NORETURN_END;
+IDGEN_NORETURN_BEGIN static void tag_dropped(const NameData *name)
+			IDGEN_NORETURN_END;
 
 /*
  * tag_check_name
@@ -147,36 +191,6 @@ tag_dropped(const NameData *name)
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_OBJECT),
 			 errmsg("tag \"%s\" was dropped", NameStr(*name))));
-}
-
-/*
- * tag_seq_schema
- *		OID of schema idgen_seq, or InvalidOid when the extension is not
- *		installed in this database.
- */
-static Oid
-tag_seq_schema(void)
-{
-	return get_namespace_oid(IDGEN_SEQ_SCHEMA, true);
-}
-
-/*
- * tag_extension_schema
- *		OID of schema idgen when it belongs to the extension idgen in this
- *		database; InvalidOid otherwise (the extension is not installed here,
- *		or someone else made a schema of that name, whose tables must not be
- *		taken for the extension's).
- */
-Oid
-tag_extension_schema(void)
-{
-	Oid			nsp = get_namespace_oid("idgen", true);
-	Oid			ext = get_extension_oid("idgen", true);
-
-	if (!OidIsValid(nsp) || !OidIsValid(ext) ||
-		getExtensionOfObject(NamespaceRelationId, nsp) != ext)
-		return InvalidOid;
-	return nsp;
 }
 
 /*
@@ -241,7 +255,7 @@ tag_read(const NameData *name, TagInfo *info)
 static Oid
 tag_lock_sequence(const NameData *name, LOCKMODE mode)
 {
-	Oid			nspoid = tag_seq_schema();
+	Oid			nspoid = idgen_seq_schema_oid();
 	Oid			seqoid;
 
 	if (!OidIsValid(nspoid))
@@ -271,7 +285,7 @@ tag_lookup(const NameData *name, TagInfo *info)
 	Relation	rel;
 	SubTransactionId created;
 
-	if (!OidIsValid(tag_seq_schema()) || !tag_read(name, info))
+	if (!OidIsValid(idgen_seq_schema_oid()) || !tag_read(name, info))
 		tag_not_found(name);
 	info->seqoid = tag_lock_sequence(name, AccessShareLock);
 	if (!OidIsValid(info->seqoid))
@@ -445,25 +459,104 @@ row_tag_name(HeapTuple row, TupleDesc desc)
 }
 
 /*
+ * row_word
+ *		Whether text column "name" of a row of idgen.tags is one of the
+ *		words first and second, with *is_first saying which; *given is the
+ *		value (or "NULL"), for the caller's error when it is neither.
+ */
+static bool
+row_word(HeapTuple row, TupleDesc desc, const char *name, const char *first,
+		 const char *second, const char **given, bool *is_first)
+{
+	Datum		v;
+
+	*given = "NULL";
+	*is_first = false;
+	if (!row_value(row, desc, name, &v))
+		return false;
+	*given = TextDatumGetCString(v);
+	*is_first = strcmp(*given, first) == 0;
+	return *is_first || strcmp(*given, second) == 0;
+}
+
+/*
+ * column_value
+ *		Column col of a row of idgen.tags into *value; false when it is
+ *		NULL.  A column that a 1.0 table lacks gives its absent value.
+ */
+static bool
+column_value(HeapTuple row, TupleDesc desc, TagColumnId col, Datum *value)
+{
+	const TagColumn *c = &tag_columns[col];
+
+	if (c->since_1_1 && SPI_fnumber(desc, c->name) <= 0)
+	{
+		*value = Int64GetDatum(c->absent);
+		return true;
+	}
+	return row_value(row, desc, c->name, value);
+}
+
+/*
+ * column_int8
+ *		The value of bigint column col of a row of tag "tag", within its
+ *		limits (tag_columns): raises the user's error otherwise.
+ */
+static int64
+column_int8(HeapTuple row, TupleDesc desc, TagColumnId col, const char *tag)
+{
+	const TagColumn *c = &tag_columns[col];
+	Datum		v;
+	bool		present = column_value(row, desc, col, &v);
+
+	if (!present || DatumGetInt64(v) < c->min ||
+		(c->max != 0 && DatumGetInt64(v) > c->max))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s %s for tag \"%s\"",
+						c->name, int8_or_null(present, v), tag),
+				 c->max == 0 ?
+				 errhint("%s must be at least " INT64_FORMAT ".",
+						 c->name, c->min) :
+				 errhint("%s must lie between " INT64_FORMAT " and " INT64_FORMAT ".",
+						 c->name, c->min, c->max)));
+	return DatumGetInt64(v);
+}
+
+/*
+ * column_bool
+ *		The value of boolean column col of a row: raises the user's error
+ *		when it is NULL.
+ */
+static bool
+column_bool(HeapTuple row, TupleDesc desc, TagColumnId col)
+{
+	Datum		v;
+
+	if (!column_value(row, desc, col, &v))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s cannot be null", tag_columns[col].name)));
+	return DatumGetBool(v);
+}
+
+/*
  * row_to_info
  *		Decode and validate a row of idgen.tags, raising the error a user
- *		should see for each bad value.  The sequence is not looked up.
+ *		should see for each bad value, in the order of the columns.  The
+ *		sequence is not looked up.
  */
 static void
 row_to_info(HeapTuple row, TupleDesc desc, TagInfo *info)
 {
-	Datum		v;
-	Datum		start;
 	Datum		maxvalue;
-	Datum		region;
 	Datum		chunk_min;
 	Datum		chunk_max;
-	bool		has_start;
 	bool		has_max;
-	bool		has_region;
 	bool		has_min;
 	bool		has_cmax;
-	const char *kind = NULL;
+	bool		is_hybrid;
+	const char *given;
 	const char *tag;
 	int64		max_allowed;
 
@@ -471,28 +564,20 @@ row_to_info(HeapTuple row, TupleDesc desc, TagInfo *info)
 	info->name = row_tag_name(row, desc);
 	tag = NameStr(info->name);
 
-	if (row_value(row, desc, "kind", &v))
-		kind = TextDatumGetCString(v);
-	if (kind == NULL ||
-		(strcmp(kind, "segment") != 0 && strcmp(kind, "hybrid") != 0))
+	if (!row_word(row, desc, "kind", "hybrid", "segment", &given,
+				  &is_hybrid))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid tag kind \"%s\"", kind ? kind : "NULL"),
+				 errmsg("invalid tag kind \"%s\"", given),
 				 errhint("Valid kinds are \"segment\" and \"hybrid\".")));
-	info->kind = strcmp(kind, "hybrid") == 0 ? TAG_HYBRID : TAG_SEGMENT;
+	info->kind = is_hybrid ? TAG_HYBRID : TAG_SEGMENT;
 
-	has_start = row_value(row, desc, "start", &start);
-	if (!has_start || DatumGetInt64(start) < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid start %s for tag \"%s\"",
-						int8_or_null(has_start, start), tag),
-				 errhint("start must be at least 1.")));
-	info->start = DatumGetInt64(start);
+	info->start = column_int8(row, desc, COL_START, tag);
 
 	/* a hybrid tag numbers slabs, the top 31 bits of its IDs */
-	max_allowed = info->kind == TAG_HYBRID ? TAG_MAX_SLAB : TAG_MAX_ID;
-	has_max = row_value(row, desc, "maxvalue", &maxvalue);
+	max_allowed = info->kind == TAG_HYBRID ? TAG_MAX_SLAB :
+		tag_columns[COL_MAXVALUE].max;
+	has_max = column_value(row, desc, COL_MAXVALUE, &maxvalue);
 	if (!has_max || DatumGetInt64(maxvalue) < info->start ||
 		DatumGetInt64(maxvalue) > max_allowed)
 		ereport(ERROR,
@@ -506,18 +591,12 @@ row_to_info(HeapTuple row, TupleDesc desc, TagInfo *info)
 						 info->start, max_allowed)));
 	info->maxvalue = DatumGetInt64(maxvalue);
 
-	has_region = row_value(row, desc, "region", &region);
-	if (!has_region || DatumGetInt64(region) < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid region %s for tag \"%s\"",
-						int8_or_null(has_region, region), tag),
-				 errhint("region must be at least 1.")));
-	info->region = DatumGetInt64(region);
+	info->region = column_int8(row, desc, COL_REGION, tag);
 
-	has_min = row_value(row, desc, "chunk_min", &chunk_min);
-	has_cmax = row_value(row, desc, "chunk_max", &chunk_max);
-	if (!has_min || !has_cmax || DatumGetInt32(chunk_min) < 1 ||
+	has_min = column_value(row, desc, COL_CHUNK_MIN, &chunk_min);
+	has_cmax = column_value(row, desc, COL_CHUNK_MAX, &chunk_max);
+	if (!has_min || !has_cmax ||
+		DatumGetInt32(chunk_min) < tag_columns[COL_CHUNK_MIN].min ||
 		DatumGetInt32(chunk_min) > DatumGetInt32(chunk_max) ||
 		DatumGetInt32(chunk_max) > info->region)
 		ereport(ERROR,
@@ -526,35 +605,14 @@ row_to_info(HeapTuple row, TupleDesc desc, TagInfo *info)
 						has_min ? psprintf("%d", DatumGetInt32(chunk_min)) : "NULL",
 						has_cmax ? psprintf("%d", DatumGetInt32(chunk_max)) : "NULL",
 						tag),
-				 errhint("Chunk bounds must satisfy 1 <= chunk_min <= chunk_max <= region (" INT64_FORMAT ").",
-						 info->region)));
+				 errhint("Chunk bounds must satisfy " INT64_FORMAT " <= chunk_min <= chunk_max <= region (" INT64_FORMAT ").",
+						 tag_columns[COL_CHUNK_MIN].min, info->region)));
 	info->chunk_min = DatumGetInt32(chunk_min);
 	info->chunk_max = DatumGetInt32(chunk_max);
 
-	if (!row_value(row, desc, "reclaim", &v))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("reclaim cannot be null")));
-	info->reclaim = DatumGetBool(v);
-
-	/* no such column before 1.1: the chunks of 1.0 */
-	if (SPI_fnumber(desc, "locality") <= 0)
-		info->locality = false;
-	else if (!row_value(row, desc, "locality", &v))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("locality cannot be null")));
-	else
-		info->locality = DatumGetBool(v);
-
-	if (SPI_fnumber(desc, "ordered") <= 0)
-		info->ordered = false;
-	else if (!row_value(row, desc, "ordered", &v))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("ordered cannot be null")));
-	else
-		info->ordered = DatumGetBool(v);
+	info->reclaim = column_bool(row, desc, COL_RECLAIM);
+	info->locality = column_bool(row, desc, COL_LOCALITY);
+	info->ordered = column_bool(row, desc, COL_ORDERED);
 	if (info->ordered && (!info->locality || info->kind != TAG_SEGMENT))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -562,21 +620,16 @@ row_to_info(HeapTuple row, TupleDesc desc, TagInfo *info)
 				 errdetail("An ordered tag's backends must draw from one shared chunk."),
 				 errhint("Leave locality at true, or ordered at false.")));
 
-	/* source and grant_size: absent from a 1.0 table, NOT NULL in 1.1 */
+	/* source: absent from a 1.0 table, NOT NULL in 1.1 */
 	if (SPI_fnumber(desc, "source") > 0)
 	{
-		const char *source = NULL;
-
-		if (row_value(row, desc, "source", &v))
-			source = TextDatumGetCString(v);
-		if (source == NULL ||
-			(strcmp(source, "local") != 0 && strcmp(source, "root") != 0))
+		if (!row_word(row, desc, "source", "root", "local", &given,
+					  &info->from_root))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid source \"%s\" for tag \"%s\"",
-							source ? source : "NULL", tag),
+							given, tag),
 					 errhint("Valid sources are \"local\" and \"root\".")));
-		info->from_root = strcmp(source, "root") == 0;
 		if (info->from_root && info->kind == TAG_HYBRID)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -590,21 +643,7 @@ row_to_info(HeapTuple row, TupleDesc desc, TagInfo *info)
 					 errdetail("Its watermark would follow this server's transactions only, while other servers commit IDs of the same tag."),
 					 errhint("Leave ordered at false for a tag of source \"root\".")));
 	}
-	info->grant_size = TAG_DEFAULT_GRANT_SIZE;
-	if (SPI_fnumber(desc, "grant_size") > 0)
-	{
-		bool		has_grant = row_value(row, desc, "grant_size", &v);
-
-		if (!has_grant || DatumGetInt64(v) < 1 ||
-			DatumGetInt64(v) > TAG_MAX_GRANT_SIZE)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid grant_size %s for tag \"%s\"",
-							int8_or_null(has_grant, v), tag),
-					 errhint("grant_size must lie between 1 and " INT64_FORMAT ".",
-							 TAG_MAX_GRANT_SIZE)));
-		info->grant_size = DatumGetInt64(v);
-	}
+	info->grant_size = column_int8(row, desc, COL_GRANT_SIZE, tag);
 }
 
 /*
@@ -918,7 +957,7 @@ static void
 warn_dropped_sequence(Oid seqoid)
 {
 	char	   *name = get_rel_name(seqoid);
-	Oid			nspoid = get_namespace_oid("idgen", true);
+	Oid			nspoid = idgen_schema_oid();
 	NameData	tag;
 	TagInfo		info;
 	int64		mark;
@@ -956,8 +995,8 @@ tag_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	else if (classId == RelationRelationId &&
 			 get_rel_relkind(objectId) == RELKIND_SEQUENCE)
 	{
-		if (objectId != dropping_seqoid && OidIsValid(tag_seq_schema()) &&
-			get_rel_namespace(objectId) == tag_seq_schema())
+		if (objectId != dropping_seqoid && OidIsValid(idgen_seq_schema_oid()) &&
+			get_rel_namespace(objectId) == idgen_seq_schema_oid())
 			warn_dropped_sequence(objectId);
 		slot_free_at_commit(MyDatabaseId, objectId);
 	}

@@ -14,11 +14,8 @@
 #include "catalog/objectaccess.h"
 #include "nodes/pg_list.h"
 
+#include "base.h"
 #include "compat.h"
-#include "idgen.h"
-
-/* schema holding one sequence per tag, named exactly like the tag */
-#define IDGEN_SEQ_SCHEMA	"idgen_seq"
 
 typedef enum TagKind
 {
@@ -47,10 +44,24 @@ typedef struct TagInfo
 /* grant_size of a tag whose idgen.tags has no such column (1.0) */
 #define TAG_DEFAULT_GRANT_SIZE	INT64CONST(16777216)
 
+/* largest ID of a segment tag, and largest slab of a hybrid tag (31 bits) */
+#define TAG_MAX_ID		INT64CONST(9223372036854775806)
+#define TAG_MAX_SLAB	INT64CONST(2147483647)
+
+/* largest base grant size: adaptive grants grow up to 64 times it (root.c) */
+#define TAG_MAX_GRANT_SIZE	(INT64CONST(1) << 40)
+
 extern void tag_check_name(text *tag, NameData *name);
 extern bool tag_read(const NameData *name, TagInfo *info);
 extern SubTransactionId tag_lookup(const NameData *name, TagInfo *info);
-extern Oid	tag_extension_schema(void);
+
+/*
+ * tag_extension_schema
+ *		The former name of idgen_extension_schema (base.h), kept until
+ *		runway.c switches over.
+ */
+#define tag_extension_schema()	idgen_extension_schema()
+
 extern void tag_check_usage(const TagInfo *info);
 extern void tag_check_owner(const TagInfo *info);
 extern List *tag_owned_segment_tags(void);

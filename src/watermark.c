@@ -101,9 +101,9 @@
 #include "storage/shmem.h"
 #include "utils/builtins.h"
 
+#include "base.h"
 #include "cache.h"
 #include "durable.h"
-#include "idgen.h"
 #include "pool.h"
 #include "slot.h"
 #include "tag.h"

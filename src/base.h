@@ -1,22 +1,29 @@
 /*-------------------------------------------------------------------------
  *
- * idgen.h
- *	  Settings, types and entry points shared by the idgen subsystems.
+ * base.h
+ *	  The base tier: what every idgen subsystem may use, and which uses no
+ *	  other idgen file (compat.h aside).
  *
- * Each subsystem (slot directory, segment pool, backend chunks, snowflake,
- * hybrid) owns its own shared memory and settings; idgen.c only wires them
- * to PostgreSQL's hooks.
+ * ID ranges and their arithmetic, the shared settings, the checks every
+ * SQL-callable function makes first (preloaded, not in parallel mode), and
+ * the small helpers several subsystems need: SQL through SPI as a table's
+ * owner, the extension's schemas and tables by name, int8range datums and
+ * growable arrays.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef IDGEN_H
-#define IDGEN_H
+#ifndef IDGEN_BASE_H
+#define IDGEN_BASE_H
 
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "fmgr.h"
 
 #include "compat.h"
+
+/* schema holding one sequence per tag, named exactly like the tag */
+#define IDGEN_SEQ_SCHEMA	"idgen_seq"
 
 /* idgen.max_tags: segment and hybrid tags in use at once, all databases */
 extern int	idgen_max_tags;
@@ -27,6 +34,7 @@ extern int	idgen_tags_per_backend;
 /* true once the postmaster has loaded us via shared_preload_libraries */
 extern bool idgen_preloaded;
 
+extern void idgen_define_base_settings(void);
 extern void idgen_check_preloaded(void);
 IDGEN_NORETURN_BEGIN extern void idgen_parallel_error(const char *function)
 			IDGEN_NORETURN_END;
@@ -73,4 +81,26 @@ range_cut(IdRange *from, int64 n)
 	return cut;
 }
 
-#endif							/* IDGEN_H */
+extern Datum idgen_range_datum(IdRange r);
+
+/*
+ * The identity saved while SQL runs as a table's owner
+ * (idgen_spi_connect_as_owner).
+ */
+typedef struct OwnerContext
+{
+	Oid			save_userid;
+	int			save_sec_context;
+} OwnerContext;
+
+extern void idgen_spi_connect_as_owner(Oid relid, OwnerContext *saved);
+extern void idgen_spi_finish_as_owner(const OwnerContext *saved);
+
+extern Oid	idgen_schema_oid(void);
+extern Oid	idgen_seq_schema_oid(void);
+extern Oid	idgen_extension_schema(void);
+extern Oid	idgen_table_oid(const char *name);
+
+extern void idgen_array_grow(void **array, int *max, Size elsize, int min);
+
+#endif							/* IDGEN_BASE_H */
