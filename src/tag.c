@@ -76,8 +76,8 @@
 #include "idgen.h"
 #include "lease.h"
 #include "root.h"
-#include "runway.h"
 #include "slot.h"
+#include "supply.h"
 #include "tag.h"
 
 PG_FUNCTION_INFO_V1(idgen_check_tag_name);
@@ -369,7 +369,7 @@ tag_claim(const TagInfo *info, int index, int64 n, bool exact,
 	Assert(n > 0);
 	/* a node's tag: not before the root has heard of it since the start */
 	if (info->from_root)
-		runway_check_tag(info);
+		supply_check_tag(info);
 	for (;;)
 	{
 		if (!durable_lock(info->seqoid) || !tag_read(&info->name, &now))
@@ -383,7 +383,7 @@ tag_claim(const TagInfo *info, int index, int64 n, bool exact,
 				break;
 			durable_unlock(info->seqoid);
 			/* no grant yet (a new tag): let the runway worker lease one */
-			if (!waited && runway_wait_for_grant(&info->name))
+			if (!waited && supply_wait_for_grant(&info->name))
 			{
 				waited = true;
 				continue;
