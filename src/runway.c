@@ -112,7 +112,7 @@ char	   *runway_database = NULL;
 int			runway_seconds = 3600;
 int			runway_grants = 2;
 
-RunwayShared *runway_shared = NULL;
+RunwayShared *runway = NULL;
 LWLock	   *runway_lock = NULL;
 
 static bool runway_wait_for_grant(const NameData *tag);
@@ -218,17 +218,17 @@ runway_shmem_startup(void)
 	bool		found;
 	uint8		random[(RUNWAY_INSTANCE_LEN - 1) / 2];
 
-	runway_shared = ShmemInitStruct("idgen runway", runway_shmem_size(), &found);
+	runway = ShmemInitStruct("idgen runway", runway_shmem_size(), &found);
 	runway_lock = &(GetNamedLWLockTranche(RUNWAY_TRANCHE))->lock;
 	if (found)
 		return;
-	memset(runway_shared, 0, runway_shmem_size());
-	runway_shared->state = RUNWAY_ABSENT;
-	ConditionVariableInit(&runway_shared->round_cv);
+	memset(runway, 0, runway_shmem_size());
+	runway->state = RUNWAY_ABSENT;
+	ConditionVariableInit(&runway->round_cv);
 	if (!pg_strong_random(random, sizeof(random)))
 		elog(FATAL, "idgen: could not generate a random instance token");
-	hex_encode((char *) random, sizeof(random), runway_shared->instance);
-	runway_shared->instance[RUNWAY_INSTANCE_LEN - 1] = '\0';
+	hex_encode((char *) random, sizeof(random), runway->instance);
+	runway->instance[RUNWAY_INSTANCE_LEN - 1] = '\0';
 }
 
 /*
@@ -287,12 +287,12 @@ runway_node_name_current(void)
 static bool
 find_tag(const NameData *name, RunwayTag *t)
 {
-	if (runway_shared->dboid != MyDatabaseId)
+	if (runway->dboid != MyDatabaseId)
 		return false;
-	for (int i = 0; i < runway_shared->ntags; i++)
-		if (strcmp(NameStr(runway_shared->tags[i].tag), NameStr(*name)) == 0)
+	for (int i = 0; i < runway->ntags; i++)
+		if (strcmp(NameStr(runway->tags[i].tag), NameStr(*name)) == 0)
 		{
-			*t = runway_shared->tags[i];
+			*t = runway->tags[i];
 			return true;
 		}
 	return false;
@@ -309,7 +309,7 @@ round_done(void *arg)
 	bool		done;
 
 	LWLockAcquire(runway_lock, LW_SHARED);
-	done = runway_shared->rounds_done >= target || runway_shared->latch == NULL;
+	done = runway->rounds_done >= target || runway->latch == NULL;
 	LWLockRelease(runway_lock);
 	return done;
 }
@@ -327,15 +327,15 @@ runway_wait_for_round(bool wake, long timeout)
 	Latch	   *latch;
 
 	LWLockAcquire(runway_lock, LW_EXCLUSIVE);
-	latch = runway_shared->latch;
-	target = runway_shared->rounds_begun + 1;
+	latch = runway->latch;
+	target = runway->rounds_begun + 1;
 	LWLockRelease(runway_lock);
 	if (latch == NULL)
 		return false;
 	if (wake)
 		SetLatch(latch);
 
-	(void) worker_wait_for(&runway_shared->round_cv, round_done, &target,
+	(void) worker_wait_for(&runway->round_cv, round_done, &target,
 						   timeout, true, IDGEN_WAIT_RUNWAY_ROUND);
 	return true;
 }
@@ -354,8 +354,8 @@ runway_wait_for_grant(const NameData *tag)
 	bool		hopeless;
 
 	LWLockAcquire(runway_lock, LW_SHARED);
-	hopeless = runway_shared->latch == NULL || runway_shared->dboid != MyDatabaseId ||
-		runway_shared->state == RUNWAY_UNREACHABLE ||
+	hopeless = runway->latch == NULL || runway->dboid != MyDatabaseId ||
+		runway->state == RUNWAY_UNREACHABLE ||
 		(find_tag(tag, &t) && t.refused[0] != '\0' && !t.held);
 	LWLockRelease(runway_lock);
 	return !hopeless && runway_wait_for_round(true, -1);
@@ -375,9 +375,9 @@ runway_exhausted(const TagInfo *info, int64 n)
 	RunwayTag	t;
 
 	LWLockAcquire(runway_lock, LW_SHARED);
-	state = runway_shared->state;
-	dboid = runway_shared->dboid;
-	strlcpy(error, runway_shared->last_error, sizeof(error));
+	state = runway->state;
+	dboid = runway->dboid;
+	strlcpy(error, runway->last_error, sizeof(error));
 	if (find_tag(&info->name, &t) && t.refused[0] != '\0')
 		strlcpy(error, t.refused, sizeof(error));
 	else if (state != RUNWAY_UNREACHABLE)
@@ -432,9 +432,9 @@ runway_check_tag(const TagInfo *info)
 
 		LWLockAcquire(runway_lock, LW_SHARED);
 		found = find_tag(&info->name, &t);
-		renewed = runway_shared->renewals != runway_shared->renewals_seen;
-		wait = runway_shared->latch != NULL && runway_shared->dboid == MyDatabaseId &&
-			runway_shared->state != RUNWAY_UNREACHABLE &&
+		renewed = runway->renewals != runway->renewals_seen;
+		wait = runway->latch != NULL && runway->dboid == MyDatabaseId &&
+			runway->state != RUNWAY_UNREACHABLE &&
 			(renewed || !(found && t.answered && !t.held));
 		LWLockRelease(runway_lock);
 		left = CHECK_WAIT_MS -
@@ -471,7 +471,7 @@ void
 runway_renew(void)
 {
 	LWLockAcquire(runway_lock, LW_EXCLUSIVE);
-	runway_shared->renewals++;
+	runway->renewals++;
 	LWLockRelease(runway_lock);
 }
 
@@ -523,12 +523,12 @@ idgen_runway_status(PG_FUNCTION_ARGS)
 	seq_nsp = get_namespace_oid(IDGEN_SEQ_SCHEMA, true);
 
 	LWLockAcquire(runway_lock, LW_SHARED);
-	ntags = runway_shared->dboid == MyDatabaseId ? runway_shared->ntags : 0;
+	ntags = runway->dboid == MyDatabaseId ? runway->ntags : 0;
 	tags = palloc(sizeof(RunwayTag) * Max(ntags, 1));
-	memcpy(tags, runway_shared->tags, sizeof(RunwayTag) * ntags);
-	state = runway_shared->state;
-	since = runway_shared->state_since;
-	strlcpy(error, runway_shared->last_error, sizeof(error));
+	memcpy(tags, runway->tags, sizeof(RunwayTag) * ntags);
+	state = runway->state;
+	since = runway->state_since;
+	strlcpy(error, runway->last_error, sizeof(error));
 	LWLockRelease(runway_lock);
 
 	for (i = 0; i < ntags; i++)

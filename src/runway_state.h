@@ -85,7 +85,7 @@ extern int	runway_seconds;
 extern int	runway_grants;
 
 /* the shared state and its lock (runway.c) */
-extern RunwayShared *runway_shared;
+extern RunwayShared *runway;
 extern LWLock *runway_lock;
 
 #endif							/* IDGEN_RUNWAY_STATE_H */

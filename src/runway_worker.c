@@ -95,7 +95,7 @@ static XLogRecPtr went_back_logged = InvalidXLogRecPtr;
 static void
 set_tag_refusal(int index, const char *refused, bool stop, bool lease)
 {
-	RunwayTag  *t = &runway_shared->tags[index];
+	RunwayTag  *t = &runway->tags[index];
 	char		clean[RUNWAY_ERROR_LEN];
 	bool		by_lease = lease;
 	bool		changed;
@@ -169,7 +169,7 @@ went_back(const char *why)
 			(errmsg("idgen runway worker: %s", why),
 			 errdetail("It was restored from a backup, recovered to an earlier point, or failed over to a standby that had not received everything. This node reports the grants it holds, so that the root grants nothing below them.")));
 	LWLockAcquire(runway_lock, LW_EXCLUSIVE);
-	strlcpy(runway_shared->last_error, why, sizeof(runway_shared->last_error));
+	strlcpy(runway->last_error, why, sizeof(runway->last_error));
 	LWLockRelease(runway_lock);
 }
 
@@ -218,29 +218,29 @@ runway_report(int index, const Holding *h)
 	Contact		contact = CONTACT_OK;
 
 	held_arrays(h, &held, &proofs);
-	values[0] = NameStr(runway_shared->tags[index].tag);
+	values[0] = NameStr(runway->tags[index].tag);
 	values[1] = runway_node_name_current();
-	values[2] = runway_shared->instance;
+	values[2] = runway->instance;
 	values[3] = psprintf("%u", h->seqoid);
 	values[4] = psprintf(INT64_FORMAT, h->mark);
 	values[5] = held;
 	values[6] = proofs;
 	/* tried: backends that waited for it may go on (see runway_check_tag) */
-	runway_shared->tags[index].answered = true;
+	runway->tags[index].answered = true;
 	if (!uplink_connect())
 		return CONTACT_LOST;
 	res = uplink_exec("SELECT refused, stop, hold, healed, root_lsn"
-					" FROM idgen.report_holdings($1, $2, $3, $4, $5, $6, $7)",
-					7, values);
+					  " FROM idgen.report_holdings($1, $2, $3, $4, $5, $6, $7)",
+					  7, values);
 	if (res == NULL)
 		return CONTACT_LOST;
 	uplink_set_state(RUNWAY_OK, NULL);
-	runway_shared->tags[index].held = false;
+	runway->tags[index].held = false;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
 		PQnfields(res) != 5)
 	{
-		set_tag_refusal(index, uplink_error_text(res), runway_shared->tags[index].stopped,
-						false);
+		set_tag_refusal(index, uplink_error_text(res),
+						runway->tags[index].stopped, false);
 		contact = CONTACT_REFUSED;
 	}
 	else
@@ -248,10 +248,10 @@ runway_report(int index, const Holding *h)
 		if (strcmp(PQgetvalue(res, 0, 3), "0") != 0)
 			went_back(psprintf("root server went back: it had no record of %s grants of tag \"%s\" this node holds",
 							   PQgetvalue(res, 0, 3),
-							   NameStr(runway_shared->tags[index].tag)));
+							   NameStr(runway->tags[index].tag)));
 		check_went_back(h->root_lsn, answer_lsn(res, 4));
 		LWLockAcquire(runway_lock, LW_EXCLUSIVE);
-		runway_shared->tags[index].held = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+		runway->tags[index].held = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 		LWLockRelease(runway_lock);
 		if (!PQgetisnull(res, 0, 0))
 			contact = CONTACT_REFUSED;
@@ -259,7 +259,7 @@ runway_report(int index, const Holding *h)
 						PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0),
 						strcmp(PQgetvalue(res, 0, 1), "t") == 0, false);
 		if (contact == CONTACT_OK)
-			runway_shared->tags[index].reported_at = GetCurrentTimestamp();
+			runway->tags[index].reported_at = GetCurrentTimestamp();
 	}
 	PQclear(res);
 	return contact;
@@ -274,9 +274,9 @@ runway_report(int index, const Holding *h)
  */
 static Contact
 runway_lease(int index, const Holding *h, IdRange *grant, char **proof,
-		   XLogRecPtr *root_lsn)
+			 XLogRecPtr *root_lsn)
 {
-	RunwayTag  *t = &runway_shared->tags[index];
+	RunwayTag  *t = &runway->tags[index];
 	const char *values[9];
 	char	   *held;
 	char	   *proofs;
@@ -288,7 +288,7 @@ runway_lease(int index, const Holding *h, IdRange *grant, char **proof,
 	values[0] = NameStr(t->tag);
 	values[1] = runway_node_name_current();
 	values[2] = psprintf("%.0f", t->rate);
-	values[3] = runway_shared->instance;
+	values[3] = runway->instance;
 	values[4] = psprintf("%u", h->seqoid);
 	values[5] = psprintf(INT64_FORMAT, h->mark);
 	values[6] = held;
@@ -299,9 +299,9 @@ runway_lease(int index, const Holding *h, IdRange *grant, char **proof,
 	if (!uplink_connect())
 		return CONTACT_LOST;
 	res = uplink_exec("SELECT pg_catalog.lower(ids), pg_catalog.upper(ids),"
-					" proof, root_lsn"
-					" FROM idgen.lease_grant($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-					9, values);
+					  " proof, root_lsn"
+					  " FROM idgen.lease_grant($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+					  9, values);
 	if (res == NULL)
 		return CONTACT_LOST;
 	uplink_set_state(RUNWAY_OK, NULL);
@@ -384,12 +384,12 @@ tags_of_root(MemoryContext cxt)
  * runway_need
  *		Read a tag's mark, grants and holdings (into *h, allocated in cxt),
  *		update its rate, and say whether it needs another grant.  Runs in a
- *		transaction; index is the tag's place in runway_shared->tags, where its state
+ *		transaction; index is the tag's place in runway->tags, where its state
  *		is kept, and prev the entry of the previous round, if any.
  */
 static bool
 runway_need(const NameData *name, int index, const RunwayTag *prev,
-		 Holding *h, MemoryContext cxt)
+			Holding *h, MemoryContext cxt)
 {
 	TagInfo		info;
 	int			grants;
@@ -436,7 +436,7 @@ runway_need(const NameData *name, int index, const RunwayTag *prev,
 	}
 
 	LWLockAcquire(runway_lock, LW_EXCLUSIVE);
-	runway_shared->tags[index] = t;
+	runway->tags[index] = t;
 	LWLockRelease(runway_lock);
 
 	return grants < runway_grants ||
@@ -449,7 +449,7 @@ runway_need(const NameData *name, int index, const RunwayTag *prev,
  *		and lease grants while it needs them (runway_need), each in
  *		transactions of its own.  After the root was lost (round_failed),
  *		only the tag's rate is updated.  index is the tag's place in
- *		runway_shared->tags; prev its entry of the previous round, or NULL.
+ *		runway->tags; prev its entry of the previous round, or NULL.
  */
 static void
 serve_tag(const NameData *name, int index, const RunwayTag *prev,
@@ -468,17 +468,17 @@ serve_tag(const NameData *name, int index, const RunwayTag *prev,
 		Contact		contact;
 
 		worker_xact_begin(NULL);
-		need = runway_need(name, index, leased == 0 ? prev : &runway_shared->tags[index],
-						&h, cxt);
+		need = runway_need(name, index,
+						   leased == 0 ? prev : &runway->tags[index], &h, cxt);
 		worker_xact_commit();
 		if (round_failed)
 			break;
 
 		/* what the node holds, before every lease and every few seconds */
 		if (!reported &&
-			(need || runway_shared->tags[index].stopped ||
-			 runway_shared->tags[index].refused[0] != '\0' ||
-			 GetCurrentTimestamp() - runway_shared->tags[index].reported_at >=
+			(need || runway->tags[index].stopped ||
+			 runway->tags[index].refused[0] != '\0' ||
+			 GetCurrentTimestamp() - runway->tags[index].reported_at >=
 			 RUNWAY_REPORT_SECS * USECS_PER_SEC))
 		{
 			reported = true;
@@ -504,7 +504,7 @@ serve_tag(const NameData *name, int index, const RunwayTag *prev,
 		worker_xact_commit();
 
 		LWLockAcquire(runway_lock, LW_EXCLUSIVE);
-		runway_shared->tags[index].leased += RANGE_SIZE(grant);
+		runway->tags[index].leased += RANGE_SIZE(grant);
 		LWLockRelease(runway_lock);
 	}
 }
@@ -534,7 +534,7 @@ runway_error(MemoryContext cxt)
 	strlcpy(local_error, edata->message, sizeof(local_error));
 	round_local_error = true;
 	LWLockAcquire(runway_lock, LW_EXCLUSIVE);
-	strlcpy(runway_shared->last_error, edata->message, sizeof(runway_shared->last_error));
+	strlcpy(runway->last_error, edata->message, sizeof(runway->last_error));
 	LWLockRelease(runway_lock);
 	FreeErrorData(edata);
 }
@@ -556,8 +556,8 @@ serve_tag_apart(const NameData *name, int index, const RunwayTag *prev,
 	{
 		runway_error(cxt);
 		LWLockAcquire(runway_lock, LW_EXCLUSIVE);
-		memset(&runway_shared->tags[index], 0, sizeof(RunwayTag));
-		runway_shared->tags[index].tag = *name;
+		memset(&runway->tags[index], 0, sizeof(RunwayTag));
+		runway->tags[index].tag = *name;
 		LWLockRelease(runway_lock);
 	}
 	PG_END_TRY();
@@ -580,7 +580,7 @@ serve_node_id(void)
 		return true;
 	if (uplink_connect())
 	{
-		node_id_request(&req, runway_node_name_current(), runway_shared->instance);
+		node_id_request(&req, runway_node_name_current(), runway->instance);
 		res = uplink_exec(NODE_ID_QUERY, NODE_ID_NPARAMS, req.values);
 		if (res != NULL)
 		{
@@ -591,7 +591,7 @@ serve_node_id(void)
 		}
 	}
 	LWLockAcquire(runway_lock, LW_SHARED);
-	strlcpy(error, runway_shared->last_error, sizeof(error));
+	strlcpy(error, runway->last_error, sizeof(error));
 	LWLockRelease(runway_lock);
 	node_id_no_answer(error);
 	return false;
@@ -613,14 +613,14 @@ runway_round(MemoryContext cxt)
 
 	/* the state of the previous round, by name (none after a renewal) */
 	LWLockAcquire(runway_lock, LW_EXCLUSIVE);
-	if (runway_shared->renewals != runway_shared->renewals_seen)
+	if (runway->renewals != runway->renewals_seen)
 	{
-		runway_shared->ntags = 0;
-		runway_shared->renewals_seen = runway_shared->renewals;
+		runway->ntags = 0;
+		runway->renewals_seen = runway->renewals;
 	}
-	nprev = runway_shared->ntags;
+	nprev = runway->ntags;
 	prev = palloc(sizeof(RunwayTag) * Max(nprev, 1));
-	memcpy(prev, runway_shared->tags, sizeof(RunwayTag) * nprev);
+	memcpy(prev, runway->tags, sizeof(RunwayTag) * nprev);
 	LWLockRelease(runway_lock);
 
 	worker_xact_begin("idgen runway round");
@@ -643,7 +643,7 @@ runway_round(MemoryContext cxt)
 	}
 
 	LWLockAcquire(runway_lock, LW_EXCLUSIVE);
-	runway_shared->ntags = index;
+	runway->ntags = index;
 	LWLockRelease(runway_lock);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
@@ -656,11 +656,11 @@ static void
 runway_exit(int code, Datum arg)
 {
 	LWLockAcquire(runway_lock, LW_EXCLUSIVE);
-	runway_shared->latch = NULL;
-	runway_shared->state = RUNWAY_ABSENT;
-	runway_shared->rounds_done = runway_shared->rounds_begun;
+	runway->latch = NULL;
+	runway->state = RUNWAY_ABSENT;
+	runway->rounds_done = runway->rounds_begun;
 	LWLockRelease(runway_lock);
-	ConditionVariableBroadcast(&runway_shared->round_cv);
+	ConditionVariableBroadcast(&runway->round_cv);
 }
 
 /*
@@ -675,9 +675,9 @@ round_troubled(void)
 	bool		troubled;
 
 	LWLockAcquire(runway_lock, LW_SHARED);
-	troubled = runway_shared->state == RUNWAY_UNREACHABLE;
-	for (int i = 0; i < runway_shared->ntags && !troubled; i++)
-		troubled = runway_shared->tags[i].refused[0] != '\0' && !runway_shared->tags[i].held;
+	troubled = runway->state == RUNWAY_UNREACHABLE;
+	for (int i = 0; i < runway->ntags && !troubled; i++)
+		troubled = runway->tags[i].refused[0] != '\0' && !runway->tags[i].held;
 	LWLockRelease(runway_lock);
 	return troubled;
 }
@@ -708,11 +708,11 @@ idgen_runway_main(Datum arg)
 									  ALLOCSET_DEFAULT_SIZES);
 
 	LWLockAcquire(runway_lock, LW_EXCLUSIVE);
-	runway_shared->latch = MyLatch;
-	runway_shared->dboid = MyDatabaseId;
-	runway_shared->state = RUNWAY_STARTING;
-	runway_shared->state_since = GetCurrentTimestamp();
-	runway_shared->last_error[0] = '\0';
+	runway->latch = MyLatch;
+	runway->dboid = MyDatabaseId;
+	runway->state = RUNWAY_STARTING;
+	runway->state_since = GetCurrentTimestamp();
+	runway->last_error[0] = '\0';
 	LWLockRelease(runway_lock);
 	before_shmem_exit(runway_exit, (Datum) 0);
 
@@ -732,13 +732,13 @@ idgen_runway_main(Datum arg)
 				uplink_disconnect();
 				pfree(conninfo_in_use);
 				conninfo_in_use = MemoryContextStrdup(TopMemoryContext,
-													runway_root);
+													  runway_root);
 				backoff = RUNWAY_NAP_MS;
 			}
 		}
 
 		LWLockAcquire(runway_lock, LW_EXCLUSIVE);
-		runway_shared->rounds_begun++;
+		runway->rounds_begun++;
 		LWLockRelease(runway_lock);
 
 		if (runway_root[0] != '\0')
@@ -758,9 +758,9 @@ idgen_runway_main(Datum arg)
 		if (!round_local_error)
 			local_error[0] = '\0';
 		LWLockAcquire(runway_lock, LW_EXCLUSIVE);
-		runway_shared->rounds_done = runway_shared->rounds_begun;
+		runway->rounds_done = runway->rounds_begun;
 		LWLockRelease(runway_lock);
-		ConditionVariableBroadcast(&runway_shared->round_cv);
+		ConditionVariableBroadcast(&runway->round_cv);
 
 		if (round_troubled())
 			backoff = Min(backoff * 2, RUNWAY_MAX_BACKOFF_MS);

@@ -193,7 +193,8 @@ typedef struct SnowflakeShared
 
 static SnowflakeShared *sf = NULL;
 
-IDGEN_NORETURN_BEGIN static void lease_unavailable(KeeperStatus status) IDGEN_NORETURN_END;
+IDGEN_NORETURN_BEGIN static void lease_unavailable(KeeperStatus status)
+			IDGEN_NORETURN_END;
 IDGEN_NORETURN_BEGIN static void clock_ahead(int64 tick,
 											 int64 wall) IDGEN_NORETURN_END;
 

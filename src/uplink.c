@@ -73,14 +73,14 @@ uplink_set_state(RunwayState state, const char *error)
 		uplink_one_line(clean, error);
 
 	LWLockAcquire(runway_lock, LW_EXCLUSIVE);
-	old = runway_shared->state;
+	old = runway->state;
 	if (old != state)
 	{
-		runway_shared->state = state;
-		runway_shared->state_since = GetCurrentTimestamp();
+		runway->state = state;
+		runway->state_since = GetCurrentTimestamp();
 	}
 	if (error != NULL)
-		strlcpy(runway_shared->last_error, clean, sizeof(runway_shared->last_error));
+		strlcpy(runway->last_error, clean, sizeof(runway->last_error));
 	LWLockRelease(runway_lock);
 
 	if (old == state)
@@ -173,7 +173,7 @@ conninfo_problem(void)
  */
 static PGconn *
 connect_one(const char *const *keys, const char *const *values,
-					char **error)
+			char **error)
 {
 	TimestampTz deadline;
 	PGconn	   *conn;
@@ -199,7 +199,7 @@ connect_one(const char *const *keys, const char *const *values,
 		if (status == PGRES_POLLING_OK || status == PGRES_POLLING_FAILED)
 			break;
 		if (!uplink_wait(conn, status == PGRES_POLLING_READING ?
-					   WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE, deadline))
+						 WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE, deadline))
 		{
 			*error = pstrdup("timeout while connecting");
 			break;
@@ -314,7 +314,7 @@ uplink_connect(void)
 			continue;
 		uplink_conn = conn;
 		res = uplink_exec("SELECT pg_catalog.pg_is_in_recovery(),"
-						" idgen.grants_blocked()", 0, NULL);
+						  " idgen.grants_blocked()", 0, NULL);
 		if (res == NULL)
 		{
 			error = pstrdup("connection lost");
@@ -370,7 +370,8 @@ uplink_exec(const char *sql, int nparams, const char *const *values)
 
 		if (flushed == 0)
 			break;
-		if (flushed < 0 || !uplink_wait(uplink_conn, WL_SOCKET_WRITEABLE, deadline))
+		if (flushed < 0 ||
+			!uplink_wait(uplink_conn, WL_SOCKET_WRITEABLE, deadline))
 			goto lost;
 	}
 	for (;;)
@@ -394,9 +395,10 @@ uplink_exec(const char *sql, int nparams, const char *const *values)
 lost:
 	if (last != NULL)
 		PQclear(last);
-	uplink_set_state(RUNWAY_UNREACHABLE, PQstatus(uplink_conn) == CONNECTION_OK ?
-			  "timeout while waiting for the root server" :
-			  PQerrorMessage(uplink_conn));
+	uplink_set_state(RUNWAY_UNREACHABLE,
+					 PQstatus(uplink_conn) == CONNECTION_OK ?
+					 "timeout while waiting for the root server" :
+					 PQerrorMessage(uplink_conn));
 	uplink_disconnect();
 	return NULL;
 }
