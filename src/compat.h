@@ -12,8 +12,15 @@
 #include "postgres.h"
 
 #include "catalog/pg_class.h"
+#include "libpq-fe.h"
 #include "miscadmin.h"
+#include "storage/fd.h"
 #include "utils/acl.h"
+#include "utils/wait_event.h"
+
+#if PG_VERSION_NUM >= 160000
+#include "libpq/libpq-be-fe-helpers.h"
+#endif
 
 #if PG_VERSION_NUM >= 170000
 #include "storage/procnumber.h"
@@ -96,6 +103,52 @@
 	 (SyncRepStandbyNames != NULL && SyncRepStandbyNames[0] != '\0'))
 #else
 #define idgen_sync_standbys_defined()	(WalSndCtl->sync_standbys_defined)
+#endif
+
+/*
+ * idgen_wait_event_new
+ *		A wait event of its own for each kind of wait, shown by name in
+ *		pg_stat_activity.wait_event: WaitEventExtensionNew() from PostgreSQL
+ *		17 on (the caller keeps the number it returns); before, every wait
+ *		of an extension is the one "Extension" event.
+ */
+#if PG_VERSION_NUM >= 170000
+#define idgen_wait_event_new(name)	WaitEventExtensionNew(name)
+#else
+#define idgen_wait_event_new(name)	((void) (name), (uint32) PG_WAIT_EXTENSION)
+#endif
+
+/*
+ * idgen_libpq_prepare, idgen_libpq_finish
+ *		Reserve a file descriptor for a libpq connection a backend or worker
+ *		opens, before PQconnectStart*(), and close the connection and give
+ *		the descriptor back, as contrib/postgres_fdw does: core's helpers
+ *		of libpq-be-fe-helpers.h from PostgreSQL 16 on, AcquireExternalFD()
+ *		and ReleaseExternalFD() before.  idgen_libpq_prepare raises an error
+ *		when no descriptor is left; idgen_libpq_finish takes a connection
+ *		made after an idgen_libpq_prepare, or NULL when PQconnectStart*()
+ *		returned none.
+ */
+#if PG_VERSION_NUM >= 160000
+#define idgen_libpq_prepare()		libpqsrv_connect_prepare()
+#define idgen_libpq_finish(conn) \
+	((conn) != NULL ? libpqsrv_disconnect(conn) : ReleaseExternalFD())
+#else
+#define idgen_libpq_prepare() \
+	do { \
+		if (!AcquireExternalFD()) \
+			ereport(ERROR, \
+					(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION), \
+					 errmsg("could not establish connection"), \
+					 errdetail("There are too many open files on the local server."), \
+					 errhint("Raise max_files_per_process, or the limit of open files of the server's operating system user."))); \
+	} while (0)
+#define idgen_libpq_finish(conn) \
+	do { \
+		if ((conn) != NULL) \
+			PQfinish(conn); \
+		ReleaseExternalFD(); \
+	} while (0)
 #endif
 
 /* pg_noreturn replaced pg_attribute_noreturn() in PostgreSQL 18 */

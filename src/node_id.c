@@ -133,6 +133,7 @@
 #include "node_id.h"
 #include "snowflake.h"
 #include "tag.h"
+#include "worker.h"
 
 PG_FUNCTION_INFO_V1(idgen_lease_node_id);
 PG_FUNCTION_INFO_V1(idgen_snowflake_node_status);
@@ -447,7 +448,8 @@ node_id_part_slow(void)
 									   NODE_ID_WAIT_MS))
 			break;
 		/* the first call prepares the sleep and returns at once */
-		(void) ConditionVariableTimedSleep(&nid->cv, 100, PG_WAIT_EXTENSION);
+		(void) ConditionVariableTimedSleep(&nid->cv, 100,
+										   idgen_wait_event(IDGEN_WAIT_NODE_ID));
 	}
 	ConditionVariableCancelSleep();
 	node_id_unavailable(id, error);
@@ -494,7 +496,8 @@ node_id_need_cap(int64 need)
 			TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
 									   NODE_ID_WAIT_MS))
 			break;
-		(void) ConditionVariableTimedSleep(&nid->cv, 100, PG_WAIT_EXTENSION);
+		(void) ConditionVariableTimedSleep(&nid->cv, 100,
+										   idgen_wait_event(IDGEN_WAIT_NODE_ID_CAP));
 	}
 	ConditionVariableCancelSleep();
 	if (node_id_cap() >= need)

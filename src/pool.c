@@ -90,8 +90,8 @@
 #include "storage/shmem.h"
 
 #include "pool.h"
-#include "runway.h"
 #include "slot.h"
+#include "supply.h"
 
 #define POOL_TRANCHE	"idgen pools"
 
@@ -441,37 +441,6 @@ pool_cut(TagPool *pool, int64 size, bool exact, IdRange *cut, bool *prefetch)
 }
 
 /*
- * pool_run_out
- *		Raise the error for a tag that cannot give n more IDs: "left" IDs
- *		remain below its maxvalue, "pooled" more lie in the pool where this
- *		request cannot use them.
- */
-static void
-pool_run_out(const TagInfo *info, int64 n, int64 left, int64 pooled)
-{
-	/* a node's tag ran out of grants, not of IDs (runway.c) */
-	if (info->from_root)
-		runway_exhausted(info, n);
-	if (n == 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
-				 errmsg("tag \"%s\" has run out of IDs", NameStr(info->name)),
-				 pooled > 0 ?
-				 errdetail("Its maxvalue " INT64_FORMAT " has been reached; the " INT64_FORMAT " IDs left in its pool lie below this session's last ID, where only new sessions can use them.",
-						   info->maxvalue, pooled) :
-				 errdetail("Its maxvalue " INT64_FORMAT " has been reached.",
-						   info->maxvalue),
-				 errhint("Raise the tag's maxvalue with idgen.alter_tag().")));
-	ereport(ERROR,
-			(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
-			 errmsg("tag \"%s\" has fewer than " INT64_FORMAT " contiguous IDs left",
-					NameStr(info->name), n),
-			 errdetail(INT64_FORMAT " IDs remain below its maxvalue " INT64_FORMAT ", and " INT64_FORMAT " in smaller pieces in its pool.",
-					   left, info->maxvalue, pooled),
-			 errhint("Raise the tag's maxvalue with idgen.alter_tag().")));
-}
-
-/*
  * pool_refill
  *		The pool cannot serve a request for n IDs: wait for the claim under
  *		way, or make one.  Called with the pool locked; releases the lock.
@@ -493,7 +462,7 @@ pool_refill(TagPool *pool, int index, uint32 generation, const TagInfo *info,
 	pool->claimer = MyProcPid;
 	pool_unlock(index);
 	if (!pool_claim(index, generation, info))
-		pool_run_out(info, n, 0, pooled);
+		supply_run_out(info, n, n != 1, 0, pooled);
 }
 
 /*
@@ -739,7 +708,7 @@ pool_take_range(int index, uint32 generation, const TagInfo *info,
 				RANGE_SIZE(pool->standby);
 			pool_unlock(index);
 			if (!tag_claim(info, index, n, true, range, &left))
-				pool_run_out(info, n, left, pooled);
+				supply_run_out(info, n, n != 1, left, pooled);
 			pool = pool_lock(index, generation);
 			if (pool == NULL)
 				return true;	/* the range is the caller's all the same */

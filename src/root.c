@@ -137,9 +137,10 @@
 #include "compat.h"
 #include "durable.h"
 #include "root.h"
-#include "runway.h"
 #include "slot.h"
+#include "supply.h"
 #include "tag.h"
+#include "worker.h"
 
 PG_FUNCTION_INFO_V1(idgen_lease_grant);
 PG_FUNCTION_INFO_V1(idgen_report_holdings);
@@ -1143,7 +1144,7 @@ idgen_lease_grant(PG_FUNCTION_ARGS)
 		if (grace_left <= 0)
 			break;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 grace_left, PG_WAIT_EXTENSION);
+						 grace_left, idgen_wait_event(IDGEN_WAIT_GRANT_GRACE));
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -1160,14 +1161,7 @@ idgen_lease_grant(PG_FUNCTION_ARGS)
 	if (!tag_claim(&info, index, size, false, &grant, &left))
 	{
 		/* a regional node's tag: its own grants are used up */
-		if (info.from_root)
-			runway_exhausted(&info, size);
-		ereport(ERROR,
-				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
-				 errmsg("tag \"%s\" has run out of IDs", NameStr(h.tag)),
-				 errdetail("Its maxvalue " INT64_FORMAT " has been reached.",
-						   info.maxvalue),
-				 errhint("Raise the tag's maxvalue with idgen.alter_tag().")));
+		supply_run_out(&info, size, false, 0, 0);
 	}
 	ledger_insert(&h, grant);
 

@@ -71,8 +71,8 @@
  * role own the lease, and set it back.
  *
  * Node id.  With idgen.node_id = 'auto' the node part of an ID comes from
- * node_id.c, which leases it from the root server: next_id reads it once
- * per call from shared memory (one word holding the id and a coarse
+ * node_id.c, which leases it from the root server: snowflake_next reads it
+ * once per call from shared memory (one word holding the id and a coarse
  * deadline, after the lease and with a read barrier in between; see the
  * ordering rules at the top of node_id.c), and the lease never covers a
  * tick above what the root's registry records for the id held (the "cap",
@@ -139,6 +139,7 @@
 #include "durable.h"
 #include "node_id.h"
 #include "snowflake.h"
+#include "worker.h"
 
 PG_FUNCTION_INFO_V1(idgen_snowflake_id);
 
@@ -191,6 +192,11 @@ typedef struct SnowflakeShared
 } SnowflakeShared;
 
 static SnowflakeShared *sf = NULL;
+
+IDGEN_NORETURN_BEGIN static void lease_unavailable(KeeperStatus status)
+			IDGEN_NORETURN_END;
+IDGEN_NORETURN_BEGIN static void clock_ahead(int64 tick,
+											 int64 wall) IDGEN_NORETURN_END;
 
 /*
  * snowflake_shmem_request
@@ -451,7 +457,7 @@ lease_sequence(void)
 
 	if (!OidIsValid(extoid))
 		return InvalidOid;
-	nspoid = get_namespace_oid("idgen", true);
+	nspoid = idgen_schema_oid();
 	if (!OidIsValid(nspoid))
 		return InvalidOid;
 	seqoid = get_relname_relid(LEASE_SEQUENCE, nspoid);
@@ -517,13 +523,9 @@ keeper_serve(void)
 
 	PG_TRY();
 	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "keeping the snowflake lease");
+		worker_xact_begin("keeping the snowflake lease");
 		status = lease_keep() ? KEEPER_READY : KEEPER_NO_EXTENSION;
-		PopActiveSnapshot();
-		CommitTransactionCommand();
+		worker_xact_commit();
 	}
 	PG_CATCH();
 	{
@@ -661,7 +663,7 @@ snowflake_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			 MyDatabaseId != get_database_oid(snowflake_database, true) ||
 			 get_rel_relkind(objectId) != RELKIND_SEQUENCE ||
 			 strcmp(get_rel_name(objectId), LEASE_SEQUENCE) != 0 ||
-			 get_rel_namespace(objectId) != get_namespace_oid("idgen", true))
+			 get_rel_namespace(objectId) != idgen_schema_oid())
 		return;
 
 	cut = (pg_atomic_read_u64(&sf->state) >> snowflake_layout.seq_bits) - 1;
@@ -699,6 +701,57 @@ lease_unavailable(KeeperStatus status)
 			 errhint("See the server log for its errors; it needs that database to exist, a free background worker slot (\"max_worker_processes\"), and the synchronous standbys, if any, to answer.")));
 }
 
+/* a backend's wait for the lease (lease_wait) */
+typedef struct LeaseWait
+{
+	int64		need;			/* the tick the lease must cover */
+	TimestampTz start;			/* when the wait began */
+	uint32		attempts;		/* the keepers' attempts before it */
+} LeaseWait;
+
+/*
+ * lease_answered
+ *		Whether the lease is loaded and covers the tick a backend waits for
+ *		(a LeaseWait); asks the keeper again if not.  Raises the error once
+ *		the keeper reported a failure of an attempt that began after the
+ *		request, or after LEASE_WAIT_MS.  A leased node id's cap comes
+ *		first: the keeper cannot pass it.
+ */
+static bool
+lease_answered(void *arg)
+{
+	LeaseWait  *w = (LeaseWait *) arg;
+	uint32		now_attempts;
+	KeeperStatus status;
+
+	for (;;)
+	{
+		if (pg_atomic_read_u32(&sf->loaded) != 0 &&
+			(int64) pg_atomic_read_u64(&sf->lease) >= w->need)
+			return true;
+		if (!(snowflake_layout.node_auto &&
+			  pg_atomic_read_u32(&sf->loaded) != 0 &&
+			  w->need > node_id_cap()))
+			break;
+		/* waits on node_id.c's condition variable, which cancels ours */
+		node_id_need_cap(w->need);
+	}
+	lease_ask(w->need);
+
+	SpinLockAcquire(&sf->mutex);
+	now_attempts = sf->attempts;
+	status = sf->status;
+	SpinLockRelease(&sf->mutex);
+	if ((now_attempts - w->attempts >= 2 && status != KEEPER_READY) ||
+		TimestampDifferenceExceeds(w->start, GetCurrentTimestamp(),
+								   LEASE_WAIT_MS))
+	{
+		ConditionVariableCancelSleep();
+		lease_unavailable(status);
+	}
+	return false;
+}
+
 /*
  * lease_wait
  *		Have the lease loaded and covering tick need; waits for the keeper
@@ -708,9 +761,7 @@ lease_unavailable(KeeperStatus status)
 static void
 lease_wait(int64 need)
 {
-	TimestampTz start = GetCurrentTimestamp();
-	uint32		attempts;
-	KeeperStatus status;
+	LeaseWait	w;
 
 	/* single-user mode runs no background worker: keep the lease here */
 	if (!IsUnderPostmaster)
@@ -728,44 +779,14 @@ lease_wait(int64 need)
 		return;
 	}
 
+	w.need = need;
+	w.start = GetCurrentTimestamp();
 	SpinLockAcquire(&sf->mutex);
-	attempts = sf->attempts;
+	w.attempts = sf->attempts;
 	SpinLockRelease(&sf->mutex);
 
-	ConditionVariablePrepareToSleep(&sf->lease_cv);
-	for (;;)
-	{
-		uint32		now_attempts;
-
-		if (pg_atomic_read_u32(&sf->loaded) != 0 &&
-			(int64) pg_atomic_read_u64(&sf->lease) >= need)
-			break;
-		/* a leased node id's cap first: the keeper cannot pass it */
-		if (snowflake_layout.node_auto &&
-			pg_atomic_read_u32(&sf->loaded) != 0 && need > node_id_cap())
-		{
-			ConditionVariableCancelSleep();
-			node_id_need_cap(need);
-			ConditionVariablePrepareToSleep(&sf->lease_cv);
-			continue;
-		}
-		lease_ask(need);
-
-		SpinLockAcquire(&sf->mutex);
-		now_attempts = sf->attempts;
-		status = sf->status;
-		SpinLockRelease(&sf->mutex);
-		if ((now_attempts - attempts >= 2 && status != KEEPER_READY) ||
-			TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
-									   LEASE_WAIT_MS))
-		{
-			ConditionVariableCancelSleep();
-			lease_unavailable(status);
-		}
-		(void) ConditionVariableTimedSleep(&sf->lease_cv, 100,
-										   PG_WAIT_EXTENSION);
-	}
-	ConditionVariableCancelSleep();
+	(void) worker_wait_for(&sf->lease_cv, lease_answered, &w, 100, false,
+						   IDGEN_WAIT_SNOWFLAKE_LEASE);
 	pg_read_barrier();
 }
 
@@ -811,12 +832,12 @@ clock_ahead(int64 tick, int64 wall)
 }
 
 /*
- * next_id
+ * snowflake_next
  *		The next ID of the server: a compare-and-swap on its state, unless
  *		the lease must be extended or the clock is too far behind.
  */
 static int64
-next_id(void)
+snowflake_next(void)
 {
 	const SnowflakeLayout *l = &snowflake_layout;
 	int			waited = 0;
@@ -896,7 +917,8 @@ next_id(void)
 				clock_ahead(tick, wall);
 			(void) WaitLatch(MyLatch,
 							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 excess, PG_WAIT_EXTENSION);
+							 excess,
+							 idgen_wait_event(IDGEN_WAIT_SNOWFLAKE_CLOCK));
 			ResetLatch(MyLatch);
 			CHECK_FOR_INTERRUPTS();
 			waited += excess;
@@ -995,5 +1017,5 @@ idgen_snowflake_id(PG_FUNCTION_ARGS)
 		lease_wait(0);
 		ready = true;
 	}
-	PG_RETURN_INT64(next_id());
+	PG_RETURN_INT64(snowflake_next());
 }

@@ -39,7 +39,7 @@
  * but claims take their IDs from the grants the node holds above it
  * instead of from [start, maxvalue]; with no grant left, a claim waits
  * once for the runway worker (runway.c) and then fails like a claim at
- * maxvalue, for which pool.c raises runway_exhausted's error instead.
+ * maxvalue, for which pool.c raises supply_run_out's error instead.
  *
  * Shared memory is touched only through slot.c (and runway.c, for the
  * wait).
@@ -76,8 +76,8 @@
 #include "durable.h"
 #include "lease.h"
 #include "root.h"
-#include "runway.h"
 #include "slot.h"
+#include "supply.h"
 #include "tag.h"
 
 PG_FUNCTION_INFO_V1(idgen_check_tag_name);
@@ -368,7 +368,7 @@ tag_wrong_kind(const TagInfo *info, const char *function)
  *		either way.  For a tag of source 'root', the IDs come from the grants
  *		the server holds; when they are used up (even after one round of the
  *		runway worker) it returns false with *left 0, and a caller that
- *		cannot go on raises runway_exhausted's error (a prefetch need not).
+ *		cannot go on raises supply_run_out's error (a prefetch need not).
  *		The caller has checked the user's right to use the tag.
  */
 bool
@@ -383,7 +383,7 @@ tag_claim(const TagInfo *info, int index, int64 n, bool exact,
 	Assert(n > 0);
 	/* a node's tag: not before the root has heard of it since the start */
 	if (info->from_root)
-		runway_check_tag(info);
+		supply_check_tag(info);
 	for (;;)
 	{
 		if (!durable_lock(info->seqoid) || !tag_read(&info->name, &now))
@@ -397,12 +397,12 @@ tag_claim(const TagInfo *info, int index, int64 n, bool exact,
 				break;
 			durable_unlock(info->seqoid);
 			/* no grant yet (a new tag): let the runway worker lease one */
-			if (!waited && runway_wait_for_grant(&info->name))
+			if (!waited && supply_wait_for_grant(&info->name))
 			{
 				waited = true;
 				continue;
 			}
-			/* the caller raises runway_exhausted's error if it must */
+			/* the caller raises supply_run_out's error if it must */
 			*left = 0;
 			return false;
 		}

@@ -55,13 +55,6 @@ extern void tag_check_name(text *tag, NameData *name);
 extern bool tag_read(const NameData *name, TagInfo *info);
 extern SubTransactionId tag_lookup(const NameData *name, TagInfo *info);
 
-/*
- * tag_extension_schema
- *		The former name of idgen_extension_schema (base.h), kept until
- *		runway.c switches over.
- */
-#define tag_extension_schema()	idgen_extension_schema()
-
 extern void tag_check_usage(const TagInfo *info);
 extern void tag_check_owner(const TagInfo *info);
 extern List *tag_owned_segment_tags(void);
