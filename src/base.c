@@ -34,6 +34,7 @@
 int			idgen_max_tags = 1024;
 int			idgen_tags_per_backend = 64;
 bool		idgen_preloaded = false;
+uint64		idgen_xact_stamp = 1;
 
 /*
  * idgen_define_base_settings

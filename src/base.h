@@ -22,14 +22,23 @@
 
 #include "compat.h"
 
+IDGEN_INTERNAL_BEGIN
+
 /* schema holding one sequence per tag, named exactly like the tag */
 #define IDGEN_SEQ_SCHEMA	"idgen_seq"
 
 /* idgen.max_tags: segment and hybrid tags in use at once, all databases */
 extern int	idgen_max_tags;
 
-/* idgen.tags_per_backend: chunk entries of each backend (cache.c) */
+/* idgen.tags_per_backend: chunk entries of each backend (chunk.c) */
 extern int	idgen_tags_per_backend;
+
+/*
+ * The backend's transaction stamp: moves at every top-level transaction
+ * end (idgen.c), so that the next use of a tag is a first use (lookup.c),
+ * and stamps what a transaction touched (reclaim.c, chunk eviction).
+ */
+extern uint64 idgen_xact_stamp;
 
 /* true once the postmaster has loaded us via shared_preload_libraries */
 extern bool idgen_preloaded;
@@ -102,5 +111,7 @@ extern Oid	idgen_extension_schema(void);
 extern Oid	idgen_table_oid(const char *name);
 
 extern void idgen_array_grow(void **array, int *max, Size elsize, int min);
+
+IDGEN_INTERNAL_END
 
 #endif							/* IDGEN_BASE_H */

@@ -160,4 +160,22 @@
 #define IDGEN_NORETURN_END		pg_attribute_noreturn()
 #endif
 
+/*
+ * What idgen's own headers declare is for idgen's files alone: between
+ * IDGEN_INTERNAL_BEGIN and IDGEN_INTERNAL_END (after a header's #includes)
+ * it is hidden from the dynamic linker, so that a call or a variable of
+ * another idgen file costs what one of the same file does (no PLT or GOT
+ * indirection).  PGXS builds modules with -fvisibility=hidden from 16 on,
+ * which does the same for everything; 15 does not.  SQL-callable
+ * functions, _PG_init and the workers' entry points are declared in the .c
+ * files and stay visible.
+ */
+#if defined(__GNUC__)
+#define IDGEN_INTERNAL_BEGIN	_Pragma("GCC visibility push(hidden)")
+#define IDGEN_INTERNAL_END		_Pragma("GCC visibility pop")
+#else
+#define IDGEN_INTERNAL_BEGIN
+#define IDGEN_INTERNAL_END
+#endif
+
 #endif							/* IDGEN_COMPAT_H */

@@ -37,9 +37,9 @@
  * first use under it empties the list, so a dropped tag's slabs, and slabs
  * below a raised start, are never used again.  A backend's current slab
  * of a tag lives in backend-local memory (hybrid_local), one per entry of
- * the backend's chunk entries (cache.c): nothing but its owner ever reads
+ * the backend's chunk entries (chunk.c): nothing but its owner ever reads
  * it, and a backend that dies without returning its slab (kill -9) makes
- * the postmaster reinitialise shared memory anyway.  When cache.c evicts
+ * the postmaster reinitialise shared memory anyway.  When chunk.c evicts
  * an entry, its slab goes back to the tag as at exit (hybrid_evict), and
  * the last slab used is remembered in the tag's LocalTag, so that the
  * backend's IDs of the tag go on increasing when it uses the tag again.
@@ -71,7 +71,8 @@
 #include "utils/timestamp.h"
 
 #include "base.h"
-#include "cache.h"
+#include "chunk.h"
+#include "lookup.h"
 #include "hybrid.h"
 #include "slot.h"
 #include "tag.h"
@@ -114,7 +115,7 @@ typedef struct HybridShared
 	HybridSlab *returned;		/* max_returned per pool, sorted by slab */
 } HybridShared;
 
-/* this backend's slab of the tag slot of one of its entries (cache.c) */
+/* this backend's slab of the tag slot of one of its entries (chunk.c) */
 typedef struct HybridState
 {
 	int			slot;			/* tag slot of cur */
@@ -270,7 +271,7 @@ hybrid_exit(int code, Datum arg)
 {
 	int			i;
 
-	for (i = 0; i < cache_entries(); i++)
+	for (i = 0; i < chunk_entries(); i++)
 	{
 		HybridState *st = &hybrid_local[i];
 
@@ -282,20 +283,20 @@ hybrid_exit(int code, Datum arg)
 /*
  * hybrid_init
  *		First hybrid_id() of this backend: local state for every entry of
- *		the backend (cache.c), and the hand-back at exit.
+ *		the backend (chunk.c), and the hand-back at exit.
  */
 static void
 hybrid_init(void)
 {
 	hybrid_local = MemoryContextAllocZero(TopMemoryContext,
 										  sizeof(HybridState) *
-										  cache_entries());
+										  chunk_entries());
 	before_shmem_exit(hybrid_exit, (Datum) 0);
 }
 
 /*
  * hybrid_evict
- *		cache.c frees this backend's entry "entry", of tag slot index: give
+ *		chunk.c frees this backend's entry "entry", of tag slot index: give
  *		its slab back to the tag, as at exit, and forget it.  Returns the
  *		last slab the backend used there (0 if none), for the tag's
  *		LocalTag to remember.  Raises no error.
@@ -342,7 +343,7 @@ hybrid_abandon(const LocalTag *lt, HybridState *st)
  *		returned slab, or else a new one claimed from the tag's sequence.
  *		Returns the backend's state of the tag's slot, which holds it.
  *		Refused in parallel mode, like every path off hybrid_id()'s fast
- *		path (cache.c).
+ *		path (lookup.c).
  */
 static HybridState *
 hybrid_take_slab(LocalTag *lt)
@@ -357,7 +358,7 @@ hybrid_take_slab(LocalTag *lt)
 	idgen_check_not_parallel("hybrid_id");
 	/* a slot that moved on: the tag was dropped or reset, look it up again */
 	while ((hp = hybrid_lock(lt->slot, lt->generation)) == NULL)
-		cache_reattach(lt, TAG_HYBRID, "hybrid_id");
+		lookup_reattach(lt, TAG_HYBRID, "hybrid_id");
 	st = &hybrid_local[lt->entry];
 	if (st->generation != lt->generation || st->slot != lt->slot)
 	{
@@ -365,7 +366,7 @@ hybrid_take_slab(LocalTag *lt)
 		memset(st, 0, sizeof(HybridState));
 		st->slot = lt->slot;
 		st->generation = lt->generation;
-		/* the entry was evicted and bound again: stay above (cache.c) */
+		/* the entry was evicted and bound again: stay above (lookup.c) */
 		if (lt->resume_generation == lt->generation)
 			st->last_slab = lt->resume_after;
 	}
@@ -424,7 +425,7 @@ idgen_hybrid_id(PG_FUNCTION_ARGS)
 	if (unlikely(XactReadOnly))
 		PreventCommandIfReadOnly("hybrid_id()");
 
-	lt = cache_get(fcinfo, TAG_HYBRID, "hybrid_id");
+	lt = lookup_call(fcinfo, TAG_HYBRID, "hybrid_id");
 	if (unlikely(hybrid_local == NULL))
 		hybrid_init();
 	st = &hybrid_local[lt->entry];

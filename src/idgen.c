@@ -34,7 +34,7 @@
 #include "utils/guc.h"
 
 #include "base.h"
-#include "cache.h"
+#include "chunk.h"
 #include "hybrid.h"
 #include "node_id.h"
 #include "pool.h"
@@ -65,7 +65,7 @@ idgen_shmem_request(void)
 		prev_shmem_request_hook();
 	slot_shmem_request();
 	pool_shmem_request();
-	cache_shmem_request();
+	chunk_shmem_request();
 	snowflake_shmem_request();
 	node_id_shmem_request();
 	hybrid_shmem_request();
@@ -87,7 +87,7 @@ idgen_shmem_startup(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	slot_shmem_startup();
 	pool_shmem_startup();
-	cache_shmem_startup();
+	chunk_shmem_startup();
 	snowflake_shmem_startup();
 	node_id_shmem_startup();
 	hybrid_shmem_startup();
@@ -124,8 +124,8 @@ idgen_object_access(ObjectAccessType access, Oid classId, Oid objectId,
  *		slots (pending drops and resets).  A tier is called only when the
  *		transaction left it something to do (every PREPARE goes to the
  *		watermark, which records each prepared transaction); last, at a
- *		transaction's end, reclaim_stamp moves, so that the next use of each
- *		tag is a first use (cache.c).  This runs in every transaction of
+ *		transaction's end, idgen_xact_stamp moves, so that the next use of each
+ *		tag is a first use (lookup.c).  This runs in every transaction of
  *		every backend: one that used no tag costs a few compares.
  */
 static void
@@ -133,13 +133,13 @@ idgen_xact_callback(XactEvent event, void *arg)
 {
 	if (reclaim_ntags > 0)
 		reclaim_xact_event(event);
-	if (watermark_nfloored > 0 || event == XACT_EVENT_PRE_PREPARE)
+	if (chunk_nfloored > 0 || event == XACT_EVENT_PRE_PREPARE)
 		watermark_xact_event(event);
 	if (slot_npending > 0)
 		slot_xact_event(event);
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PREPARE)
-		reclaim_stamp++;
+		idgen_xact_stamp++;
 }
 
 /*
@@ -172,6 +172,8 @@ _PG_init(void)
 	object_access_hook = idgen_object_access;
 	RegisterXactCallback(idgen_xact_callback, NULL);
 	slot_init();
+	/* an evicted chunk entry's hybrid slab goes back to its tag */
+	chunk_evict_hook = hybrid_evict;
 
 	idgen_preloaded = true;
 }

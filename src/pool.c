@@ -25,7 +25,7 @@
  * filled at its right edge as with a sequence: the pool cuts a "shared
  * chunk" (chunk_max IDs) from its active region, and backends take their
  * IDs from its front, one at a time while several draw, more while one
- * draws alone (cache.c).  Taking from the shared chunk is one atomic
+ * draws alone (next_id.c).  Taking from the shared chunk is one atomic
  * fetch-add on its "next" word, which holds the next ID itself (shared
  * chunks only ever move up, so the word also tells which chunk an ID came
  * from); cutting the next shared chunk takes the pool lock exclusive.  A

@@ -20,8 +20,8 @@
  * run [lo, hi).  The open run of a tag is kept in its chunk (xact_lo, the
  * run's start; it ends at the chunk's "next"), where the monitoring view
  * idgen.backend_ranges reads it too.  The first use of a tag in a
- * transaction (cache.c notices it by comparing the tag's xact_stamp with
- * reclaim_stamp, which every top-level transaction end changes) calls
+ * transaction (lookup.c notices it by comparing the tag's xact_stamp with
+ * idgen_xact_stamp, which every top-level transaction end changes) calls
  * reclaim_note, which adds the tag to the transaction's list and opens its
  * run, unless the chunk is empty: then the refill that must follow opens
  * it.  A refill that got its new chunk closes the run (reclaim_chunk_ends)
@@ -39,9 +39,9 @@
  *	- Commit and PREPARE: the list and the records are forgotten; a
  *	  prepared transaction keeps its IDs whatever happens to it later.
  *	- Backend exit in a transaction: the transaction can only abort, so
- *	  cache.c undoes it (reclaim_undo) before the chunks go back.
+ *	  chunk.c undoes it (reclaim_undo) before the chunks go back.
  * A chunk that was reset or dropped under the transaction (another slot
- * generation, see cache_reattach) gives nothing back.  Tags created with
+ * generation, see lookup_reattach) gives nothing back.  Tags created with
  * reclaim => false record nothing.  A transaction that draws one tag
  * costs this file a few stores at its first use and a few at its end.
  *
@@ -51,7 +51,7 @@
  * (pool.c).
  *
  * Locking: the chunks touched here are this backend's own, written without
- * a lock (cache.c); pools are touched only through pool.c.
+ * a lock (chunk.c); pools are touched only through pool.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -69,8 +69,6 @@ typedef struct DrawRecord
 	uint32		generation;
 	IdRange		run;
 } DrawRecord;
-
-uint64		reclaim_stamp = 1;
 
 /* the tags the open transaction drew from, in order of first use */
 LocalTag  **reclaim_tags = NULL;

@@ -13,10 +13,9 @@
 #include "access/xact.h"
 #include "executor/spi.h"
 
-#include "cache.h"
+#include "lookup.h"
 
-/* changes at every top-level transaction boundary; see reclaim.c */
-extern uint64 reclaim_stamp;
+IDGEN_INTERNAL_BEGIN
 
 /* the tags the open transaction drew from: none when it drew nothing */
 extern LocalTag **reclaim_tags;
@@ -31,28 +30,43 @@ extern void reclaim_undo(void);
 extern void reclaim_record(LocalTag *lt);
 
 /*
+ * reclaim_open_run
+ *		A refill got the tag's chunk new IDs: the transaction's run opens at
+ *		the chunk's "next".  The first use in the transaction listed the tag
+ *		already (reclaim_note).
+ */
+static inline void
+reclaim_open_run(LocalTag *lt)
+{
+	BackendChunk *c = lt->chunk;
+
+	if (!lt->info.reclaim)
+		return;
+	Assert(lt->reclaim_stamp == idgen_xact_stamp);
+	if (c->xact_lo == 0 && c->next < c->end)
+		c->xact_lo = c->next;
+}
+
+/*
  * reclaim_note
- *		First use of a tag in this transaction, or a refill: add the tag to
- *		the transaction's list once, and open its run at the chunk's "next"
+ *		First use of a tag in this transaction: add the tag to the
+ *		transaction's list once, and open its run at the chunk's "next"
  *		unless the chunk is empty (the refill that follows opens it).
  *		Inline: it runs in every transaction that draws (see reclaim.c).
  */
 static inline void
 reclaim_note(LocalTag *lt)
 {
-	BackendChunk *c = lt->chunk;
-
 	if (!lt->info.reclaim)
 		return;
-	if (lt->reclaim_stamp != reclaim_stamp)
+	if (lt->reclaim_stamp != idgen_xact_stamp)
 	{
 		if (unlikely(reclaim_ntags == reclaim_max_tags))
 			reclaim_grow_list();
 		reclaim_tags[reclaim_ntags++] = lt;
-		lt->reclaim_stamp = reclaim_stamp;
+		lt->reclaim_stamp = idgen_xact_stamp;
 	}
-	if (c->xact_lo == 0 && c->next < c->end)
-		c->xact_lo = c->next;
+	reclaim_open_run(lt);
 }
 
 /*
@@ -95,7 +109,7 @@ reclaim_chunk_ends(LocalTag *lt)
 /*
  * reclaim_xact_event
  *		Top-level transaction events of a transaction that drew IDs
- *		(idgen.c calls it first, and moves reclaim_stamp after it).  An
+ *		(idgen.c calls it first, and moves idgen_xact_stamp after it).  An
  *		abort run by a procedure's own ROLLBACK (a nonatomic SPI context)
  *		keeps the procedure running, with whatever IDs its variables hold:
  *		nothing is given back then.  Inline, so that the events with
@@ -114,5 +128,7 @@ reclaim_xact_event(XactEvent event)
 			reclaim_undo();
 	}
 }
+
+IDGEN_INTERNAL_END
 
 #endif							/* IDGEN_RECLAIM_H */

@@ -3,7 +3,7 @@
  * slot.c
  *	  The tag slot directory: idgen.max_tags slots, server-wide, each owned
  *	  by at most one tag (a database and the OID of the tag's sequence).
- *	  The segment pool (pool.c), the backends' chunks (cache.c) and the
+ *	  The segment pool (pool.c), the backends' chunks (chunk.c) and the
  *	  hybrid pools (hybrid.c) keep their state of a tag at the tag's slot
  *	  index.
  *

@@ -9,9 +9,9 @@
  * the privileges of pg_read_all_stats).
  *
  * Locking: pools are read through pool.c, under their lock; backends'
- * chunks are read without a lock (cache.c), so a row may be a moment
+ * chunks are read without a lock (chunk.c), so a row may be a moment
  * stale.  They are read in one pass over the backends' entries
- * (cache_read_all), not one per tag: with thousands of tags, a scan of
+ * (chunk_read_all), not one per tag: with thousands of tags, a scan of
  * every backend for every tag would take seconds.
  *
  *-------------------------------------------------------------------------
@@ -24,7 +24,7 @@
 #include "utils/builtins.h"
 
 #include "base.h"
-#include "cache.h"
+#include "chunk.h"
 #include "pool.h"
 #include "slot.h"
 #include "tag.h"
@@ -57,11 +57,11 @@ visible_slot(int index, NameData *tag, uint32 *generation)
  * live_chunks
  *		Sum the tallies of the backends' chunks of slot index and
  *		generation, and the IDs still cached in them, from the copies of
- *		cache_read_all (sorted by slot); *pos is where to look from, and
+ *		chunk_read_all (sorted by slot); *pos is where to look from, and
  *		moves past the slot's copies (slots must come in increasing order).
  */
 static void
-live_chunks(const CacheEntryCopy *copies, int ncopies, int *pos,
+live_chunks(const ChunkCopy *copies, int ncopies, int *pos,
 			int index, uint32 generation, ChunkTally *live, int64 *cached)
 {
 	memset(live, 0, sizeof(ChunkTally));
@@ -75,7 +75,7 @@ live_chunks(const CacheEntryCopy *copies, int ncopies, int *pos,
 
 		if (c->generation != generation)
 			continue;
-		t = cache_chunk_tally(c);
+		t = chunk_tally(c);
 		chunk_tally_add(live, &t, 1);
 		*cached += c->end - c->next;
 	}
@@ -90,14 +90,14 @@ static void
 pool_stats(FunctionCallInfo fcinfo, int ncols)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	CacheEntryCopy *copies;
+	ChunkCopy *copies;
 	int			ncopies;
 	int			pos = 0;
 	int			i;
 
 	idgen_check_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
-	ncopies = cache_read_all(&copies);
+	ncopies = chunk_read_all(&copies);
 
 	for (i = 0; i < idgen_max_tags; i++)
 	{
@@ -168,13 +168,13 @@ Datum
 idgen_backend_ranges(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	CacheEntryCopy *copies;
+	ChunkCopy *copies;
 	int			ncopies;
 	int			k = 0;
 
 	idgen_check_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
-	ncopies = cache_read_all(&copies);
+	ncopies = chunk_read_all(&copies);
 
 	while (k < ncopies)
 	{
@@ -218,7 +218,7 @@ idgen_reset_stats(PG_FUNCTION_ARGS)
 {
 	bool		all = PG_ARGISNULL(0);
 	Oid			only = InvalidOid;
-	CacheEntryCopy *copies;
+	ChunkCopy *copies;
 	int			ncopies;
 	int			pos = 0;
 	int			i;
@@ -235,7 +235,7 @@ idgen_reset_stats(PG_FUNCTION_ARGS)
 		only = info.seqoid;
 	}
 
-	ncopies = cache_read_all(&copies);
+	ncopies = chunk_read_all(&copies);
 	for (i = 0; i < idgen_max_tags; i++)
 	{
 		NameData	tag;

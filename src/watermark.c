@@ -15,7 +15,7 @@
  *	4. drawn by a prepared transaction, not yet committed or rolled back.
  * The watermark is one below the lowest ID of all four.  What makes that
  * sound:
- *	- An ordered tag has locality (cache.c): backends take IDs only from
+ *	- An ordered tag has locality (next_id.c): backends take IDs only from
  *	  the front of the pool's shared chunk, and what comes back below the
  *	  front is never issued again; a backend's IDs increase; and at the end
  *	  of each transaction (commit, abort, prepare) a backend hands the rest
@@ -28,7 +28,7 @@
  *	  while still holding the pool lock (pool_take_front).  Every ID the
  *	  transaction draws is >= floor.  The floor stays until the
  *	  transaction ends, also when the tag's slot is reset under it (its
- *	  start raised: cache_reattach empties the chunk but keeps the floor).
+ *	  start raised: lookup_reattach empties the chunk but keeps the floor).
  *	  It clears the floor in XACT_EVENT_COMMIT, which runs after
  *	  ProcArrayEndTransaction: by then the commit is visible to every new
  *	  snapshot.  On abort it clears it after reclaim has rewound the chunk
@@ -102,7 +102,7 @@
 #include "utils/builtins.h"
 
 #include "base.h"
-#include "cache.h"
+#include "chunk.h"
 #include "durable.h"
 #include "pool.h"
 #include "slot.h"
@@ -144,10 +144,6 @@ typedef struct KnownPrepared
 static char *watermarks = NULL;
 static KnownPrepared *known = NULL;
 static LWLockPadded *watermark_locks = NULL;
-
-/* slots whose chunk holds a floor of this backend's open transaction */
-static int *floored = NULL;
-int			watermark_nfloored = 0;
 
 /*
  * watermark_slot_size
@@ -236,33 +232,6 @@ static void
 watermark_unlock(int index)
 {
 	LWLockRelease(&watermark_locks[index].lock);
-}
-
-/*
- * watermark_note
- *		First draw of an ordered tag in this transaction: publish the floor
- *		of what the transaction draws, before any ID is returned, and
- *		remember to clear it when the transaction ends.
- */
-void
-watermark_note(LocalTag *lt)
-{
-	BackendChunk *c = lt->chunk;
-
-	int			i;
-
-	/* again in the same transaction (SET ROLE, a reset): the floor stays */
-	if (c->floor != 0)
-		return;
-	if (floored == NULL)
-		floored = MemoryContextAlloc(TopMemoryContext,
-									 sizeof(int) * idgen_max_tags);
-	for (i = 0; i < watermark_nfloored && floored[i] != lt->slot; i++)
-		;
-	if (i == watermark_nfloored)
-		floored[watermark_nfloored++] = lt->slot;
-	c->floor = c->next < c->end ? c->next : PG_INT64_MAX;
-	pg_write_barrier();
 }
 
 /*
@@ -403,21 +372,22 @@ register_prepared(void)
 		return;
 	xid = GetTopTransactionId();
 	known_add(xid);
-	for (i = 0; i < watermark_nfloored; i++)
+	for (i = 0; i < chunk_nfloored; i++)
 	{
-		BackendChunk *c = cache_chunk(floored[i]);
+		int			index = chunk_floored[i];
+		BackendChunk *c = chunk_of(index);
 		WatermarkSlot *ws;
 
 		/* a floor that is still "none yet" covers no ID */
 		if (c->floor == 0 || c->floor == PG_INT64_MAX)
 			continue;
-		ws = watermark_lock(floored[i]);
+		ws = watermark_lock(index);
 		/* entries of finished transactions go when room is needed */
 		if (ws->nprepared == max_prepared_xacts)
 			prune_prepared(ws);
 		if (ws->nprepared == max_prepared_xacts)
 		{
-			watermark_unlock(floored[i]);
+			watermark_unlock(index);
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("too many prepared transactions hold IDs of an ordered tag"),
@@ -428,30 +398,8 @@ register_prepared(void)
 		ws->prepared[ws->nprepared].xid = xid;
 		ws->prepared[ws->nprepared].floor = c->floor;
 		ws->nprepared++;
-		watermark_unlock(floored[i]);
+		watermark_unlock(index);
 	}
-}
-
-/*
- * clear_floors
- *		The transaction ended (its commit visible, its abort undone, or it
- *		was prepared): hand the rest of each chunk back, then clear the
- *		floors.  Raises no error.
- */
-static void
-clear_floors(void)
-{
-	int			i;
-
-	for (i = 0; i < watermark_nfloored; i++)
-	{
-		BackendChunk *c = cache_chunk(floored[i]);
-
-		cache_give_back_tail(floored[i]);
-		pg_write_barrier();
-		c->floor = 0;
-	}
-	watermark_nfloored = 0;
 }
 
 /*
@@ -471,7 +419,7 @@ watermark_xact_event(XactEvent event)
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
-			clear_floors();
+			chunk_floors_clear();
 			break;
 		default:
 			break;
@@ -502,7 +450,7 @@ scan_chunks(void *arg)
 		BackendChunk c;
 		pid_t		pid;
 
-		if (!cache_read_chunk(b, scan->index, &pid, &c))
+		if (!chunk_read(b, scan->index, &pid, &c))
 			continue;
 		/* also a floor of an older generation: see the header comment */
 		if (c.floor > 0)
@@ -650,7 +598,7 @@ idgen_watermark_holders(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	TransactionId *unknown;
 	int			nunknown;
-	CacheEntryCopy *copies;
+	ChunkCopy *copies;
 	int			ncopies;
 	int			k = 0;
 	int			index;
@@ -658,8 +606,8 @@ idgen_watermark_holders(PG_FUNCTION_ARGS)
 	idgen_check_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
 	nunknown = unknown_prepared(&unknown);
-	/* one pass over the backends' entries, sorted by slot (cache.c) */
-	ncopies = cache_read_all(&copies);
+	/* one pass over the backends' entries, sorted by slot (chunk.c) */
+	ncopies = chunk_read_all(&copies);
 
 	for (index = 0; index < idgen_max_tags; index++)
 	{

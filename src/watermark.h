@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * watermark.h
- *	  idgen.watermark(tag) and the transaction floors behind it.
+ *	  idgen.watermark(tag), from the transaction floors of chunk.c.
  *
  * The locking protocol is described at the top of watermark.c.
  *
@@ -14,15 +14,9 @@
 
 #include "access/xact.h"
 
-#include "cache.h"
-
 extern void watermark_shmem_request(void);
 extern void watermark_shmem_startup(void);
 
-/* tag slots in which the open transaction holds a floor */
-extern int	watermark_nfloored;
-
 extern void watermark_xact_event(XactEvent event);
-extern void watermark_note(LocalTag *lt);
 
 #endif							/* IDGEN_WATERMARK_H */

@@ -1,6 +1,6 @@
 # Thousands of tags (issue 22, item 4): 10,000 tags and 1,000 connections
 # in at most 64 MB of idgen's shared memory, each backend holding chunks of
-# at most idgen.tags_per_backend tags (cache.c).
+# at most idgen.tags_per_backend tags (chunk.c).
 #
 # 1. Memory: what idgen adds to the server's shared memory, measured as
 #    the difference of "postgres -C shared_memory_size" with and without
