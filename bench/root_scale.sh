@@ -5,8 +5,8 @@
 # ledger's bytes and the WAL per grant) and idgen.report_holdings() (the
 # report every node's runway worker makes of each tag every 5 s: reports a
 # second, WAL per report) and idgen.lease_node_id() (the renewal of a
-# snowflake node id that a node with idgen.node_id = 'auto' makes every
-# eighth of idgen.node_id_lease: renewals a second, WAL per renewal).  From
+# snowflake node id that a node with idgen.snowflake_node_id = 'auto' makes every
+# eighth of idgen.snowflake_node_id_lease: renewals a second, WAL per renewal).  From
 # them it projects, with the default grant sizing, how many nodes inserting
 # 10,000 rows a second one root serves and how large its ledger grows in a
 # year.  The root commits with
@@ -27,7 +27,7 @@ jit = off
 idgen.grant_grace = 0
 # node ids are assigned only a lease and a quarter after the start (5 s
 # here); the renewals measured cost the same whatever the lease's length
-idgen.node_id_lease = 4s")
+idgen.snowflake_node_id_lease = 4s")
 
 # sql ARGS...: psql on the root, unaligned tuples, stopping at the first error
 sql() { as_pguser env PGHOST="$work" PGPORT="$port" "$bin/psql" -X -q -At -v ON_ERROR_STOP=1 -d postgres "$@"; }
@@ -100,7 +100,7 @@ print(f"a node at {rate} rows/s: a grant of {size} IDs every {size / rate:.0f} s
 print(f"one root at 8 callers serves about {nodes:.0f} such nodes (one tag each), bound by reports")
 print(f"ledger growth: {per_node_grants * 86400 * 365:.0f} grants a year per node and tag, "
       f"{per_node_grants * 86400 * 365 * bytes_per_grant / 1e6:.1f} MB")
-# idgen.node_id_lease is 120 s by default: a node renews every 15 s
+# idgen.snowflake_node_id_lease is 120 s by default: a node renews every 15 s
 print(f"node id renewals at 8 callers: {renewals:.0f}/s, enough for {renewals * 15:.0f} nodes renewing every 15 s")
 print(f"runway across a root outage: idgen.runway (1 h by default) at the node's rate, "
       f"at least 2 grants ({2 * size / rate / 60:.0f} min at {rate} rows/s)")

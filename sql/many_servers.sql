@@ -223,17 +223,17 @@ SELECT idgen.create_tag('fromroot', source => 'root', start => 500);
 SELECT next_id('fromroot');
 SELECT idgen.drop_tag('fromroot');
 
--- snowflake node ids leased to nodes with idgen.node_id = 'auto': the
+-- snowflake node ids leased to nodes with idgen.snowflake_node_id = 'auto': the
 -- runway worker asks idgen.lease_node_id() (t/311); here by hand.  A short
 -- lease; the first answer after a start opens a grace period of a lease and
 -- a quarter, in which only live holders are answered (a holder whose row
 -- this server lost records it again)
-SET idgen.node_id_lease = '2s';
+SET idgen.snowflake_node_id_lease = '2s';
 SELECT node_id, lease_ms, floor_ms, cap_ms = 5000 + lease_ms AS cap_is_mark_plus_lease
   FROM idgen.lease_node_id('n-live', 'i1', 1023, 5, false, 5000);
 SELECT pg_sleep(2.6);
 -- the lowest free id, up to the node's largest; an id reserved for a server
--- with a fixed idgen.node_id is never given
+-- with a fixed idgen.snowflake_node_id is never given
 INSERT INTO idgen.node_ids (node_id, node, leased_until) VALUES (1, 'db-01 (fixed)', 'infinity');
 SELECT node_id, floor_ms FROM idgen.lease_node_id('n-a', 'ia', 1023);
 SELECT node_id, floor_ms FROM idgen.lease_node_id('n-b', 'ib', 1023);
@@ -285,7 +285,7 @@ UPDATE idgen.node_ids SET leased_until = now();
 SELECT * FROM idgen.snowflake_node;
 SET ROLE regress_admin;
 REVOKE EXECUTE ON FUNCTION idgen.lease_node_id FROM regress_node;
-RESET idgen.node_id_lease;
+RESET idgen.snowflake_node_id_lease;
 
 -- on a copy of a node: give up the grants, under a new name only
 SELECT idgen.become_new_node();

@@ -4,7 +4,7 @@ CREATE EXTENSION idgen;
 
 -- the layout in use: the snowflake preset
 SELECT name, setting, unit FROM pg_settings
- WHERE name IN ('idgen.node_id', 'idgen.epoch', 'idgen.snowflake_layout',
+ WHERE name IN ('idgen.snowflake_node_id', 'idgen.snowflake_epoch', 'idgen.snowflake_layout',
                 'idgen.snowflake_time_unit', 'idgen.snowflake_time_bits',
                 'idgen.snowflake_node_bits', 'idgen.snowflake_seq_bits')
  ORDER BY name;
@@ -19,10 +19,10 @@ SELECT count(*) AS out_of_order
   FROM (SELECT id <= lag(id) OVER (ORDER BY n) AS bad FROM ids) s
  WHERE bad;
 -- the time field starts at the tick holding the first call, and leads the
--- clock by at most idgen.max_clock_ahead
+-- clock by at most idgen.snowflake_max_clock_ahead
 SELECT bool_and(p.node = 0) AS node_0,
        bool_and(p.ts >= date_trunc('milliseconds', t0.t0)) AS not_before_call,
-       bool_and(p.ts <= clock_timestamp() + current_setting('idgen.max_clock_ahead')::interval)
+       bool_and(p.ts <= clock_timestamp() + current_setting('idgen.snowflake_max_clock_ahead')::interval)
            AS within_max_clock_ahead
   FROM ids, t0, idgen.snowflake_parse(ids.id) p;
 -- the sequence runs 0, 1, 2, ... within a tick

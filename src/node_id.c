@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * node_id.c
- *	  Snowflake node ids that cannot collide.  With idgen.node_id = 'auto'
+ *	  Snowflake node ids that cannot collide.  With idgen.snowflake_node_id = 'auto'
  *	  a node leases the node id of its snowflake IDs from a registry on
  *	  the root server, idgen.node_ids, through its runway worker:
  *	  idgen.lease_node_id() on the root, the node's side of it, and what
@@ -18,7 +18,7 @@
  * name belongs to the role that used it first (idgen.nodes, shared with
  * root.c), and leasing needs EXECUTE on the function, which PUBLIC lacks.
  *
- * The lease.  Let L be the root's idgen.node_id_lease.  The runway worker
+ * The lease.  Let L be the root's idgen.snowflake_node_id_lease.  The runway worker
  * renews every L/8 (at once when a backend needs more, or when the last
  * attempt failed), sending the id it holds, whether its lease ran out
  * here ("lapsed"), and its time high-water mark T (snowflake_high_tick:
@@ -192,16 +192,21 @@ static NodeIdShared *nid = NULL;
 pg_atomic_uint64 *node_id_word = NULL;
 
 static int	node_id_lease_ms = 120000;
+static int	deprecated_node_id_lease_ms = 120000;	/* idgen.node_id_lease */
 
 /*
  * node_id_define_settings
- *		Define idgen.node_id_lease (of a root); from _PG_init.
+ *		Define idgen.snowflake_node_id_lease (of a root) and its deprecated
+ *		name idgen.node_id_lease; from _PG_init.
  */
 void
 node_id_define_settings(void)
 {
-	DefineCustomIntVariable("idgen.node_id_lease",
-							"Length of the leases of snowflake node ids this server gives to nodes with idgen.node_id = auto.",
+	char	   *given = setting_as_given("idgen.snowflake_node_id_lease");
+	char	   *given_old = setting_as_given("idgen.node_id_lease");
+
+	DefineCustomIntVariable("idgen.snowflake_node_id_lease",
+							"Length of the leases of snowflake node ids this server gives to nodes with idgen.snowflake_node_id = auto.",
 							"A node stops issuing IDs with its node id three quarters of a lease after it last asked to renew it; this server gives the id to another node a quarter of a lease after the lease ended.",
 							&node_id_lease_ms,
 							120000,
@@ -210,11 +215,24 @@ node_id_define_settings(void)
 							PGC_SUSET,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("idgen.node_id_lease",
+							"Deprecated name of idgen.snowflake_node_id_lease, read at server start only.",
+							NULL,
+							&deprecated_node_id_lease_ms,
+							120000,
+							1000,
+							86400000,
+							PGC_SUSET,
+							GUC_UNIT_MS | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
+	forward_deprecated_setting("idgen.node_id_lease",
+							   "idgen.snowflake_node_id_lease",
+							   given_old, given);
 }
 
 /*
  * node_id_check_settings
- *		Stop the server when idgen.node_id is 'auto' and there is no root
+ *		Stop the server when idgen.snowflake_node_id is 'auto' and there is no root
  *		server to lease it from; from _PG_init, once the settings of many
  *		servers are defined.
  */
@@ -226,9 +244,9 @@ node_id_check_settings(void)
 	if (snowflake_layout.node_auto && (root == NULL || root[0] == '\0'))
 		ereport(FATAL,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for parameter \"idgen.node_id\": \"auto\""),
+				 errmsg("invalid value for parameter \"idgen.snowflake_node_id\": \"auto\""),
 				 errdetail("\"auto\" leases the node id from the root server named by \"idgen.root\", which is not set."),
-				 errhint("Set \"idgen.root\" to the connection string of the root server, or give \"idgen.node_id\" a number.")));
+				 errhint("Set \"idgen.root\" to the connection string of the root server, or give \"idgen.snowflake_node_id\" a number.")));
 }
 
 /*
@@ -403,11 +421,11 @@ node_id_unavailable(int id, const char *error)
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("snowflake IDs are not available: this server holds no node id"),
 			 error[0] != '\0' ?
-			 errdetail("\"idgen.node_id\" is \"auto\", and the root server gave none: %s",
+			 errdetail("\"idgen.snowflake_node_id\" is \"auto\", and the root server gave none: %s",
 					   error) :
 			 !IsUnderPostmaster ?
-			 errdetail("\"idgen.node_id\" is \"auto\", and single-user mode runs no runway worker to lease one.") :
-			 errdetail("\"idgen.node_id\" is \"auto\", and the runway worker has not leased one from the root server yet."),
+			 errdetail("\"idgen.snowflake_node_id\" is \"auto\", and single-user mode runs no runway worker to lease one.") :
+			 errdetail("\"idgen.snowflake_node_id\" is \"auto\", and the runway worker has not leased one from the root server yet."),
 			 errhint("The runway worker leases one by itself once the root server named by \"idgen.root\" gives one; see idgen.snowflake_node and the server log.")));
 }
 
@@ -641,7 +659,7 @@ worker_exit(int code, Datum arg)
  *		the root is due (no id held, a renewal every L/8, a backend asked,
  *		the last attempt failed, or the cap runs short).  Also makes the
  *		fast path's word again, and notices a lease that ran out.  False
- *		when idgen.node_id is a number.
+ *		when idgen.snowflake_node_id is a number.
  */
 bool
 node_id_due(void)
@@ -1180,7 +1198,7 @@ idgen_lease_node_id(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("this server assigns no snowflake node ids: it leases from a root server itself"),
 				 errdetail("Node ids come from one registry, on the root server at the top, so that no two servers below it share one."),
-				 errhint("Point \"idgen.root\" of nodes with \"idgen.node_id\" = 'auto' at the root server at the top.")));
+				 errhint("Point \"idgen.root\" of nodes with \"idgen.snowflake_node_id\" = 'auto' at the root server at the top.")));
 	l.role = GetUserNameFromId(GetUserId(), false);
 
 	/* the first answer to a node, out of recovery, opens the grace period */

@@ -14,7 +14,7 @@
  * database.
  *
  * Clock.  The logical time may lead the wall clock (after borrowing, or
- * when the clock went back), by at most idgen.max_clock_ahead.  Past that a
+ * when the clock went back), by at most idgen.snowflake_max_clock_ahead.  Past that a
  * caller sleeps until the clock catches up, for a short bounded time, and
  * then fails.  After a restart the logical time resumes above the lease
  * (the "floor"), however far the clock is behind; the lead is then counted
@@ -70,7 +70,7 @@
  * database's owner where the extension is missing would otherwise let that
  * role own the lease, and set it back.
  *
- * Node id.  With idgen.node_id = 'auto' the node part of an ID comes from
+ * Node id.  With idgen.snowflake_node_id = 'auto' the node part of an ID comes from
  * node_id.c, which leases it from the root server: snowflake_next reads it
  * once per call from shared memory (one word holding the id and a coarse
  * deadline, after the lease and with a read barrier in between; see the
@@ -824,9 +824,9 @@ clock_ahead(int64 tick, int64 wall)
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("could not generate a snowflake ID: logical time is %lld ms ahead of the system clock",
 					(long long) ((tick - wall) * snowflake_layout.unit_ms)),
-			 errdetail("\"idgen.max_clock_ahead\" allows %d ms.",
+			 errdetail("\"idgen.snowflake_max_clock_ahead\" allows %d ms.",
 					   snowflake_max_clock_ahead),
-			 errhint("The system clock went back, or IDs were requested faster than the layout's %lld per second for too long. Wait for the clock to catch up, or raise \"idgen.max_clock_ahead\".",
+			 errhint("The system clock went back, or IDs were requested faster than the layout's %lld per second for too long. Wait for the clock to catch up, or raise \"idgen.snowflake_max_clock_ahead\".",
 					 (long long) ((snowflake_layout.seq_mask + 1) * 1000 /
 								  snowflake_layout.unit_ms))));
 }
@@ -903,7 +903,7 @@ snowflake_next(void)
 					 errdetail("The %d-bit time field ran out at %s.",
 							   l->time_bits,
 							   timestamptz_to_str(snowflake_tick_to_timestamptz(tick))),
-					 errhint("Start a new ID space with a later \"idgen.epoch\" or a wider time field.")));
+					 errhint("Start a new ID space with a later \"idgen.snowflake_epoch\" or a wider time field.")));
 		if (tick > lease)
 			lease_wait(tick);
 		else

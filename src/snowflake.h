@@ -32,10 +32,10 @@ typedef struct SnowflakeLayout
 	int			node_bits;
 	int			seq_bits;
 	int64		unit_ms;		/* milliseconds per tick */
-	int64		epoch_ms;		/* idgen.epoch as Unix time in ms */
+	int64		epoch_ms;		/* idgen.snowflake_epoch as Unix time in ms */
 	int64		max_tick;		/* last tick the time field holds */
-	int64		node_part;		/* idgen.node_id << seq_bits */
-	bool		node_auto;		/* idgen.node_id = auto: leased (node_id.c) */
+	int64		node_part;		/* idgen.snowflake_node_id << seq_bits */
+	bool		node_auto;		/* idgen.snowflake_node_id = auto: leased (node_id.c) */
 	int			deadline_shift; /* of a node id's deadline (node_id.c) */
 	int64		seq_mask;
 	int64		max_id;
@@ -49,6 +49,11 @@ extern int	snowflake_lease_ms;
 extern char *snowflake_database;
 
 extern void snowflake_define_settings(void);
+extern char *setting_as_given(const char *name);
+extern void forward_deprecated_setting(const char *old_name,
+									   const char *new_name,
+									   const char *old_given,
+									   const char *new_given);
 extern TimestampTz snowflake_tick_to_timestamptz(int64 tick);
 
 extern void snowflake_shmem_request(void);

@@ -6,12 +6,16 @@
  *	  idgen.snowflake_min_id().
  *
  * An ID is, from the top: a zero sign bit, the time in ticks of
- * idgen.snowflake_time_unit since idgen.epoch (time_bits), idgen.node_id
- * (node_bits) and a sequence number (seq_bits).  The layout is fixed at
- * server start and checked there: a bad one stops the server.
- * idgen.node_id is a number, or "auto": then the node id is leased from
+ * idgen.snowflake_time_unit since idgen.snowflake_epoch (time_bits),
+ * idgen.snowflake_node_id (node_bits) and a sequence number (seq_bits).
+ * The layout is fixed at server start and checked there: a bad one stops
+ * the server.  idgen.snowflake_node_id is a number, or "auto": then the
+ * node id is leased from
  * the root server at run time (node_id.c), and the layout's node_part is
  * not used.
+ *
+ * idgen.epoch, idgen.node_id and idgen.max_clock_ahead are the deprecated
+ * names of three of these settings until 2.0 (forward_deprecated_setting).
  *
  * No shared memory is touched here.
  *
@@ -65,6 +69,9 @@ static const SnowflakePreset presets[] = {
 /* settings */
 static char *snowflake_node_id = NULL;
 static char *snowflake_epoch = NULL;
+static char *deprecated_node_id = NULL;	/* idgen.node_id, until 2.0 */
+static char *deprecated_epoch = NULL;	/* idgen.epoch, until 2.0 */
+static int	deprecated_max_clock_ahead = 1000;	/* idgen.max_clock_ahead */
 static int	snowflake_layout_kind = LAYOUT_SNOWFLAKE;
 static int	snowflake_time_unit = 1;
 static int	snowflake_time_bits = 41;
@@ -91,12 +98,53 @@ snowflake_tick_to_timestamptz(int64 tick)
  *		The value a setting has in the configuration before it is defined,
  *		or NULL when it is not set.
  */
-static char *
+char *
 setting_as_given(const char *name)
 {
 	const char *value = GetConfigOption(name, true, false);
 
 	return value ? pstrdup(value) : NULL;
+}
+
+/*
+ * forward_deprecated_setting
+ *		At server start, once both names of a renamed setting are defined:
+ *		a value given only under the deprecated old name becomes the value
+ *		of the new one, with a warning; different values under both names
+ *		stop the server.  old_given and new_given are the values as given
+ *		(setting_as_given before the names were defined).  The value is
+ *		forwarded as a dynamic default, so the new name given in the
+ *		configuration file still overrides it on a reload; a reload does
+ *		not forward the old name again.
+ */
+void
+forward_deprecated_setting(const char *old_name, const char *new_name,
+						   const char *old_given, const char *new_given)
+{
+	if (old_given == NULL)
+		return;
+	if (new_given != NULL)
+	{
+		/* GetConfigOption returns a number in a static buffer */
+		char	   *old_value = pstrdup(GetConfigOption(old_name, false, false));
+
+		if (strcmp(old_value, GetConfigOption(new_name, false, false)) != 0)
+			ereport(FATAL,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("conflicting values for parameters \"%s\" and \"%s\": \"%s\" and \"%s\"",
+							old_name, new_name, old_given, new_given),
+					 errdetail("\"%s\" is the deprecated name of \"%s\".",
+							   old_name, new_name),
+					 errhint("Remove \"%s\" from the server configuration.",
+							 old_name)));
+		return;
+	}
+	ereport(WARNING,
+			(errcode(ERRCODE_WARNING_DEPRECATED_FEATURE),
+			 errmsg("setting \"%s\" is deprecated", old_name),
+			 errhint("Use \"%s\" instead.", new_name)));
+	SetConfigOption(new_name, old_given, PGC_POSTMASTER,
+					PGC_S_DYNAMIC_DEFAULT);
 }
 
 /*
@@ -146,7 +194,7 @@ invalid_layout(const char *detail, const char *hint)
 
 /*
  * parse_epoch
- *		idgen.epoch as Unix time in milliseconds; false if it is not a
+ *		idgen.snowflake_epoch as Unix time in milliseconds; false if it is not a
  *		timestamp.  Uses the error-returning date parser, as the postmaster
  *		has no way to catch an error.
  */
@@ -175,7 +223,7 @@ parse_epoch(const char *str, int64 *epoch_ms)
 
 /*
  * check_node_id
- *		Check hook of idgen.node_id: a number of zero or more, or "auto".
+ *		Check hook of idgen.snowflake_node_id (and its old name): a number of zero or more, or "auto".
  *		Whether the number fits the node bits is checked with the layout.
  */
 static bool
@@ -186,7 +234,7 @@ check_node_id(char **newval, void **extra, GucSource source)
 	if (pg_strcasecmp(*newval, "auto") == 0 ||
 		(parse_int(*newval, &id, 0, NULL) && id >= 0))
 		return true;
-	GUC_check_errdetail("\"idgen.node_id\" is a number of zero or more, or \"auto\".");
+	GUC_check_errdetail("\"idgen.snowflake_node_id\" is a number of zero or more, or \"auto\".");
 	return false;
 }
 
@@ -234,30 +282,30 @@ check_layout(const char *custom_given)
 	snowflake_layout.node_auto = pg_strcasecmp(snowflake_node_id, "auto") == 0;
 	if (!snowflake_layout.node_auto &&
 		!parse_int(snowflake_node_id, &node_id, 0, NULL))
-		reject_setting("idgen.node_id", snowflake_node_id);
+		reject_setting("idgen.snowflake_node_id", snowflake_node_id);
 	if (snowflake_layout.node_auto)
 		node_id = 0;
 	if ((int64) node_id >= (INT64CONST(1) << snowflake_node_bits))
 		ereport(FATAL,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for parameter \"idgen.node_id\": %d",
+				 errmsg("invalid value for parameter \"idgen.snowflake_node_id\": %d",
 						node_id),
 				 errdetail("The snowflake layout has %d node bits, so node IDs range from 0 to %lld.",
 						   snowflake_node_bits,
 						   (long long) ((INT64CONST(1) << snowflake_node_bits) - 1)),
-				 errhint("Choose a smaller \"idgen.node_id\", or more node bits with \"idgen.snowflake_layout\" = custom.")));
+				 errhint("Choose a smaller \"idgen.snowflake_node_id\", or more node bits with \"idgen.snowflake_layout\" = custom.")));
 
 	if (!parse_epoch(snowflake_epoch, &snowflake_layout.epoch_ms))
 		ereport(FATAL,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for parameter \"idgen.epoch\": \"%s\"",
+				 errmsg("invalid value for parameter \"idgen.snowflake_epoch\": \"%s\"",
 						snowflake_epoch),
 				 errhint("Give a timestamp with a time zone, such as '2025-01-01 00:00:00+00'.")));
 	now_ms = snowflake_floor_div(GetCurrentTimestamp(), 1000) + UNIX_MS_AT_PG_EPOCH;
 	if (snowflake_layout.epoch_ms > now_ms)
 		ereport(FATAL,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for parameter \"idgen.epoch\": \"%s\"",
+				 errmsg("invalid value for parameter \"idgen.snowflake_epoch\": \"%s\"",
 						snowflake_epoch),
 				 errdetail("The epoch lies in the future."),
 				 errhint("Choose an epoch in the past; it must never change once IDs were issued.")));
@@ -299,7 +347,12 @@ check_layout(const char *custom_given)
 void
 snowflake_define_settings(void)
 {
-	char	   *given_node = setting_as_given("idgen.node_id");
+	char	   *given_node = setting_as_given("idgen.snowflake_node_id");
+	char	   *given_old_node = setting_as_given("idgen.node_id");
+	char	   *given_epoch = setting_as_given("idgen.snowflake_epoch");
+	char	   *given_old_epoch = setting_as_given("idgen.epoch");
+	char	   *given_ahead = setting_as_given("idgen.snowflake_max_clock_ahead");
+	char	   *given_old_ahead = setting_as_given("idgen.max_clock_ahead");
 	char	   *given_layout = setting_as_given("idgen.snowflake_layout");
 	char	   *given_unit = setting_as_given("idgen.snowflake_time_unit");
 	char	   *given_time = setting_as_given("idgen.snowflake_time_bits");
@@ -307,19 +360,35 @@ snowflake_define_settings(void)
 	char	   *given_seq = setting_as_given("idgen.snowflake_seq_bits");
 	const char *custom_given = NULL;
 
-	DefineCustomStringVariable("idgen.node_id",
+	DefineCustomStringVariable("idgen.snowflake_node_id",
 							   "Node number stored in every snowflake ID of this server, or auto.",
 							   "Give every server that issues snowflake IDs into the same tables its own number; auto leases one from the root server named by idgen.root.",
 							   &snowflake_node_id,
 							   "0",
 							   PGC_POSTMASTER, 0,
 							   check_node_id, NULL, NULL);
-	DefineCustomStringVariable("idgen.epoch",
+	DefineCustomStringVariable("idgen.node_id",
+							   "Deprecated name of idgen.snowflake_node_id.",
+							   NULL,
+							   &deprecated_node_id,
+							   "0",
+							   PGC_POSTMASTER,
+							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   check_node_id, NULL, NULL);
+	DefineCustomStringVariable("idgen.snowflake_epoch",
 							   "Time zero of the time field of snowflake IDs.",
 							   NULL,
 							   &snowflake_epoch,
 							   "2025-01-01 00:00:00+00",
 							   PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("idgen.epoch",
+							   "Deprecated name of idgen.snowflake_epoch.",
+							   NULL,
+							   &deprecated_epoch,
+							   "2025-01-01 00:00:00+00",
+							   PGC_POSTMASTER,
+							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							   NULL, NULL, NULL);
 	DefineCustomEnumVariable("idgen.snowflake_layout",
 							 "Layout of snowflake IDs: snowflake, sonyflake or custom.",
@@ -356,12 +425,20 @@ snowflake_define_settings(void)
 							12, 0, 31,
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
-	DefineCustomIntVariable("idgen.max_clock_ahead",
+	DefineCustomIntVariable("idgen.snowflake_max_clock_ahead",
 							"How far the logical time of snowflake IDs may run ahead of the system clock.",
 							"Past it, snowflake_id() waits briefly for the clock, then fails.",
 							&snowflake_max_clock_ahead,
 							1000, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("idgen.max_clock_ahead",
+							"Deprecated name of idgen.snowflake_max_clock_ahead, read at server start only.",
+							NULL,
+							&deprecated_max_clock_ahead,
+							1000, 0, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MS | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("idgen.snowflake_lease",
 							"Length of time each durable extension of the snowflake lease covers.",
@@ -378,8 +455,17 @@ snowflake_define_settings(void)
 							   PGC_POSTMASTER, 0,
 							   NULL, NULL, NULL);
 
+	forward_deprecated_setting("idgen.node_id", "idgen.snowflake_node_id",
+							   given_old_node, given_node);
+	forward_deprecated_setting("idgen.epoch", "idgen.snowflake_epoch",
+							   given_old_epoch, given_epoch);
+	forward_deprecated_setting("idgen.max_clock_ahead",
+							   "idgen.snowflake_max_clock_ahead",
+							   given_old_ahead, given_ahead);
+	if (given_node == NULL)
+		given_node = given_old_node;
 	if (given_node != NULL && strcmp(given_node, snowflake_node_id) != 0)
-		reject_setting("idgen.node_id", given_node);
+		reject_setting("idgen.snowflake_node_id", given_node);
 	if (given_layout != NULL &&
 		pg_strcasecmp(given_layout,
 					  GetConfigOption("idgen.snowflake_layout",

@@ -95,24 +95,24 @@ SKIP:
 
 	# the logical time now leads the clock by an hour; with no lead allowed
 	# past the resumption point, a burst borrows ticks until it fails
-	$node->append_conf('postgresql.conf', 'idgen.max_clock_ahead = 0');
+	$node->append_conf('postgresql.conf', 'idgen.snowflake_max_clock_ahead = 0');
 	$node->reload;
 	$node->poll_query_until('postgres',
-		"SELECT current_setting('idgen.max_clock_ahead') = '0'")
+		"SELECT current_setting('idgen.snowflake_max_clock_ahead') = '0'")
 	  or die 'timed out waiting for the reload';
 	($ret, $stdout, $stderr) = $node->psql('postgres',
 		"\\set VERBOSITY verbose\nSELECT count(snowflake_id()) FROM generate_series(1, 100000)");
-	isnt($ret, 0, 'a burst past idgen.max_clock_ahead fails');
+	isnt($ret, 0, 'a burst past idgen.snowflake_max_clock_ahead fails');
 	like(
 		$stderr,
 		qr/ERROR:  55000: could not generate a snowflake ID: logical time is \d+ ms ahead of the system clock/,
 		'the clock-ahead error names the lead, with SQLSTATE 55000');
 	like($stderr, qr/HINT:  The system clock went back, or IDs were requested faster/,
 		'the clock-ahead error has a hint');
-	$node->append_conf('postgresql.conf', 'idgen.max_clock_ahead = 1s');
+	$node->append_conf('postgresql.conf', 'idgen.snowflake_max_clock_ahead = 1s');
 	$node->reload;
 	$node->poll_query_until('postgres',
-		"SELECT current_setting('idgen.max_clock_ahead') = '1s'")
+		"SELECT current_setting('idgen.snowflake_max_clock_ahead') = '1s'")
 	  or die 'timed out waiting for the reload';
 	($min) = draw(1000);
 	cmp_ok($min, '>', $max,

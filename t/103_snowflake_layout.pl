@@ -25,13 +25,13 @@ sub layout
 
 my @bad = (
 	[
-		"idgen.node_id = 1024\n",
-		qr/FATAL:  invalid value for parameter "idgen.node_id": 1024\n.*DETAIL:  The snowflake layout has 10 node bits, so node IDs range from 0 to 1023\./s,
+		"idgen.snowflake_node_id = 1024\n",
+		qr/FATAL:  invalid value for parameter "idgen.snowflake_node_id": 1024\n.*DETAIL:  The snowflake layout has 10 node bits, so node IDs range from 0 to 1023\./s,
 		'a node id too large for the layout'
 	],
 	[
-		"idgen.node_id = -1\n",
-		qr/FATAL:  invalid value for parameter "idgen.node_id": "-1"/,
+		"idgen.snowflake_node_id = -1\n",
+		qr/FATAL:  invalid value for parameter "idgen.snowflake_node_id": "-1"/,
 		'a negative node id'
 	],
 	[
@@ -55,13 +55,13 @@ my @bad = (
 		'a zero time unit'
 	],
 	[
-		"idgen.epoch = 'the beginning'\n",
-		qr/FATAL:  invalid value for parameter "idgen.epoch": "the beginning"/,
+		"idgen.snowflake_epoch = 'the beginning'\n",
+		qr/FATAL:  invalid value for parameter "idgen.snowflake_epoch": "the beginning"/,
 		'an epoch that is not a timestamp'
 	],
 	[
-		"idgen.epoch = '2999-01-01 00:00:00+00'\n",
-		qr/FATAL:  invalid value for parameter "idgen.epoch": "2999-01-01 00:00:00\+00"\n.*DETAIL:  The epoch lies in the future\./s,
+		"idgen.snowflake_epoch = '2999-01-01 00:00:00+00'\n",
+		qr/FATAL:  invalid value for parameter "idgen.snowflake_epoch": "2999-01-01 00:00:00\+00"\n.*DETAIL:  The epoch lies in the future\./s,
 		'an epoch in the future'
 	],
 	[
@@ -85,7 +85,7 @@ foreach my $case (@bad)
 }
 
 # the Sonyflake preset: 10 ms ticks, 16-bit node, 8-bit sequence
-layout("idgen.snowflake_layout = sonyflake\nidgen.node_id = 40000\n");
+layout("idgen.snowflake_layout = sonyflake\nidgen.snowflake_node_id = 40000\n");
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION idgen');
 is( $node->safe_psql('postgres', q{
@@ -124,7 +124,7 @@ my $epoch = strftime('%Y-%m-%d %H:%M:%S+00', gmtime(time() - 448));
 layout(
 	"idgen.snowflake_layout = custom\nidgen.snowflake_time_bits = 20\n"
 	  . "idgen.snowflake_node_bits = 0\nidgen.snowflake_seq_bits = 0\n"
-	  . "idgen.epoch = '$epoch'\nidgen.max_clock_ahead = '1h'\nidgen.snowflake_lease = '1h'\n");
+	  . "idgen.snowflake_epoch = '$epoch'\nidgen.snowflake_max_clock_ahead = '1h'\nidgen.snowflake_lease = '1h'\n");
 $node->start;
 is( $node->safe_psql('postgres', q{
 		WITH ids AS (SELECT n, snowflake_id() AS id FROM generate_series(1, 1000) n)

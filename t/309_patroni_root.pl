@@ -98,7 +98,7 @@ bootstrap:
       parameters:
         shared_preload_libraries: idgen
         idgen.grant_grace: 20
-        idgen.node_id_lease: 8s
+        idgen.snowflake_node_id_lease: 8s
         wal_log_hints: 'on'
   initdb:
     - encoding: UTF8
@@ -196,7 +196,7 @@ for my $name (qw(eu-1 us-1))
 	my $n = idgen_node(
 		$name,
 		"host=$hosts port=$ports dbname=ids user=idgen_node target_session_attrs=read-write",
-		conf => "idgen.node_id = 'auto'\nidgen.runway_grants = 3\n",
+		conf => "idgen.snowflake_node_id = 'auto'\nidgen.runway_grants = 3\n",
 		grants => 3,
 		sql => q{
 		CREATE EXTENSION idgen;

@@ -1,4 +1,4 @@
-# Snowflake node ids that cannot collide: nodes with idgen.node_id = 'auto'
+# Snowflake node ids that cannot collide: nodes with idgen.snowflake_node_id = 'auto'
 # lease their node id from the root's registry (idgen.node_ids).  Two
 # nodes get different ids, and their snowflake IDs never collide under
 # concurrent load.  A node stopped (immediate) keeps its id until its lease
@@ -33,7 +33,7 @@ my $lease = 6000;
 
 my $root = idgen_root(
 	'root',
-	conf => "idgen.node_id_lease = ${lease}ms",
+	conf => "idgen.snowflake_node_id_lease = ${lease}ms",
 	extra => "\tGRANT EXECUTE ON FUNCTION idgen.lease_node_id TO idgen_node;\n");
 
 # A layout with 4 IDs a millisecond and a logical time that may lead the
@@ -43,7 +43,7 @@ idgen.snowflake_layout = custom
 idgen.snowflake_time_bits = 41
 idgen.snowflake_node_bits = 10
 idgen.snowflake_seq_bits = 2
-idgen.max_clock_ahead = '1h'
+idgen.snowflake_max_clock_ahead = '1h'
 };
 
 # node NAME: a started node with 'auto', holding its node id
@@ -53,7 +53,7 @@ sub node
 	my $node = idgen_node(
 		$name, $root,
 		init => [ allows_streaming => 1 ],
-		conf => "idgen.node_id = 'auto'\n$layout",
+		conf => "idgen.snowflake_node_id = 'auto'\n$layout",
 		sql => q{
 		CREATE EXTENSION idgen;
 		CREATE TABLE ev (id bigint PRIMARY KEY DEFAULT snowflake_id(),
@@ -240,7 +240,7 @@ SKIP:
 		'postgresql.conf', qq{
 shared_preload_libraries = 'idgen'
 idgen.node_name = 'fk-1'
-idgen.node_id = 'auto'
+idgen.snowflake_node_id = 'auto'
 $layout} . root_setting($root));
 	{
 		local $ENV{LD_PRELOAD} = $faketime_lib;
@@ -293,11 +293,11 @@ like($stderr, qr/this server assigns no snowflake node id yet/,
 	'in its grace period the root gives a holder whose lease lapsed not even its own id');
 my $ne = idgen_node(
 	'sa-1', $root,
-	conf => "idgen.node_id = 'auto'\n$layout",
+	conf => "idgen.snowflake_node_id = 'auto'\n$layout",
 	sql => 'CREATE EXTENSION idgen');
 ($ret, $stdout, $stderr) = $ne->psql('postgres', 'SELECT snowflake_id()');
 like($stderr,
-	qr/snowflake IDs are not available: this server holds no node id\nDETAIL:  "idgen.node_id" is "auto", and the root server gave none: this server assigns no snowflake node id yet/,
+	qr/snowflake IDs are not available: this server holds no node id\nDETAIL:  "idgen.snowflake_node_id" is "auto", and the root server gave none: this server assigns no snowflake node id yet/,
 	'a node started just after the root assigns none during its grace period');
 wait_leased($ne);
 ok(!$held{ node_id($ne) }, 'then it gets an id no live node holds (' . node_id($ne) . ')');
@@ -333,11 +333,11 @@ $_->stop for ($nb, $nc, $nd, $ne, $copy);
 my $bad = PostgreSQL::Test::Cluster->new('bad');
 $bad->init;
 for my $case (
-	[ "idgen.node_id = 'auto'\n",
-		qr/FATAL:  invalid value for parameter "idgen.node_id": "auto"\n.*DETAIL:  "auto" leases the node id from the root server named by "idgen.root", which is not set\.\n.*HINT:  Set "idgen.root"/s,
+	[ "idgen.snowflake_node_id = 'auto'\n",
+		qr/FATAL:  invalid value for parameter "idgen.snowflake_node_id": "auto"\n.*DETAIL:  "auto" leases the node id from the root server named by "idgen.root", which is not set\.\n.*HINT:  Set "idgen.root"/s,
 		"'auto' without idgen.root" ],
-	[ "idgen.node_id = 'automatic'\nidgen.root = 'host=/nonexistent'\n",
-		qr/FATAL:  invalid value for parameter "idgen.node_id": "automatic"/,
+	[ "idgen.snowflake_node_id = 'automatic'\nidgen.root = 'host=/nonexistent'\n",
+		qr/FATAL:  invalid value for parameter "idgen.snowflake_node_id": "automatic"/,
 		'a node id that is neither a number nor auto' ])
 {
 	my ($settings, $message, $what) = @$case;
@@ -351,7 +351,7 @@ for my $case (
 
 # not preloaded: the setting is not checked, and snowflake_id() says why
 open my $fh, '>', $bad->data_dir . '/postgresql.auto.conf' or die $!;
-print $fh "idgen.node_id = 'auto'\n";
+print $fh "idgen.snowflake_node_id = 'auto'\n";
 close $fh;
 $bad->start;
 $bad->safe_psql('postgres', 'CREATE EXTENSION idgen');
