@@ -315,7 +315,7 @@ chunk_read_all(ChunkCopy **copies)
 		pg_read_barrier();
 		for (e = 0; e < n; e++)
 		{
-			ChunkCopy *copy;
+			ChunkCopy  *copy;
 
 			if (count == max)
 				idgen_array_grow((void **) copies, &max,

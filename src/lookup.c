@@ -313,7 +313,7 @@ lookup_reattach(LocalTag *lt, TagKind kind, const char *function)
  */
 pg_noinline LocalTag *
 lookup_slow(FunctionCallInfo fcinfo, text *tag, TagKind kind,
-			 const char *function)
+			const char *function)
 {
 	CallMemo   *memo = (CallMemo *) fcinfo->flinfo->fn_extra;
 	NameData	name;

@@ -129,6 +129,7 @@ refill_chunk(LocalTag *lt)
 		size = chunk.lo == last_end ? size * 2 : 1;
 	install_chunk(lt, c, chunk, size);
 	lt->refilled_at = now;
+
 	/*
 	 * The transaction draws on from the new chunk (listed already, unless a
 	 * reattach above made it a tag that reclaims).
