@@ -3,7 +3,9 @@
 # node's runway worker waits for the root's answer on its socket
 # (IdgenRootSocket) while the root holds the lease back in its grace
 # period (IdgenGrantGrace, in the root's backend serving the node), then
-# naps between rounds (IdgenRunwayNap).
+# naps between rounds (IdgenRunwayNap).  A backend that finds a tag's pool
+# empty while another backend claims for it waits for that claim
+# (IdgenPoolClaim).
 use strict;
 use warnings FATAL => 'all';
 use FindBin;
@@ -60,6 +62,21 @@ ok(waits_under($node, 'postgres', $worker, 'IdgenRunwayNap'),
 	'the runway worker naps between rounds under its wait event');
 is($node->safe_psql('postgres', "SELECT next_id('orders') > 0"),
 	't', 'the node issues IDs from its grants');
+
+# a claim of a new tag waits for a transaction that changes its maxvalue,
+# and a second backend drawing from the tag waits for that claim
+$root->safe_psql('ids', "SELECT idgen.create_tag('slow')");
+my $alter = $root->background_psql('ids', on_error_stop => 1);
+$alter->query_safe(
+	"BEGIN; SELECT idgen.alter_tag('slow', maxvalue => 1000000000)");
+my @draws = map { $root->background_psql('ids', on_error_stop => 1) } 1 .. 2;
+$_->query_until(qr/drawing/, "\\echo drawing\nSELECT next_id('slow');\n")
+  for @draws;
+ok( waits_under(
+		$root, 'ids', "query LIKE '%next_id(''slow'')%'", 'IdgenPoolClaim'),
+	"a backend waits for another's claim under its wait event");
+$alter->query_safe('COMMIT');
+$_->quit for @draws, $alter;
 
 $node->stop;
 $root->stop;
