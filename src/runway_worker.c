@@ -41,7 +41,6 @@
 #include "durable.h"
 #include "lease.h"
 #include "node_id.h"
-#include "runway.h"
 #include "runway_state.h"
 #include "tag.h"
 #include "uplink.h"
