@@ -34,6 +34,14 @@
  * idgen.leases is readable by its owner only; backends read it as that
  * owner (idgen_spi_connect_as_owner), after checking the user's right to the tag.
  *
+ * The node's name.  Grants are leased, recorded and reported under
+ * idgen.node_name (by default the server's system identifier), which is
+ * defined here, with what it names; the runway defines it through
+ * lease_define_settings.  idgen.become_new_node() gives up every grant
+ * held under the old name, and at its commit tells the supplier of the
+ * grants to forget what the root said of them (supply_renewed: the runway
+ * registers that at start), so that nothing here calls up to the runway.
+ *
  * Shared memory is touched only through slot.c (become_new_node resets
  * the slots of the tags whose grants it gives up).
  *
@@ -42,6 +50,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -49,16 +58,61 @@
 #include "miscadmin.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/pg_lsn.h"
 #include "utils/snapmgr.h"
 
 #include "durable.h"
 #include "lease.h"
-#include "runway.h"
 #include "slot.h"
+#include "supply.h"
 
 PG_FUNCTION_INFO_V1(idgen_become_new_node);
+
+/* idgen.node_name: the name the grants are leased under, or "" */
+static char *node_name = NULL;
+
+/*
+ * lease_define_settings
+ *		Define idgen.node_name, the name under which this node leases
+ *		grants; from runway_define_settings.
+ */
+void
+lease_define_settings(void)
+{
+	DefineCustomStringVariable("idgen.node_name",
+							   "Name under which this node leases grants, as the root's ledger shows it.",
+							   "Empty: the server's system identifier.",
+							   &node_name,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   NULL, NULL, NULL);
+}
+
+/*
+ * lease_node_name_is_default
+ *		Whether idgen.node_name is unset (the system identifier is used).
+ */
+bool
+lease_node_name_is_default(void)
+{
+	return node_name == NULL || node_name[0] == '\0';
+}
+
+/*
+ * lease_node_name
+ *		The name this node leases under: idgen.node_name, or the system
+ *		identifier.
+ */
+const char *
+lease_node_name(void)
+{
+	if (!lease_node_name_is_default())
+		return node_name;
+	return psprintf(UINT64_FORMAT, GetSystemIdentifier());
+}
 
 /*
  * lease_scan
@@ -173,7 +227,7 @@ lease_record(const NameData *tag, IdRange grant, const char *proof,
 	args[2] = Int64GetDatum(grant.hi);
 	args[3] = CStringGetTextDatum(proof);
 	args[4] = LSNGetDatum(root_lsn);
-	args[5] = CStringGetTextDatum(runway_node_name_current());
+	args[5] = CStringGetTextDatum(lease_node_name());
 	idgen_spi_connect_as_owner(idgen_table_oid("leases"), &as_owner);
 	if (SPI_execute_with_args("INSERT INTO idgen.leases (tag, range, proof, root_lsn, node)"
 							  " VALUES ($1, pg_catalog.int8range($2, $3), $4, $5, $6)",
@@ -300,6 +354,44 @@ lease_note_local(const NameData *tag, IdRange local)
 }
 
 /*
+ * lease_root_tags
+ *		Names of the segment tags of source 'root' in this database, by
+ *		name, as a list allocated in cxt (read as the owner of idgen.tags);
+ *		none when idgen.leases does not exist (1.0).  Hybrid tags never
+ *		take their IDs from the root.
+ */
+List *
+lease_root_tags(MemoryContext cxt)
+{
+	List	   *names = NIL;
+	OwnerContext as_owner;
+	Oid			nsp = idgen_extension_schema();
+	uint64		i;
+
+	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("leases", nsp)))
+		return NIL;
+	idgen_spi_connect_as_owner(idgen_table_oid("tags"), &as_owner);
+	if (SPI_execute("SELECT tag FROM idgen.tags"
+					" WHERE source OPERATOR(pg_catalog.=) 'root'"
+					" AND kind OPERATOR(pg_catalog.=) 'segment'"
+					" ORDER BY tag COLLATE \"C\"", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "idgen: could not read idgen.tags");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		NameData   *name = MemoryContextAllocZero(cxt, sizeof(NameData));
+		MemoryContext old;
+
+		namestrcpy(name, SPI_getvalue(SPI_tuptable->vals[i],
+									  SPI_tuptable->tupdesc, 1));
+		old = MemoryContextSwitchTo(cxt);
+		names = lappend(names, name);
+		MemoryContextSwitchTo(old);
+	}
+	idgen_spi_finish_as_owner(&as_owner);
+	return names;
+}
+
+/*
  * lease_forget
  *		A tag is being dropped: the grants this server holds of it are
  *		abandoned, as the table's owner, so that a tag created again under
@@ -331,22 +423,22 @@ static bool renewing = false;
 
 /*
  * renew_callback
- *		At the commit of become_new_node(), have the runway worker forget
- *		what the root said under the old name (runway_renew); only then are
- *		the grants gone for the worker's snapshots too.
+ *		At the commit of become_new_node(), have the supplier of the grants
+ *		forget what the root said under the old name (supply_renewed); only
+ *		then are the grants gone for the runway worker's snapshots too.
  */
 static void
 renew_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_COMMIT && renewing)
-		runway_renew();
+		supply_renewed();
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
 		renewing = false;
 }
 
 /*
  * renew_at_commit
- *		Call runway_renew once the current transaction commits.
+ *		Call supply_renewed once the current transaction commits.
  */
 static void
 renew_at_commit(void)
@@ -374,12 +466,13 @@ idgen_become_new_node(PG_FUNCTION_ARGS)
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
 	uint64		given_up;
-	uint64		i;
+	Oid			seq_nsp;
+	ListCell   *lc;
 
 	idgen_check_not_parallel("idgen.become_new_node");
 	idgen_check_preloaded();
 	PreventCommandIfReadOnly("idgen.become_new_node()");
-	if (runway_node_name_is_default())
+	if (lease_node_name_is_default())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("idgen.node_name is not set"),
@@ -387,7 +480,7 @@ idgen_become_new_node(PG_FUNCTION_ARGS)
 				 errhint("Set idgen.node_name to a name no other server uses, reload the configuration, and call idgen.become_new_node() again.")));
 
 	idgen_spi_connect_as_owner(idgen_table_oid("leases"), &as_owner);
-	args[0] = CStringGetTextDatum(runway_node_name_current());
+	args[0] = CStringGetTextDatum(lease_node_name());
 	if (SPI_execute_with_args("SELECT FROM idgen.leases"
 							  " WHERE node OPERATOR(pg_catalog.=) $1 LIMIT 1",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
@@ -396,29 +489,25 @@ idgen_become_new_node(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("this server still leases as node \"%s\"",
-						runway_node_name_current()),
+						lease_node_name()),
 				 errdetail("The grants it holds were leased under that name, which the original server keeps."),
 				 errhint("Set idgen.node_name to a name no other server uses, reload the configuration, and call idgen.become_new_node() again.")));
 	if (SPI_execute("DELETE FROM idgen.leases", false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "idgen: could not delete from idgen.leases");
 	given_up = SPI_processed;
-	if (SPI_execute("SELECT c.oid FROM idgen.tags t"
-					" JOIN pg_catalog.pg_class c ON c.relname OPERATOR(pg_catalog.=) t.tag"
-					" AND c.relnamespace OPERATOR(pg_catalog.=) 'idgen_seq'::pg_catalog.regnamespace"
-					" WHERE t.source OPERATOR(pg_catalog.=) 'root'", false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "idgen: could not read idgen.tags");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-
-		slot_reset_at_commit(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-															SPI_tuptable->tupdesc,
-															1, &isnull)));
-	}
 	idgen_spi_finish_as_owner(&as_owner);
+	seq_nsp = idgen_seq_schema_oid();
+	foreach(lc, lease_root_tags(CurrentMemoryContext))
+	{
+		Oid			seqoid = get_relname_relid(NameStr(*(NameData *) lfirst(lc)),
+											   seq_nsp);
+
+		if (OidIsValid(seqoid))
+			slot_reset_at_commit(seqoid);
+	}
 	renew_at_commit();
 	ereport(LOG,
 			(errmsg("idgen: this server gave up the " UINT64_FORMAT " grants it held, to lease anew as node \"%s\"",
-					given_up, runway_node_name_current())));
+					given_up, lease_node_name())));
 	PG_RETURN_INT64((int64) given_up);
 }

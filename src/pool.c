@@ -75,7 +75,9 @@
  *	  anything that can raise an error.  At most one pool lock is held at a
  *	  time, and no other idgen lock is taken while holding it; a slot's
  *	  generation is read under it with an atomic read.
- *	- claim_cv is a condition variable and needs no lock.
+ *	- claim_cv is a condition variable and needs no lock; a backend waits
+ *	  on it with worker_wait_for (worker.c), under the wait event
+ *	  IdgenPoolClaim, testing the claimer under the pool lock held shared.
  *	- The claim itself runs without any LWLock, under the heavyweight lock
  *	  that serialises the tag's claims (tag.c).
  *
@@ -84,7 +86,6 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
-#include "pgstat.h"
 #include "storage/condition_variable.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -92,6 +93,7 @@
 #include "pool.h"
 #include "slot.h"
 #include "supply.h"
+#include "worker.h"
 
 #define POOL_TRANCHE	"idgen pools"
 
@@ -320,27 +322,31 @@ pool_claim(int index, uint32 generation, const TagInfo *info)
 }
 
 /*
+ * claim_ended
+ *		Whether no claim is under way on the pool numbered *arg.
+ */
+static bool
+claim_ended(void *arg)
+{
+	int			index = *(int *) arg;
+	bool		busy;
+
+	LWLockAcquire(&pool_locks[index].lock, LW_SHARED);
+	busy = pools[index].pool.claimer != 0;
+	LWLockRelease(&pool_locks[index].lock);
+	return !busy;
+}
+
+/*
  * pool_wait_claim
- *		Sleep until the claim under way on a pool ends.
+ *		Sleep until the claim under way on a pool ends (wait event
+ *		IdgenPoolClaim).
  */
 static void
 pool_wait_claim(int index)
 {
-	TagPool    *pool = &pools[index].pool;
-
-	ConditionVariablePrepareToSleep(&pool->claim_cv);
-	for (;;)
-	{
-		bool		busy;
-
-		LWLockAcquire(&pool_locks[index].lock, LW_SHARED);
-		busy = pool->claimer != 0;
-		LWLockRelease(&pool_locks[index].lock);
-		if (!busy)
-			break;
-		ConditionVariableSleep(&pool->claim_cv, PG_WAIT_EXTENSION);
-	}
-	ConditionVariableCancelSleep();
+	(void) worker_wait_for(&pools[index].pool.claim_cv, claim_ended, &index,
+						   -1, false, IDGEN_WAIT_POOL_CLAIM);
 }
 
 /*

@@ -5,7 +5,9 @@
  *	  node a grant of a tag's IDs, idgen.report_holdings(), by which nodes
  *	  tell what they hold, the ledger idgen.grants, the registry of nodes
  *	  idgen.nodes, idgen.grants_blocked(), and idgen.raise_marks() for a
- *	  root restored from a backup.
+ *	  root restored from a backup.  Whether the ledger holds a grant of a
+ *	  tag, which the catalog asks before it makes a tag ordered, is
+ *	  supply.c's (supply_granted): the catalog never calls up to here.
  *
  * A grant is a large claim from the tag's high-water mark through
  * tag_claim, the path every pool refill takes: durable_advance has flushed
@@ -1175,31 +1177,6 @@ idgen_lease_grant(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(proof_of(&h, grant));
 	values[2] = LSNGetDatum(GetXLogInsertRecPtr());
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
-}
-
-/*
- * root_tag_has_grants
- *		Whether this server's ledger holds a grant of a tag (false when the
- *		ledger does not exist).
- */
-bool
-root_tag_has_grants(const NameData *tag)
-{
-	Oid			nsp = idgen_extension_schema();
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
-	OwnerContext as_owner;
-	bool		found;
-
-	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("grants", nsp)))
-		return false;
-	args[0] = CStringGetTextDatum(NameStr(*tag));
-	idgen_spi_connect_as_owner(idgen_table_oid("grants"), &as_owner);
-	ledger_exec("SELECT FROM idgen.grants WHERE tag OPERATOR(pg_catalog.=) $1"
-				" LIMIT 1", 1, argtypes, args);
-	found = SPI_processed > 0;
-	idgen_spi_finish_as_owner(&as_owner);
-	return found;
 }
 
 /*

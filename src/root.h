@@ -16,6 +16,5 @@
 extern void root_define_settings(void);
 extern void root_shmem_request(void);
 extern void root_shmem_startup(void);
-extern bool root_tag_has_grants(const NameData *tag);
 
 #endif							/* IDGEN_ROOT_H */

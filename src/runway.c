@@ -23,7 +23,8 @@
  * grants under the name idgen.node_name (by default the server's system
  * identifier), and tells which server instance it is (a random token made
  * at every start of the postmaster), so that the root can tell two servers
- * under one name apart.
+ * under one name apart; idgen.node_name is defined in lease.c, with the
+ * grants it names.
  *
  * Runway.  Every round (each second, or at once when a backend asks) the
  * worker reads each root-sourced tag's mark and the grants held above it
@@ -83,7 +84,6 @@
  */
 #include "postgres.h"
 
-#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -98,6 +98,7 @@
 #include "utils/timestamp.h"
 
 #include "base.h"
+#include "lease.h"
 #include "runway.h"
 #include "runway_state.h"
 #include "supply.h"
@@ -107,7 +108,6 @@
 PG_FUNCTION_INFO_V1(idgen_runway_status);
 
 char	   *runway_root = NULL;
-char	   *runway_node_name = NULL;
 char	   *runway_database = NULL;
 int			runway_seconds = 3600;
 int			runway_grants = 2;
@@ -117,26 +117,30 @@ LWLock	   *runway_lock = NULL;
 
 static bool runway_wait_for_grant(const NameData *tag);
 static void runway_check_tag(const TagInfo *info);
+static void runway_renew(void);
 IDGEN_NORETURN_BEGIN static void runway_exhausted(const TagInfo *info,
 												  int64 n) IDGEN_NORETURN_END;
 
-/* what the catalog and the pools ask of the runway (supply.c) */
+/* what the catalog, the pools and the grants held ask of the runway */
 static const SupplyCallbacks runway_supply = {
 	.check_tag = runway_check_tag,
 	.wait_for_grant = runway_wait_for_grant,
 	.exhausted = runway_exhausted,
+	.renewed = runway_renew,
 };
 
 /*
  * runway_define_settings
- *		Define the settings of many servers, and have the catalog and the
- *		pools ask the runway about tags of source 'root' (supply.c); from
- *		_PG_init.
+ *		Define the settings of many servers (idgen.node_name with the
+ *		grants it names, in lease.c), and have the catalog, the pools and
+ *		the grants held ask the runway about tags of source 'root'
+ *		(supply.c); from _PG_init.
  */
 void
 runway_define_settings(void)
 {
 	supply_register(&runway_supply);
+	lease_define_settings();
 	DefineCustomStringVariable("idgen.root",
 							   "Connection string of the server this node leases grants from.",
 							   "Empty: this server leases nothing. Set it before the server starts to run the runway worker; later changes take effect at a reload. Never put a password here: use a password file.",
@@ -144,14 +148,6 @@ runway_define_settings(void)
 							   "",
 							   PGC_SIGHUP,
 							   GUC_SUPERUSER_ONLY,
-							   NULL, NULL, NULL);
-	DefineCustomStringVariable("idgen.node_name",
-							   "Name under which this node leases grants, as the root's ledger shows it.",
-							   "Empty: the server's system identifier.",
-							   &runway_node_name,
-							   "",
-							   PGC_SIGHUP,
-							   0,
 							   NULL, NULL, NULL);
 	DefineCustomStringVariable("idgen.node_database",
 							   "Database whose tags of source root the runway worker serves.",
@@ -254,29 +250,6 @@ runway_register_worker(void)
 	snprintf(worker.bgw_name, BGW_MAXLEN, "idgen runway worker");
 	snprintf(worker.bgw_type, BGW_MAXLEN, "idgen runway worker");
 	RegisterBackgroundWorker(&worker);
-}
-
-/*
- * runway_node_name_is_default
- *		Whether idgen.node_name is unset (the system identifier is used).
- */
-bool
-runway_node_name_is_default(void)
-{
-	return runway_node_name == NULL || runway_node_name[0] == '\0';
-}
-
-/*
- * runway_node_name_current
- *		The name this node leases under: idgen.node_name, or the system
- *		identifier.
- */
-const char *
-runway_node_name_current(void)
-{
-	if (runway_node_name != NULL && runway_node_name[0] != '\0')
-		return runway_node_name;
-	return psprintf(UINT64_FORMAT, GetSystemIdentifier());
 }
 
 /*
@@ -465,9 +438,9 @@ runway_check_tag(const TagInfo *info)
  * runway_renew
  *		idgen.become_new_node() gave up every grant: have the worker forget
  *		what the root said of the tags under the old name, and claims wait
- *		for its word under the new one.
+ *		for its word under the new one (supply_renewed, at its commit).
  */
-void
+static void
 runway_renew(void)
 {
 	LWLockAcquire(runway_lock, LW_EXCLUSIVE);

@@ -4,7 +4,8 @@
  *	  The node side of many servers: the runway worker, which leases
  *	  grants from the root over libpq ahead of need and tells the root what
  *	  the node holds (runway_worker.c, uplink.c), and what backends ask of
- *	  it (runway.c; the catalog and the pools ask through supply.h).
+ *	  it (runway.c; the catalog, the pools and the grants held ask through
+ *	  supply.h).
  *
  * The locking protocol is described at the top of runway.c.
  *
@@ -21,9 +22,5 @@ extern void runway_define_settings(void);
 extern void runway_register_worker(void);
 extern void runway_shmem_request(void);
 extern void runway_shmem_startup(void);
-
-extern void runway_renew(void);
-extern bool runway_node_name_is_default(void);
-extern const char *runway_node_name_current(void);
 
 #endif							/* IDGEN_RUNWAY_H */

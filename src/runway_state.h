@@ -79,7 +79,6 @@ typedef struct RunwayShared
 
 /* the settings (runway.c) */
 extern char *runway_root;
-extern char *runway_node_name;
 extern char *runway_database;
 extern int	runway_seconds;
 extern int	runway_grants;

@@ -20,8 +20,6 @@
 
 #include "access/xact.h"
 #include "access/xlog.h"
-#include "catalog/namespace.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "libpq-fe.h"
 #include "miscadmin.h"
@@ -35,7 +33,6 @@
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
@@ -44,7 +41,6 @@
 #include "durable.h"
 #include "lease.h"
 #include "node_id.h"
-#include "runway.h"
 #include "runway_state.h"
 #include "tag.h"
 #include "uplink.h"
@@ -219,7 +215,7 @@ runway_report(int index, const Holding *h)
 
 	held_arrays(h, &held, &proofs);
 	values[0] = NameStr(runway->tags[index].tag);
-	values[1] = runway_node_name_current();
+	values[1] = lease_node_name();
 	values[2] = runway->instance;
 	values[3] = psprintf("%u", h->seqoid);
 	values[4] = psprintf(INT64_FORMAT, h->mark);
@@ -286,7 +282,7 @@ runway_lease(int index, const Holding *h, IdRange *grant, char **proof,
 
 	held_arrays(h, &held, &proofs);
 	values[0] = NameStr(t->tag);
-	values[1] = runway_node_name_current();
+	values[1] = lease_node_name();
 	values[2] = psprintf("%.0f", t->rate);
 	values[3] = runway->instance;
 	values[4] = psprintf("%u", h->seqoid);
@@ -341,43 +337,6 @@ runway_lease(int index, const Holding *h, IdRange *grant, char **proof,
 	}
 	PQclear(res);
 	return contact;
-}
-
-/*
- * tags_of_root
- *		Names of the segment tags of source 'root' in this database, in a
- *		transaction the caller opened, as a list allocated in cxt; none
- *		when the extension (1.1) is not installed here.
- */
-static List *
-tags_of_root(MemoryContext cxt)
-{
-	List	   *names = NIL;
-	Oid			nsp = idgen_extension_schema();
-	uint64		i;
-
-	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("leases", nsp)))
-		return NIL;
-	SPI_connect();
-	if (SPI_execute("SELECT tag FROM idgen.tags"
-					" WHERE source OPERATOR(pg_catalog.=) 'root'"
-					" AND kind OPERATOR(pg_catalog.=) 'segment'"
-					" ORDER BY tag COLLATE \"C\"", true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "idgen: could not read idgen.tags");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		NameData   *name = MemoryContextAllocZero(cxt, sizeof(NameData));
-		char	   *tag = SPI_getvalue(SPI_tuptable->vals[i],
-									   SPI_tuptable->tupdesc, 1);
-
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-
-		namestrcpy(name, tag);
-		names = lappend(names, name);
-		MemoryContextSwitchTo(old);
-	}
-	SPI_finish();
-	return names;
 }
 
 /*
@@ -580,7 +539,7 @@ serve_node_id(void)
 		return true;
 	if (uplink_connect())
 	{
-		node_id_request(&req, runway_node_name_current(), runway->instance);
+		node_id_request(&req, lease_node_name(), runway->instance);
 		res = uplink_exec(NODE_ID_QUERY, NODE_ID_NPARAMS, req.values);
 		if (res != NULL)
 		{
@@ -624,7 +583,7 @@ runway_round(MemoryContext cxt)
 	LWLockRelease(runway_lock);
 
 	worker_xact_begin("idgen runway round");
-	names = tags_of_root(cxt);
+	names = lease_root_tags(cxt);
 	worker_xact_commit();
 
 	round_failed = !serve_node_id();

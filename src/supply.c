@@ -1,20 +1,28 @@
 /*-------------------------------------------------------------------------
  *
  * supply.c
- *	  Where a tag's IDs come from when its durable tier has none left, as
- *	  every tier may ask it: the error of a tag that ran out of IDs, and,
- *	  for a tag of source 'root', the answers of the many-servers layer
- *	  (runway.c), which registers them at start.  So the catalog (tag.c)
- *	  and the pools (pool.c) call down to this file, never up to the
- *	  runway.
+ *	  Where a tag's IDs come from when its durable tier has none left, and
+ *	  where they went, as every tier may ask it: the error of a tag that
+ *	  ran out of IDs; for a tag of source 'root', the answers of the
+ *	  many-servers layer (runway.c), which registers them at start; and
+ *	  whether this server, as a root, granted IDs of a tag to nodes (its
+ *	  ledger idgen.grants, which root.c writes).  So the catalog (tag.c),
+ *	  the pools (pool.c) and the grants held (lease.c) call down to this
+ *	  file, never up to the runway or the root.
  *
  * The callbacks are set once in _PG_init, before any backend claims, and
- * only read after: no lock.
+ * only read after: no lock.  No shared memory is touched here.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "base.h"
 #include "supply.h"
 #include "tag.h"
 
@@ -56,6 +64,47 @@ supply_wait_for_grant(const NameData *tag)
 	if (supply == NULL || supply->wait_for_grant == NULL)
 		return false;
 	return supply->wait_for_grant(tag);
+}
+
+/*
+ * supply_renewed
+ *		The node gave up every grant it held (idgen.become_new_node()
+ *		committed): let the supplier forget what the root said of them.
+ */
+void
+supply_renewed(void)
+{
+	if (supply != NULL && supply->renewed != NULL)
+		supply->renewed();
+}
+
+/*
+ * supply_granted
+ *		Whether this server's ledger holds a grant of a tag, made to a node
+ *		(false when the ledger does not exist).
+ */
+bool
+supply_granted(const NameData *tag)
+{
+	Oid			nsp = idgen_extension_schema();
+	Oid			ledger = InvalidOid;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(NameStr(*tag))};
+	OwnerContext as_owner;
+	bool		found;
+
+	if (OidIsValid(nsp))
+		ledger = get_relname_relid("grants", nsp);
+	if (!OidIsValid(ledger))
+		return false;
+	idgen_spi_connect_as_owner(ledger, &as_owner);
+	if (SPI_execute_with_args("SELECT FROM idgen.grants"
+							  " WHERE tag OPERATOR(pg_catalog.=) $1 LIMIT 1",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "idgen: could not read idgen.grants");
+	found = SPI_processed > 0;
+	idgen_spi_finish_as_owner(&as_owner);
+	return found;
 }
 
 /*

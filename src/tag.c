@@ -75,7 +75,6 @@
 #include "base.h"
 #include "durable.h"
 #include "lease.h"
-#include "root.h"
 #include "slot.h"
 #include "supply.h"
 #include "tag.h"
@@ -816,7 +815,7 @@ tags_update(const TagInfo *old, TagInfo *new)
 				 errhint("Create a new tag instead, with a start above every grant in the root's ledger.")));
 
 	/* the watermark follows the transactions of one server */
-	if (new->ordered && !old->ordered && root_tag_has_grants(&new->name))
+	if (new->ordered && !old->ordered && supply_granted(&new->name))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("tag \"%s\" cannot be ordered: this server has leased grants of it",

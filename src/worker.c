@@ -12,7 +12,8 @@
  * attempt to serve.  worker_wait_for() is the backend's half: it sleeps
  * on that condition variable until the caller's test says the request is
  * answered, or a sleep times out.  The shared state and its locking
- * protocol are the caller's (runway.c, snowflake.c); nothing here touches
+ * protocol are the caller's (runway.c, snowflake.c; pool.c, whose backends
+ * wait the same way for another backend's claim); nothing here touches
  * shared memory but the condition variable, which needs no lock.
  *
  * Wait events.  From PostgreSQL 17 on each kind of wait has its own name
@@ -40,6 +41,7 @@ static const char *const wait_event_names[IDGEN_WAIT_EVENTS] = {
 	[IDGEN_WAIT_NODE_ID] = "IdgenNodeId",
 	[IDGEN_WAIT_NODE_ID_CAP] = "IdgenNodeIdCap",
 	[IDGEN_WAIT_GRANT_GRACE] = "IdgenGrantGrace",
+	[IDGEN_WAIT_POOL_CLAIM] = "IdgenPoolClaim",
 };
 
 /*

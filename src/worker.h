@@ -27,6 +27,7 @@ typedef enum IdgenWaitEvent
 	IDGEN_WAIT_NODE_ID,			/* a backend waits for its leased node id */
 	IDGEN_WAIT_NODE_ID_CAP,		/* a backend waits for a node id renewal */
 	IDGEN_WAIT_GRANT_GRACE,		/* the root's grace period after its start */
+	IDGEN_WAIT_POOL_CLAIM,		/* a backend waits for another's claim */
 	IDGEN_WAIT_EVENTS			/* how many */
 } IdgenWaitEvent;
 

@@ -50,13 +50,9 @@ sub node
 		$name, $root,
 		root_extra => " passfile=$passfile",
 		grants => 2,
-		sql => qq{
-		CREATE EXTENSION idgen;
-		SELECT idgen.create_tag('orders', source => 'root');
-		CREATE TABLE orders (id bigint PRIMARY KEY DEFAULT next_id('orders'),
-							 node text NOT NULL DEFAULT '$name',
-							 phase text NOT NULL DEFAULT 'load');
-	});
+		sql => node_sql(
+			table => "node text NOT NULL DEFAULT '$name',"
+			  . " phase text NOT NULL DEFAULT 'load'"));
 }
 
 my $a = node('eu-1');
@@ -198,26 +194,33 @@ ok($ok, 'the node role leases a grant of a tag it was given');
 ($ok, $out, $err) = as_node("SELECT idgen.lease_grant('other', 'by-hand')");
 ok(!$ok && $err =~ /permission denied for tag "other"/,
 	'but not of a tag it was not given');
-for my $sql (
+
+# refused_as_node ERROR, WHAT, SQL...: each SQL fails for the node role
+# with an error matching ERROR (one check each, named WHAT and the SQL)
+sub refused_as_node
+{
+	my ($error, $what, @sql) = @_;
+	for my $sql (@sql)
+	{
+		my ($ok, $out, $err) = as_node($sql);
+		ok(!$ok && $err =~ $error, "$what: $sql");
+	}
+	return;
+}
+refused_as_node(
+	qr/permission denied for table grants/,
+	'the node role cannot touch the ledger',
 	"SELECT * FROM idgen.grants",
 	"INSERT INTO idgen.grants (tag, node, range) VALUES ('orders', 'x', '[1,2)')",
 	"DELETE FROM idgen.grants",
-	"UPDATE idgen.grants SET node = 'x'")
-{
-	($ok, $out, $err) = as_node($sql);
-	ok(!$ok && $err =~ /permission denied for table grants/,
-		"the node role cannot touch the ledger: $sql");
-}
-for my $sql (
+	"UPDATE idgen.grants SET node = 'x'");
+refused_as_node(
+	qr/permission denied|must be owner/,
+	'the node role cannot change or use other tags',
 	"SELECT pg_catalog.setval('idgen_seq.orders', 1)",
 	"SELECT idgen.alter_tag('orders', maxvalue => 5)",
 	"SELECT idgen.drop_tag('other')",
-	"SELECT next_id('other')")
-{
-	($ok, $out, $err) = as_node($sql);
-	ok(!$ok && $err =~ /permission denied|must be owner/,
-		"the node role cannot change or use other tags: $sql");
-}
+	"SELECT next_id('other')");
 ($ok, $out, $err) = as_node("BEGIN; SELECT idgen.lease_grant('orders', 'by-hand'); COMMIT");
 ok(!$ok && $err =~ /cannot run inside a transaction block/,
 	'a grant is never leased inside a transaction block');
@@ -291,8 +294,7 @@ shared_preload_libraries = 'idgen'
 idgen.root = '$conninfo'
 });
 	$n->start;
-	$n->safe_psql('postgres',
-		"CREATE EXTENSION idgen; SELECT idgen.create_tag('orders', source => 'root')");
+	$n->safe_psql('postgres', node_sql());
 	$n->poll_query_until('postgres',
 		"SELECT last_error IS NOT NULL FROM idgen.runway WHERE tag = 'orders'")
 	  or die "no error shown for $name";

@@ -33,12 +33,7 @@ my $node = idgen_node(
 	'node', $primary,
 	node_name => 'eu-1',
 	grants => 2,
-	sql => q{
-	CREATE EXTENSION idgen;
-	SELECT idgen.create_tag('orders', source => 'root', region => 1000);
-	CREATE TABLE orders (id bigint PRIMARY KEY DEFAULT next_id('orders'),
-						 phase text NOT NULL);
-});
+	sql => node_sql(tag => 'region => 1000', table => 'phase text NOT NULL'));
 $node->safe_psql('postgres',
 	"INSERT INTO orders (phase) SELECT 'before' FROM generate_series(1, 7000)");
 

@@ -38,13 +38,8 @@ idgen.node_name = '$name'
 track_commit_timestamp = on
 } . root_setting($root, db => 'postgres'));
 	$node->start;
-	$node->safe_psql(
-		'postgres', q{
-		CREATE EXTENSION idgen;
-		SELECT idgen.create_tag('orders', source => 'root');
-		CREATE TABLE orders (id bigint PRIMARY KEY DEFAULT next_id('orders'),
-							 node text NOT NULL, n integer NOT NULL);
-	});
+	$node->safe_psql('postgres',
+		node_sql(table => 'node text NOT NULL, n integer NOT NULL'));
 	if ($native)
 	{
 		$node->safe_psql('postgres',

@@ -31,12 +31,9 @@ sub node
 		$name, $root,
 		conf => "idgen.runway_grants = 2\nidgen.runway = 0\n",
 		grants => 2,
-		sql => q{
-		CREATE EXTENSION idgen;
-		SELECT idgen.create_tag('orders', source => 'root', region => 100, chunk_max => 10);
-		CREATE TABLE orders (id bigint PRIMARY KEY DEFAULT next_id('orders'),
-							 phase text NOT NULL);
-	});
+		sql => node_sql(
+			tag => 'region => 100, chunk_max => 10',
+			table => 'phase text NOT NULL'));
 }
 
 # grants NODE: the grants a node holds, as [lo, hi) pairs

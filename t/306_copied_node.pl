@@ -27,12 +27,9 @@ my $a = idgen_node(
 	node_name => 'eu-1',
 	conf => 'idgen.runway = 0',
 	grants => 2,
-	sql => q{
-	CREATE EXTENSION idgen;
-	SELECT idgen.create_tag('orders', source => 'root', region => 100, chunk_max => 10);
-	CREATE TABLE orders (id bigint PRIMARY KEY DEFAULT next_id('orders'),
-						 phase text NOT NULL);
-});
+	sql => node_sql(
+		tag => 'region => 100, chunk_max => 10',
+		table => 'phase text NOT NULL'));
 
 # insert NODE N PHASE: N rows on a node, one a transaction; the psql result
 sub insert

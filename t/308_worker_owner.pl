@@ -33,12 +33,8 @@ $node->safe_psql(
 	CREATE DATABASE app OWNER mallory;
 	CREATE DATABASE app2 OWNER mallory;
 });
-$node->safe_psql(
-	'app', q{
-	CREATE EXTENSION idgen;
-	SELECT idgen.create_tag('orders', source => 'root');
-	GRANT CREATE ON SCHEMA public TO mallory;
-});
+$node->safe_psql('app',
+	node_sql(extra => "\tGRANT CREATE ON SCHEMA public TO mallory;\n"));
 
 # an operator that makes its caller's role superuser, if the caller may
 my $trap = q{
@@ -55,15 +51,27 @@ my $trap = q{
 $node->safe_psql('app', "CREATE SCHEMA evil; $trap ALTER DATABASE app SET search_path = evil, pg_catalog;",
 	extra_params => [ '-U', 'mallory' ]);
 
+# restart_unescalated DB, STARTED, WHY, WHAT: restart the node, wait until
+# STARTED holds in database DB (or die saying WHY), give the worker three
+# seconds more, and check that mallory is still no superuser (check WHAT)
+sub restart_unescalated
+{
+	my ($db, $started, $why, $what) = @_;
+	$node->restart;
+	$node->poll_query_until($db, $started) or die $why;
+	$node->safe_psql('postgres', 'SELECT pg_sleep(3)');
+	is( $node->safe_psql(
+			'postgres', "SELECT rolsuper FROM pg_roles WHERE rolname = 'mallory'"),
+		'f', $what);
+	return;
+}
+
 # the worker's next start takes the database's settings
-$node->restart;
 # (the test's own queries in app must not use the owner's operators)
-$node->poll_query_until('app',
-	"SELECT grants_held >= 1 AND state OPERATOR(pg_catalog.=) 'leasing' FROM idgen.runway WHERE tag OPERATOR(pg_catalog.=) 'orders'"
-) or die "the worker did not serve app";
-$node->safe_psql('postgres', 'SELECT pg_sleep(3)');
-is($node->safe_psql('postgres', "SELECT rolsuper FROM pg_roles WHERE rolname = 'mallory'"),
-	'f', "the database owner's operator does not run as the worker");
+restart_unescalated('app',
+	"SELECT grants_held >= 1 AND state OPERATOR(pg_catalog.=) 'leasing' FROM idgen.runway WHERE tag OPERATOR(pg_catalog.=) 'orders'",
+	'the worker did not serve app',
+	"the database owner's operator does not run as the worker");
 
 # a database without the extension, where its owner made a schema idgen of
 # its own: the worker takes none of its relations for the extension's
@@ -85,13 +93,10 @@ $node->safe_psql(
 	CREATE TABLE idgen.leases (tag text, range int8range);
 }, extra_params => [ '-U', 'mallory' ]);
 $node->append_conf('postgresql.conf', "idgen.node_database = 'app2'");
-$node->restart;
-$node->poll_query_until('postgres',
-	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'idgen runway worker' AND datname = 'app2'"
-) or die "the worker did not connect to app2";
-$node->safe_psql('postgres', 'SELECT pg_sleep(3)');
-is($node->safe_psql('postgres', "SELECT rolsuper FROM pg_roles WHERE rolname = 'mallory'"),
-	'f', "a schema idgen of the database owner's is not taken for the extension's");
+restart_unescalated('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'idgen runway worker' AND datname = 'app2'",
+	'the worker did not connect to app2',
+	"a schema idgen of the database owner's is not taken for the extension's");
 
 $node->stop;
 $root->stop;

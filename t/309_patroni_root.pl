@@ -198,11 +198,7 @@ for my $name (qw(eu-1 us-1))
 		"host=$hosts port=$ports dbname=ids user=idgen_node target_session_attrs=read-write",
 		conf => "idgen.snowflake_node_id = 'auto'\nidgen.runway_grants = 3\n",
 		grants => 3,
-		sql => q{
-		CREATE EXTENSION idgen;
-		SELECT idgen.create_tag('orders', source => 'root', region => 1000);
-		CREATE TABLE orders (id bigint PRIMARY KEY DEFAULT next_id('orders'));
-	});
+		sql => node_sql(tag => 'region => 1000', table => ''));
 	$n->poll_query_until('postgres', "SELECT state = 'leased' FROM idgen.snowflake_node")
 	  or die "$name leased no node id";
 	push @nodes, $n;

@@ -1,7 +1,8 @@
 # Set-up shared by the many-servers tests (t/3*.pl): servers that preload
 # idgen, a root whose tags are granted to the node role idgen_node, nodes
-# pointed at a root, pgbench started in the background, and the tally of
-# IDs collected from several servers.  A test loads it with
+# pointed at a root and the SQL that gives them tag orders of source root,
+# pgbench started in the background, and the tally of IDs collected from
+# several servers.  A test loads it with
 #
 #   use FindBin;
 #   use lib "$FindBin::Bin/lib";
@@ -17,7 +18,7 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 
 our @EXPORT = qw(init_idgen idgen_server root_setting root_sql serve_tags
-  idgen_root wait_grants idgen_node pgbench_start pump_rounds ids
+  idgen_root wait_grants node_sql idgen_node pgbench_start pump_rounds ids
   count_repeats);
 
 # init_idgen SERVER, OPTIONS: initdb a new PostgreSQL::Test::Cluster
@@ -117,6 +118,25 @@ sub wait_grants
 		"SELECT grants_held >= $n FROM idgen.runway WHERE tag = '$tag'")
 	  or die $node->name . " leased no grants of $tag";
 	return $node;
+}
+
+# node_sql OPTIONS: the SQL that gives a node tag orders from its root:
+# idgen installed, orders created with source root (and create_tag's
+# arguments tag => ARGS after it, if given), and with table => COLUMNS the
+# table orders of its IDs (COLUMNS after the column id; '' for none); then
+# the SQL of extra => TEXT
+sub node_sql
+{
+	my (%opt) = @_;
+	my $sql = "\n\tCREATE EXTENSION idgen;\n"
+	  . "\tSELECT idgen.create_tag('orders', source => 'root'"
+	  . (defined $opt{tag} ? ", $opt{tag}" : '') . ");\n";
+	$sql .=
+	    "\tCREATE TABLE orders (id bigint PRIMARY KEY DEFAULT next_id('orders')"
+	  . ($opt{table} ne '' ? ", $opt{table}" : '') . ");\n"
+	  if defined $opt{table};
+	$sql .= $opt{extra} // '';
+	return $sql;
 }
 
 # idgen_node NAME, ROOT, OPTIONS: a started node NAME that leases from ROOT
