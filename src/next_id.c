@@ -53,7 +53,8 @@ PG_FUNCTION_INFO_V1(idgen_next_id_range);
  *		A refill's books, once nothing is left that can fail: the open run
  *		in the old chunk ends (a refill that raised an error left it open,
  *		to be rewound if the transaction aborts), the old chunk's IDs count
- *		as issued, the new one is got, and the next refill asks for size.
+ *		as issued, the new one is got, and the next refill asks for size
+ *		(within the tag's bounds already).
  *		The caller then opens the transaction's run in the new chunk.
  */
 static pg_attribute_always_inline void
@@ -65,7 +66,7 @@ install_chunk(LocalTag *lt, BackendChunk *c, IdRange got, int64 size)
 	c->start = got.lo;
 	c->next = got.lo;
 	c->end = got.hi;
-	c->size = chunk_size_clamp(&lt->info, size);
+	c->size = size;
 }
 
 /*
@@ -127,7 +128,7 @@ refill_chunk(LocalTag *lt)
 	/* locality: drawing alone (nobody took IDs since ours) doubles */
 	if (lt->info.locality)
 		size = chunk.lo == last_end ? size * 2 : 1;
-	install_chunk(lt, c, chunk, size);
+	install_chunk(lt, c, chunk, chunk_size_clamp(&lt->info, size));
 	lt->refilled_at = now;
 
 	/*
@@ -156,7 +157,8 @@ refill_one(LocalTag *lt, BackendChunk *c)
 						 &got, &moved))
 		return false;
 	/* drawing alone (nobody took IDs since ours) doubles */
-	install_chunk(lt, c, got, got.lo == c->end ? 2 : 1);
+	install_chunk(lt, c, got,
+				  got.lo == c->end ? chunk_size_clamp(&lt->info, 2) : 1);
 	lt->refilled_at = 0;
 	reclaim_open_run(lt);
 	return true;
