@@ -274,7 +274,7 @@ lookup_reattach(LocalTag *lt, TagKind kind, const char *function)
 	{
 		/*
 		 * The chunk belonged to an older generation: never use its IDs.  The
-		 * open transaction's floor stays (watermark.c): what it drew before
+		 * open transaction's floor stays (chunk.c): what it drew before
 		 * the tag was reset may still commit.
 		 */
 		int64		floor = c->floor;
@@ -353,7 +353,6 @@ lookup_slow(FunctionCallInfo fcinfo, text *tag, TagKind kind,
 	lookup_last[kind] = *memo;
 	return lt;
 }
-
 
 /*
  * lookup_call
