@@ -20,6 +20,7 @@
 
 #if PG_VERSION_NUM >= 160000
 #include "libpq/libpq-be-fe-helpers.h"
+#include "varatt.h"
 #endif
 
 #if PG_VERSION_NUM >= 170000
