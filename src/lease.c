@@ -31,8 +31,8 @@
  * dropped tag stay, abandoned: claims never use them again, but the node
  * still reports them, since rows may hold their IDs.
  *
- * idgen.leases is readable by its owner only; backends read it as that
- * owner (idgen_spi_connect_as_owner), after checking the user's right to the tag.
+ * idgen.leases is readable by its owner only; backends read it as that owner
+ * (idgen_spi_connect_as_owner), after checking the user's right to the tag.
  *
  * The node's name.  Grants are leased, recorded and reported under
  * idgen.node_name (by default the server's system identifier), which is

@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * node_id.c
- *	  Snowflake node ids that cannot collide.  With idgen.snowflake_node_id = 'auto'
- *	  a node leases the node id of its snowflake IDs from a registry on
- *	  the root server, idgen.node_ids, through its runway worker:
+ *	  Snowflake node ids that cannot collide.  With
+ *	  idgen.snowflake_node_id = 'auto' a node leases the node id of its
+ *	  snowflake IDs from a registry on the root server, idgen.node_ids,
+ *	  through its runway worker:
  *	  idgen.lease_node_id() on the root, the node's side of it, and what
  *	  snowflake_id() checks.
  *
@@ -18,11 +19,11 @@
  * name belongs to the role that used it first (idgen.nodes, shared with
  * root.c), and leasing needs EXECUTE on the function, which PUBLIC lacks.
  *
- * The lease.  Let L be the root's idgen.snowflake_node_id_lease.  The runway worker
- * renews every L/8 (at once when a backend needs more, or when the last
- * attempt failed), sending the id it holds, whether its lease ran out
- * here ("lapsed"), and its time high-water mark T (snowflake_high_tick:
- * clock, logical time, snowflake lease).  The root
+ * The lease.  Let L be the root's idgen.snowflake_node_id_lease.  The
+ * runway worker renews every L/8 (at once when a backend needs more, or
+ * when the last attempt failed), sending the id it holds, whether its
+ * lease ran out here ("lapsed"), and its time high-water mark T
+ * (snowflake_high_tick: clock, logical time, snowflake lease).  The root
  *	- renews the row of the same node name and instance: leased_until =
  *	  now + L, time mark raised to T + L (never lowered);
  *	- records a row it has no record of (it went back): the same;
@@ -65,11 +66,12 @@
  * with it by then sent its last renewal before it started, and has passed
  * its deadline.  A lapsed holder asking for its id back, or a new node,
  * could otherwise be given an id a live holder still holds, whose row the
- * root lost.  Live holders' marks come back with their renewals.  What remains: a holder that could not reach
- * the root for all that time stopped issuing, but the root may have lost
- * its mark; the next holder of its id then starts above the mark it has,
- * and above the holder's IDs only by the clocks (at least L/2 passed
- * between them, by both servers' clocks).  The README says so.
+ * root lost.  Live holders' marks come back with their renewals.  What
+ * remains: a holder that could not reach the root for all that time
+ * stopped issuing, but the root may have lost its mark; the next holder
+ * of its id then starts above the mark it has, and above the holder's IDs
+ * only by the clocks (at least L/2 passed between them, by both servers'
+ * clocks).  The README says so.
  *
  * The fast path.  next_id() reads one word per call (no lock): the node
  * id in its low 32 bits, and in its high 32 bits the deadline as a wall

@@ -1,10 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * node_id.h
- *	  Snowflake node ids that cannot collide: with idgen.snowflake_node_id = 'auto'
- *	  a node leases its node id from a registry on the root server
- *	  (idgen.node_ids), through its runway worker, and snowflake_id()
- *	  issues IDs with it only while the lease holds.
+ *	  Snowflake node ids that cannot collide: with idgen.snowflake_node_id =
+ *	  'auto' a node leases its node id from a registry on the root server
+ *	  (idgen.node_ids), through its runway worker, and snowflake_id() issues
+ *	  IDs with it only while the lease holds.
  *
  * The protocol, the timing and the locking protocol are described at the
  * top of node_id.c.

@@ -1102,10 +1102,10 @@ idgen_report_holdings(PG_FUNCTION_ARGS)
 /*
  * idgen_lease_grant
  *		lease_grant(tag, node, ids_per_second, instance, incarnation, mark,
- *		held, proofs, local_ids): the next grant of a tag for the named node, above what
- *		it holds, sized for its rate, durable and in the ledger; see the
- *		header comment.  Returns the grant, its proof and this server's WAL
- *		position.
+ *		held, proofs, local_ids): the next grant of a tag for the named node,
+ *		above what it holds, sized for its rate, durable and in the ledger;
+ *		see the header comment.  Returns the grant, its proof and this
+ *		server's WAL position.
  */
 Datum
 idgen_lease_grant(PG_FUNCTION_ARGS)

@@ -13,12 +13,12 @@
  * The state is advanced by compare-and-swap: one per ID, whatever the
  * database.
  *
- * Clock.  The logical time may lead the wall clock (after borrowing, or
- * when the clock went back), by at most idgen.snowflake_max_clock_ahead.  Past that a
- * caller sleeps until the clock catches up, for a short bounded time, and
- * then fails.  After a restart the logical time resumes above the lease
- * (the "floor"), however far the clock is behind; the lead is then counted
- * from the floor, so the bound limits drift, not the resumption.
+ * Clock.  The logical time may lead the wall clock (after borrowing, or when
+ * the clock went back), by at most idgen.snowflake_max_clock_ahead.  Past that
+ * a caller sleeps until the clock catches up, for a short bounded time, and
+ * then fails.  After a restart the logical time resumes above the lease (the
+ * "floor"), however far the clock is behind; the lead is then counted from the
+ * floor, so the bound limits drift, not the resumption.
  *
  * Lease.  No ID is issued with a tick above the lease, a time high-water
  * mark persisted in the sequence idgen.snowflake_lease_end (as the Unix
@@ -70,15 +70,15 @@
  * database's owner where the extension is missing would otherwise let that
  * role own the lease, and set it back.
  *
- * Node id.  With idgen.snowflake_node_id = 'auto' the node part of an ID comes from
- * node_id.c, which leases it from the root server: snowflake_next reads it
- * once per call from shared memory (one word holding the id and a coarse
+ * Node id.  With idgen.snowflake_node_id = 'auto' the node part of an ID comes
+ * from node_id.c, which leases it from the root server: snowflake_next reads
+ * it once per call from shared memory (one word holding the id and a coarse
  * deadline, after the lease and with a read barrier in between; see the
- * ordering rules at the top of node_id.c), and the lease never covers a
- * tick above what the root's registry records for the id held (the "cap",
- * node_id_cap()): keeper_extend caps every extension, under mutex, and
- * reads the lease sequence first so that a capped extension never sets
- * the durable mark back.  When the id changes, node_id.c stops the lease
+ * ordering rules at the top of node_id.c), and the lease never covers a tick
+ * above what the root's registry records for the id held (the "cap",
+ * node_id_cap()): keeper_extend caps every extension, under mutex, and reads
+ * the lease sequence first so that a capped extension never sets the durable
+ * mark back.  When the id changes, node_id.c stops the lease
  * (snowflake_stop_lease) and raises the floor and state above every tick
  * issued or leased before (snowflake_raise_floor), so that IDs stay
  * strictly increasing and a reused id continues above its previous

@@ -10,9 +10,8 @@
  * idgen.snowflake_node_id (node_bits) and a sequence number (seq_bits).
  * The layout is fixed at server start and checked there: a bad one stops
  * the server.  idgen.snowflake_node_id is a number, or "auto": then the
- * node id is leased from
- * the root server at run time (node_id.c), and the layout's node_part is
- * not used.
+ * node id is leased from the root server at run time (node_id.c), and the
+ * layout's node_part is not used.
  *
  * idgen.epoch, idgen.node_id and idgen.max_clock_ahead are the deprecated
  * names of three of these settings until 2.0 (forward_deprecated_setting).
@@ -194,8 +193,8 @@ invalid_layout(const char *detail, const char *hint)
 
 /*
  * parse_epoch
- *		idgen.snowflake_epoch as Unix time in milliseconds; false if it is not a
- *		timestamp.  Uses the error-returning date parser, as the postmaster
+ *		idgen.snowflake_epoch as Unix time in milliseconds; false if it is
+ *		not a timestamp.  Uses the error-returning date parser, as the postmaster
  *		has no way to catch an error.
  */
 static bool
@@ -223,7 +222,8 @@ parse_epoch(const char *str, int64 *epoch_ms)
 
 /*
  * check_node_id
- *		Check hook of idgen.snowflake_node_id (and its old name): a number of zero or more, or "auto".
+ *		Check hook of idgen.snowflake_node_id (and of its old name): a
+ *		number of zero or more, or "auto".
  *		Whether the number fits the node bits is checked with the layout.
  */
 static bool
