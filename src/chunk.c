@@ -558,6 +558,23 @@ chunk_bind(int e, int index, uint32 generation, int64 resume_after)
 }
 
 /*
+ * chunk_reset
+ *		Empty a chunk of this backend for slot generation "generation": its
+ *		IDs belonged to an older one and are never used.  The open
+ *		transaction's floor stays: what it drew before the tag was reset may
+ *		still commit (watermark.c).
+ */
+void
+chunk_reset(BackendChunk *c, uint32 generation)
+{
+	int64		floor = c->floor;
+
+	memset(c, 0, sizeof(BackendChunk));
+	c->floor = floor;
+	c->generation = generation;
+}
+
+/*
  * chunk_give_back_tail
  *		Hand the unused rest of this backend's chunk of slot index, a
  *		locality tag's, back to its pool: into the shared chunk if nobody

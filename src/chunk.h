@@ -76,6 +76,7 @@ extern int	chunk_evict(int entry, int64 *after);
 extern BackendChunk *chunk_bind(int entry, int index, uint32 generation,
 								int64 resume_after);
 
+extern void chunk_reset(BackendChunk *c, uint32 generation);
 extern void chunk_give_back_tail(int index);
 extern void chunk_floor_note(BackendChunk *c, int index);
 extern void chunk_floors_clear(void);

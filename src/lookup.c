@@ -272,16 +272,8 @@ lookup_reattach(LocalTag *lt, TagKind kind, const char *function)
 	c = chunk_at(e);
 	if (c->generation != generation || c->end == 0)
 	{
-		/*
-		 * The chunk belonged to an older generation: never use its IDs.  The
-		 * open transaction's floor stays (chunk.c): what it drew before
-		 * the tag was reset may still commit.
-		 */
-		int64		floor = c->floor;
-
-		memset(c, 0, sizeof(BackendChunk));
-		c->floor = floor;
-		c->generation = generation;
+		/* the chunk belonged to an older generation: never use its IDs */
+		chunk_reset(c, generation);
 		lt->refilled_at = 0;
 
 		hash_seq_init(&status, local_tags);
