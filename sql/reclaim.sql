@@ -163,6 +163,32 @@ SELECT next_id_range('r', 3);
 ROLLBACK;
 SELECT next_id_range('r', 3) AS next_block;
 
+-- the pool's list of returned ranges holds 64: an aborted transaction that
+-- gives back 69 separate runs (each chunk of one ID, a next_id_range block
+-- between them) keeps the 64 largest (ties: the ones already there; runs go
+-- back newest first, so 1, 3, 5, 7 and 9 are the five lost); a new backend
+-- starts at the lowest range kept
+SELECT idgen.create_tag('full', region => 1000, chunk_min => 1, chunk_max => 1,
+                        locality => false);
+BEGIN;
+DO $$
+BEGIN
+    FOR i IN 1..70 LOOP
+        PERFORM next_id('full');
+        PERFORM next_id_range('full', 1);
+    END LOOP;
+END
+$$;
+ROLLBACK;
+SELECT reclaimed, lost, pool_remaining, returned_ranges
+  FROM idgen.pool_stats() WHERE tag = 'full';
+SELECT next_id('full') AS rewound_run;
+SELECT pg_backend_pid() AS old_pid \gset
+\c
+SELECT wait_exit(:old_pid);
+SELECT array_agg(next_id('full')) AS new_backend FROM generate_series(1, 3);
+SELECT lost, returned_ranges FROM idgen.pool_stats() WHERE tag = 'full';
+
 -- reclaim can be switched off per tag
 SELECT idgen.create_tag('off', reclaim => false, chunk_min => 5, chunk_max => 5,
                         locality => false);

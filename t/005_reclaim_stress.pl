@@ -101,7 +101,21 @@ sub stress_run
 	is($rows + $pool + $cached + $lost + $skipped + $sp_lost, $hwm,
 		"locality => $locality: every ID up to the high-water mark is committed, held by the allocator, skipped, or left by a rolled-back savepoint"
 	);
-	is($lost, 0, "locality => $locality: no ID was lost");
+
+	# The pool drops a range only when its list of returned ranges is full
+	# (sql/reclaim.sql shows the rule exactly).  Without locality the list
+	# holds the sessions' exit tails and the reclaimed runs every session
+	# had passed; how many depends on how the sessions interleave (20 to 35
+	# of its 64 places here, alone or beside other suites).  The 16 exit
+	# tails come in last, and nothing is taken after them: IDs lost with a
+	# list that is not full now were dropped some other way.
+	my $nreturned = $node->safe_psql('postgres',
+		q{SELECT returned_ranges FROM idgen.pool_stats() WHERE tag = 's'});
+	note("ranges in the pool's list of returned ranges: $nreturned");
+	ok($lost == 0 || $nreturned == 64,
+		"locality => $locality: IDs were lost only from a full list of returned ranges"
+	);
+	is($lost, 0, "locality => $locality: no ID was lost") if $locality eq 'true';
 }
 
 $node->stop;
