@@ -98,38 +98,51 @@ idgen_shmem_startup(void)
 }
 
 /*
- * idgen_object_access
- *		Let tag.c and snowflake.c see every drop, after earlier hooks.  The
- *		hook runs for every function a query calls (OAT_FUNCTION_EXECUTE):
- *		anything but a drop returns at once.
+ * idgen_object_drop
+ *		A drop: earlier hooks first, then tag.c and snowflake.c.  Out of
+ *		line, so that idgen_object_access's path for everything else saves
+ *		no registers.
  */
-static void
-idgen_object_access(ObjectAccessType access, Oid classId, Oid objectId,
-					int subId, void *arg)
+static pg_noinline void
+idgen_object_drop(ObjectAccessType access, Oid classId, Oid objectId,
+				  int subId, void *arg)
 {
 	if (prev_object_access_hook)
 		prev_object_access_hook(access, classId, objectId, subId, arg);
-	if (likely(access != OAT_DROP))
-		return;
 	tag_object_access(access, classId, objectId, subId, arg);
 	snowflake_object_access(access, classId, objectId, subId);
 }
 
 /*
- * idgen_xact_callback
- *		Top-level transaction events of every backend, handed to each tier
- *		in the order their promises need: reclaim first (an abort rewinds
- *		or gives back the transaction's IDs), then the watermark (it clears
- *		the transaction's floors only once those IDs are back), then the
- *		slots (pending drops and resets).  A tier is called only when the
- *		transaction left it something to do (every PREPARE goes to the
- *		watermark, which records each prepared transaction); last, at a
- *		transaction's end, idgen_xact_stamp moves, so that the next use of each
- *		tag is a first use (lookup.c).  This runs in every transaction of
- *		every backend: one that used no tag costs a few compares.
+ * idgen_object_access
+ *		Let tag.c and snowflake.c see every drop, after earlier hooks.  The
+ *		hook runs for every function a query calls (OAT_FUNCTION_EXECUTE):
+ *		anything but a drop only passes the call on to an earlier hook.
  */
 static void
-idgen_xact_callback(XactEvent event, void *arg)
+idgen_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+					int subId, void *arg)
+{
+	if (unlikely(access == OAT_DROP))
+		idgen_object_drop(access, classId, objectId, subId, arg);
+	else if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+}
+
+/*
+ * idgen_xact_work
+ *		Top-level transaction events, handed to each tier in the order their
+ *		promises need: reclaim first (an abort rewinds or gives back the
+ *		transaction's IDs), then the watermark (it clears the transaction's
+ *		floors only once those IDs are back), then the slots (pending drops
+ *		and resets).  A tier is called only when the transaction left it
+ *		something to do (every PREPARE goes to the watermark, which records
+ *		each prepared transaction); last, at a transaction's end,
+ *		idgen_xact_stamp moves, so that the next use of each tag is a first
+ *		use (lookup.c).
+ */
+static pg_noinline void
+idgen_xact_work(XactEvent event)
 {
 	if (reclaim_ntags > 0)
 		reclaim_xact_event(event);
@@ -140,6 +153,29 @@ idgen_xact_callback(XactEvent event, void *arg)
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PREPARE)
 		idgen_xact_stamp++;
+}
+
+/*
+ * idgen_xact_callback
+ *		Every event of every transaction of every backend comes here.  What
+ *		most of them need is done inline, without a call or a register saved:
+ *		nothing (a transaction that used no tag, or an event before the
+ *		end), or, at a commit or PREPARE that leaves the watermark and the
+ *		slots nothing to do, reclaim's forgetting and the stamp's move.
+ *		Everything else is idgen_xact_work's.
+ */
+static void
+idgen_xact_callback(XactEvent event, void *arg)
+{
+	if (unlikely(chunk_nfloored > 0 || slot_npending > 0 ||
+				 event == XACT_EVENT_PRE_PREPARE ||
+				 event == XACT_EVENT_ABORT))
+		idgen_xact_work(event);
+	else if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PREPARE)
+	{
+		reclaim_forget();
+		idgen_xact_stamp++;
+	}
 }
 
 /*
