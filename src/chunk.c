@@ -5,7 +5,7 @@
  *	  memory, the entries they live in, and the floors the open
  *	  transaction holds in them (ordered tags).
  *
- * Memory: one BackendSlot per possible backend (MaxBackends), each padded
+ * Memory: one BackendArea per possible backend (MaxBackends), each padded
  * to a cache line so that no two backends write the same line, holding
  * idgen.tags_per_backend entries (at most idgen.max_tags): a tag word each,
  * which says which tag slot the entry serves, and a BackendChunk
@@ -32,7 +32,7 @@
  * attached) every unused tail goes back to its pool.
  *
  * Locking protocol:
- *	- A BackendChunk is written only by the backend owning the slot,
+ *	- A BackendChunk is written only by the backend owning the area,
  *	  without any lock: this is next_id()'s fast path.  Other backends read
  *	  it without a lock, for monitoring and the watermark, and may see a
  *	  picture a moment stale.  Its fields are 8-byte aligned; on platforms
@@ -58,7 +58,7 @@
  *	  pool lock, and its floor is lowered under it (watermark.c).  A floor
  *	  is published (chunk_floor_note) with a write barrier before any ID
  *	  of it is returned, and cleared only after the rest went back.
- *	- BackendSlot->pid is written by the owner at first use and cleared at
+ *	- BackendArea->pid is written by the owner at first use and cleared at
  *	  exit; readers skip a backend whose pid is 0.
  *	- The local map (entry_of[]) and chunk_floored[] are the owner's alone.
  *	- Pools are touched only through pool.c.
@@ -80,12 +80,12 @@
 
 /*
  * One backend's entries: the header, then chunk_entries() tag words, then
- * as many chunks (see backend_slot_size and the locking protocol above).
+ * as many chunks (see backend_area_size and the locking protocol above).
  */
-typedef struct BackendSlot
+typedef struct BackendArea
 {
-	pid_t		pid;			/* 0 when the slot is unused */
-} BackendSlot;
+	pid_t		pid;			/* 0 when the area is unused */
+} BackendArea;
 
 /* the parts of an entry's tag word */
 #define ENTRY_SLOT(w)		((int) ((w) & PG_UINT32_MAX) - 1)	/* -1: free */
@@ -97,8 +97,8 @@ ChunkEvictHook chunk_evict_hook = NULL;
 int		   *chunk_floored = NULL;
 int			chunk_nfloored = 0;
 
-static char *backend_slots = NULL;
-static BackendSlot *my_slot = NULL;
+static char *backend_areas = NULL;
+static BackendArea *my_area = NULL;
 static pg_atomic_uint64 *my_tags = NULL;
 static BackendChunk *my_chunks = NULL;
 
@@ -119,12 +119,12 @@ chunk_entries(void)
 
 /*
  * tags_offset, chunks_offset
- *		Where a backend slot's tag words and chunks begin.
+ *		Where a backend area's tag words and chunks begin.
  */
 static Size
 tags_offset(void)
 {
-	return MAXALIGN(sizeof(BackendSlot));
+	return MAXALIGN(sizeof(BackendArea));
 }
 
 static Size
@@ -136,11 +136,11 @@ chunks_offset(void)
 }
 
 /*
- * backend_slot_size
- *		Bytes of one backend slot, rounded up to a cache line.
+ * backend_area_size
+ *		Bytes of one backend area, rounded up to a cache line.
  */
 static Size
-backend_slot_size(void)
+backend_area_size(void)
 {
 	Size		size;
 
@@ -151,18 +151,18 @@ backend_slot_size(void)
 
 /*
  * chunk_shmem_size
- *		Bytes of every backend's slot, plus alignment padding.
+ *		Bytes of every backend's area, plus alignment padding.
  */
 static Size
 chunk_shmem_size(void)
 {
-	return add_size(mul_size(backend_slot_size(), MaxBackends),
+	return add_size(mul_size(backend_area_size(), MaxBackends),
 					PG_CACHE_LINE_SIZE);
 }
 
 /*
  * chunk_shmem_request
- *		Ask for the backend slots' memory; called from the
+ *		Ask for the backend areas' memory; called from the
  *		shmem_request_hook.
  */
 void
@@ -172,35 +172,35 @@ chunk_shmem_request(void)
 }
 
 /*
- * backend_slot
- *		The slot of backend number index (0-based).
+ * backend_area
+ *		The area of backend number index (0-based).
  */
-static BackendSlot *
-backend_slot(int index)
+static BackendArea *
+backend_area(int index)
 {
-	return (BackendSlot *) (backend_slots +
-							(Size) index * backend_slot_size());
+	return (BackendArea *) (backend_areas +
+							(Size) index * backend_area_size());
 }
 
 /*
- * slot_tags, slot_chunks
- *		The tag words and the chunks of a backend slot.
+ * area_tags, area_chunks
+ *		The tag words and the chunks of a backend area.
  */
 static pg_atomic_uint64 *
-slot_tags(BackendSlot *slot)
+area_tags(BackendArea *area)
 {
-	return (pg_atomic_uint64 *) ((char *) slot + tags_offset());
+	return (pg_atomic_uint64 *) ((char *) area + tags_offset());
 }
 
 static BackendChunk *
-slot_chunks(BackendSlot *slot)
+area_chunks(BackendArea *area)
 {
-	return (BackendChunk *) ((char *) slot + chunks_offset());
+	return (BackendChunk *) ((char *) area + chunks_offset());
 }
 
 /*
  * chunk_shmem_startup
- *		Attach to (and, the first time, initialise) the backend slots.
+ *		Attach to (and, the first time, initialise) the backend areas.
  *		Called with AddinShmemInitLock held.
  */
 void
@@ -212,32 +212,32 @@ chunk_shmem_startup(void)
 	int			e;
 
 	base = ShmemInitStruct("idgen chunks", chunk_shmem_size(), &found);
-	backend_slots = (char *) TYPEALIGN(PG_CACHE_LINE_SIZE, base);
+	backend_areas = (char *) TYPEALIGN(PG_CACHE_LINE_SIZE, base);
 	if (found)
 		return;
 	memset(base, 0, chunk_shmem_size());
 	for (b = 0; b < MaxBackends; b++)
 		for (e = 0; e < chunk_entries(); e++)
-			pg_atomic_init_u64(&slot_tags(backend_slot(b))[e], 0);
+			pg_atomic_init_u64(&area_tags(backend_area(b))[e], 0);
 }
 
 /*
  * read_entry
- *		Copy entry e of a backend slot if it serves a tag slot (index, or
+ *		Copy entry e of a backend area if it serves a tag slot (index, or
  *		any slot when index is -1), as the locking protocol above says;
  *		returns the slot it serves, or -1.
  */
 static int
-read_entry(BackendSlot *slot, int e, int index, BackendChunk *chunk)
+read_entry(BackendArea *area, int e, int index, BackendChunk *chunk)
 {
-	pg_atomic_uint64 *word = &slot_tags(slot)[e];
+	pg_atomic_uint64 *word = &area_tags(area)[e];
 	uint64		w = pg_atomic_read_u64(word);
 	int			served = ENTRY_SLOT(w);
 
 	if (served < 0 || (index >= 0 && served != index))
 		return -1;
 	pg_read_barrier();
-	*chunk = slot_chunks(slot)[e];
+	*chunk = area_chunks(area)[e];
 	pg_read_barrier();
 	if (pg_atomic_read_u64(word) != w)
 		return -1;				/* it changed hands meanwhile */
@@ -253,17 +253,17 @@ read_entry(BackendSlot *slot, int e, int index, BackendChunk *chunk)
 bool
 chunk_read(int backend, int index, pid_t *pid, BackendChunk *chunk)
 {
-	BackendSlot *slot = backend_slot(backend);
+	BackendArea *area = backend_area(backend);
 	int			n = chunk_entries();
 	int			e;
 
-	*pid = slot->pid;
+	*pid = area->pid;
 	if (*pid == 0)
 		return false;
 	pg_read_barrier();
 	for (e = 0; e < n; e++)
 	{
-		if (read_entry(slot, e, index, chunk) < 0)
+		if (read_entry(area, e, index, chunk) < 0)
 			continue;
 		/* a first refill publishes its floor before its chunk (watermark.c) */
 		return chunk->end != 0 || chunk->floor != 0;
@@ -306,8 +306,8 @@ chunk_read_all(ChunkCopy **copies)
 	*copies = palloc(sizeof(ChunkCopy) * max);
 	for (b = 0; b < MaxBackends; b++)
 	{
-		BackendSlot *slot = backend_slot(b);
-		pid_t		pid = slot->pid;
+		BackendArea *area = backend_area(b);
+		pid_t		pid = area->pid;
 		int			e;
 
 		if (pid == 0)
@@ -321,7 +321,7 @@ chunk_read_all(ChunkCopy **copies)
 				idgen_array_grow((void **) copies, &max,
 								 sizeof(ChunkCopy), 1);
 			copy = &(*copies)[count];
-			copy->index = read_entry(slot, e, -1, &copy->chunk);
+			copy->index = read_entry(area, e, -1, &copy->chunk);
 			if (copy->index < 0 ||
 				(copy->chunk.end == 0 && copy->chunk.floor == 0))
 				continue;
@@ -391,12 +391,12 @@ chunk_exit(int code, Datum arg)
 		entry_unbind(e);
 	}
 	pg_write_barrier();
-	my_slot->pid = 0;
+	my_area->pid = 0;
 }
 
 /*
  * chunk_attach_backend
- *		First use of idgen's tags in this backend: claim our shared slot,
+ *		First use of idgen's tags in this backend: claim our shared area,
  *		set up the local map, and arrange the hand-back at exit.
  */
 void
@@ -413,13 +413,13 @@ chunk_attach_backend(void)
 								  sizeof(int) * idgen_max_tags);
 	memset(entry_of, -1, sizeof(int) * idgen_max_tags);
 
-	/* a previous owner of the slot always cleared it; be sure anyway */
-	my_slot = backend_slot(index);
-	my_tags = slot_tags(my_slot);
-	my_chunks = slot_chunks(my_slot);
+	/* a previous owner of the area always cleared it; be sure anyway */
+	my_area = backend_area(index);
+	my_tags = area_tags(my_area);
+	my_chunks = area_chunks(my_area);
 	for (e = 0; e < chunk_entries(); e++)
 		entry_unbind(e);
-	my_slot->pid = MyProcPid;
+	my_area->pid = MyProcPid;
 	before_shmem_exit(chunk_exit, (Datum) 0);
 }
 

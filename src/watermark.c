@@ -122,13 +122,13 @@ typedef struct PreparedFloor
 } PreparedFloor;
 
 /* per tag slot; see the locking protocol above */
-typedef struct WatermarkSlot
+typedef struct TagWatermark
 {
 	uint32		incarnation;	/* slot incarnation "last" belongs to */
 	int64		last;			/* last result, safe for good */
 	int			nprepared;
 	PreparedFloor prepared[FLEXIBLE_ARRAY_MEMBER];	/* max_prepared_xacts */
-} WatermarkSlot;
+} TagWatermark;
 
 /*
  * The transactions this server prepared since it started; at most
@@ -146,13 +146,13 @@ static KnownPrepared *known = NULL;
 static LWLockPadded *watermark_locks = NULL;
 
 /*
- * watermark_slot_size
- *		Bytes of one WatermarkSlot.
+ * tag_watermark_size
+ *		Bytes of one TagWatermark.
  */
 static Size
-watermark_slot_size(void)
+tag_watermark_size(void)
 {
-	return MAXALIGN(add_size(offsetof(WatermarkSlot, prepared),
+	return MAXALIGN(add_size(offsetof(TagWatermark, prepared),
 							 mul_size(sizeof(PreparedFloor),
 									  max_prepared_xacts)));
 }
@@ -186,7 +186,7 @@ known_size(void)
 void
 watermark_shmem_request(void)
 {
-	RequestAddinShmemSpace(add_size(mul_size(watermark_slot_size(),
+	RequestAddinShmemSpace(add_size(mul_size(tag_watermark_size(),
 											 idgen_max_tags),
 									known_size()));
 	RequestNamedLWLockTranche(WATERMARK_TRANCHE, idgen_max_tags + 1);
@@ -200,7 +200,7 @@ watermark_shmem_request(void)
 void
 watermark_shmem_startup(void)
 {
-	Size		size = mul_size(watermark_slot_size(), idgen_max_tags);
+	Size		size = mul_size(tag_watermark_size(), idgen_max_tags);
 	bool		found;
 
 	watermarks = ShmemInitStruct("idgen watermarks", size, &found);
@@ -216,12 +216,12 @@ watermark_shmem_startup(void)
  * watermark_lock
  *		Lock the watermark state of slot index, whatever its generation.
  */
-static WatermarkSlot *
+static TagWatermark *
 watermark_lock(int index)
 {
 	LWLockAcquire(&watermark_locks[index].lock, LW_EXCLUSIVE);
-	return (WatermarkSlot *) (watermarks +
-							  (Size) index * watermark_slot_size());
+	return (TagWatermark *) (watermarks +
+							 (Size) index * tag_watermark_size());
 }
 
 /*
@@ -241,7 +241,7 @@ watermark_unlock(int index)
  *		holds the slot's lock.
  */
 static int64
-prune_prepared(WatermarkSlot *ws)
+prune_prepared(TagWatermark *ws)
 {
 	int64		lowest = PG_INT64_MAX;
 	int			i = 0;
@@ -376,7 +376,7 @@ register_prepared(void)
 	{
 		int			index = chunk_floored[i];
 		BackendChunk *c = chunk_of(index);
-		WatermarkSlot *ws;
+		TagWatermark *ws;
 
 		/* a floor that is still "none yet" covers no ID */
 		if (c->floor == 0 || c->floor == PG_INT64_MAX)
@@ -506,7 +506,7 @@ idgen_watermark(PG_FUNCTION_ARGS)
 	bool		held;
 	ChunkScan	scan;
 	int64		floor;
-	WatermarkSlot *ws;
+	TagWatermark *ws;
 	int64		result;
 
 	idgen_check_not_parallel("idgen.watermark");
@@ -598,7 +598,7 @@ idgen_watermark_holders(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	TransactionId *unknown;
 	int			nunknown;
-	ChunkCopy *copies;
+	ChunkCopy  *copies;
 	int			ncopies;
 	int			k = 0;
 	int			index;
@@ -614,7 +614,7 @@ idgen_watermark_holders(PG_FUNCTION_ARGS)
 		NameData	tag;
 		Oid			seqoid;
 		uint32		generation;
-		WatermarkSlot *ws;
+		TagWatermark *ws;
 		TagInfo		info;
 		int			i;
 
