@@ -18,12 +18,11 @@
  *	- the slot's generation (slot.c), read atomically: once a tag is
  *	  dropped or its start raised, no cached ID of it is handed out;
  *	- the transaction stamp (idgen_xact_stamp): the first use of a tag in
- *	  each transaction (lookup_first_use) checks the role's privilege on
- *	  the tag again if any invalidation message arrived since the last
- *	  check, so that a revoked privilege or role membership takes effect
- *	  at the latest at the next transaction; for a segment tag it also
- *	  opens reclaim's run, publishes an ordered tag's floor (chunk.c), and
- *	  gives up a locality tag's chunk that others have passed far;
+ *	  each transaction (lookup_check_use, in the generator's first use)
+ *	  checks the role's privilege on the tag again if any invalidation
+ *	  message arrived since the last check, so that a revoked privilege or
+ *	  role membership takes effect at the latest at the next transaction;
+ *	  the segment generator then does its own steps (next_id.c);
  *	- the current role, against the one checked (SET ROLE, SECURITY
  *	  DEFINER functions).
  * Parallel mode costs the fast path nothing: every path that leaves it (a
@@ -61,18 +60,8 @@
 #include "chunk.h"
 #include "lookup.h"
 #include "pool.h"
-#include "reclaim.h"
 #include "slot.h"
 #include "tag.h"
-
-/*
- * How far (in IDs) others may have drawn past the rest of a locality tag's
- * chunk before the backend gives that rest up at its next transaction: a
- * few dozen IDs behind the front still land in the rightmost leaf of a
- * B-tree on them (a leaf holds about 400 bigint keys), as a sequence's
- * interleaved inserts do.
- */
-#define LOCALITY_WINDOW		64
 
 CallMemo	lookup_last[TAG_HYBRID + 1];
 uint64		lookup_epoch = 1;
@@ -198,45 +187,13 @@ entry_bind(LocalTag *lt, TagKind kind, int index, uint32 generation)
 
 /*
  * lookup_first_use
- *		First use of a tag in this transaction (or by another role, or since
- *		the tag was attached again): refuse parallel mode, check the role's
- *		right to use it, and for a segment tag open reclaim's run of the IDs
- *		the transaction draws from here.
+ *		The first use of a tag by a generator that needs no more than
+ *		lookup_check_use (hybrid_id).
  */
 pg_noinline void
-lookup_first_use(LocalTag *lt, TagKind kind, const char *function)
+lookup_first_use(LocalTag *lt, const char *function)
 {
-	BackendChunk *c = lt->chunk;
-
-	idgen_check_not_parallel(function);
-
-	/*
-	 * A privilege, a role membership or a role's attributes change only with
-	 * a catalog change, which reaches this backend as an invalidation message
-	 * by the start of its next transaction: while none has arrived since the
-	 * last check for the same role, its answer stands.
-	 */
-	if (lt->checked_user != GetUserId() ||
-		lt->checked_inval != SharedInvalidMessageCounter)
-	{
-		tag_check_usage(&lt->info);
-		lt->checked_user = GetUserId();
-		lt->checked_inval = SharedInvalidMessageCounter;
-	}
-	lt->xact_stamp = idgen_xact_stamp;
-	if (kind != TAG_SEGMENT)
-		return;
-	/* a locality tag's chunk that others have passed far goes back */
-	if (lt->info.locality && c->next < c->end)
-	{
-		int64		front = pool_front_next(lt->front);
-
-		if (front != c->end && front - c->next > LOCALITY_WINDOW)
-			chunk_give_back_tail(lt->slot);
-	}
-	if (lt->info.ordered)
-		chunk_floor_note(c, lt->slot);
-	reclaim_note(lt);
+	lookup_check_use(lt, function);
 }
 
 /*
@@ -354,5 +311,5 @@ lookup_slow(FunctionCallInfo fcinfo, text *tag, TagKind kind,
 LocalTag *
 lookup_call(FunctionCallInfo fcinfo, TagKind kind, const char *function)
 {
-	return lookup_tag(fcinfo, kind, function);
+	return lookup_tag(fcinfo, kind, function, lookup_first_use);
 }

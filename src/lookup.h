@@ -16,6 +16,7 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/sinval.h"
 
 #include "base.h"
 #include "chunk.h"
@@ -33,7 +34,7 @@ typedef struct LocalTag
 	Oid			checked_user;	/* role whose privileges were checked */
 	uint64		checked_inval;	/* SharedInvalidMessageCounter then */
 	uint64		xact_stamp;		/* idgen_xact_stamp of the transaction whose
-								 * first use was handled (lookup_first_use) */
+								 * first use was handled (lookup_check_use) */
 	TagInfo		info;
 	int			slot;			/* index of the tag's slot */
 	uint32		generation;		/* of that slot when attached */
@@ -65,12 +66,44 @@ extern uint64 lookup_epoch;
 
 extern LocalTag *lookup_slow(FunctionCallInfo fcinfo, text *tag,
 							 TagKind kind, const char *function);
-extern void lookup_first_use(LocalTag *lt, TagKind kind,
-							 const char *function);
+
+/*
+ * What a generator does at the first use of a tag in a transaction (or by
+ * another role, or since the tag was attached again): lookup_check_use,
+ * and whatever its own tier needs once per transaction.
+ */
+typedef void (*LookupFirstUse) (LocalTag *lt, const char *function);
+
+extern void lookup_first_use(LocalTag *lt, const char *function);
 extern void lookup_reattach(LocalTag *lt, TagKind kind,
 							const char *function);
 extern LocalTag *lookup_call(FunctionCallInfo fcinfo, TagKind kind,
 							 const char *function);
+
+/*
+ * lookup_check_use
+ *		The checks of a tag's first use: refuse parallel mode, and check the
+ *		role's right to use the tag again if an invalidation message arrived
+ *		since the last check or the role is another.  A privilege, a role
+ *		membership or a role's attributes change only with a catalog change,
+ *		which reaches this backend as an invalidation message by the start
+ *		of its next transaction: while none has arrived since the last check
+ *		for the same role, its answer stands.  Marks the first use handled.
+ *		Inline in each generator's first use (see LookupFirstUse).
+ */
+static inline void
+lookup_check_use(LocalTag *lt, const char *function)
+{
+	idgen_check_not_parallel(function);
+	if (lt->checked_user != GetUserId() ||
+		lt->checked_inval != SharedInvalidMessageCounter)
+	{
+		tag_check_usage(&lt->info);
+		lt->checked_user = GetUserId();
+		lt->checked_inval = SharedInvalidMessageCounter;
+	}
+	lt->xact_stamp = idgen_xact_stamp;
+}
 
 /*
  * lookup_name_equal
@@ -126,12 +159,14 @@ lookup_name_equal(const char *a, const char *b, int len)
  *		last lookup of the kind: see lookup.c) and the generation of the
  *		tag's slot.  The memo of a kind only ever holds a tag of that kind;
  *		it matches nothing before it is filled (epoch 0, while lookup_epoch
- *		starts at 1).  Inline in next_id(); the lookup and the first use in
- *		a transaction are calls, so that the fast path saves no registers
- *		and has no stack canary.
+ *		starts at 1).  first_use is the generator's (LookupFirstUse), a
+ *		constant.  Inline in next_id(); the lookup and the first use in a
+ *		transaction are calls, so that the fast path saves no registers and
+ *		has no stack canary.
  */
 static pg_attribute_always_inline LocalTag *
-lookup_tag(FunctionCallInfo fcinfo, TagKind kind, const char *function)
+lookup_tag(FunctionCallInfo fcinfo, TagKind kind, const char *function,
+		   LookupFirstUse first_use)
 {
 	text	   *tag = (text *) PG_GETARG_POINTER(0);
 	const char *data;
@@ -168,7 +203,7 @@ lookup_tag(FunctionCallInfo fcinfo, TagKind kind, const char *function)
 
 	if (unlikely(lt->xact_stamp != idgen_xact_stamp ||
 				 lt->checked_user != GetUserId()))
-		lookup_first_use(lt, kind, function);
+		first_use(lt, function);
 	return lt;
 }
 

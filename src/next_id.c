@@ -18,7 +18,7 @@
  *	  fetch-add on the shared chunk's front.  At its first use of the tag
  *	  in each transaction, a backend whose chunk has fallen far behind the
  *	  front (a pooled session that sat idle while others drew) hands the
- *	  rest of it back to the pool (lookup.c's first use).
+ *	  rest of it back to the pool (segment_first_use).
  *	- locality => false: a chunk of its own, whose size doubles (up to the
  *	  tag's chunk_max) when the previous chunk lasted under a second, and
  *	  halves (down to chunk_min) when it lasted over ten seconds.  Fewer
@@ -47,6 +47,41 @@ PG_FUNCTION_INFO_V1(idgen_next_id_range);
 
 /* most IDs one next_id_range() call hands out */
 #define NEXT_ID_RANGE_MAX	PG_INT32_MAX
+
+/*
+ * How far (in IDs) others may have drawn past the rest of a locality tag's
+ * chunk before the backend gives that rest up at its next transaction: a
+ * few dozen IDs behind the front still land in the rightmost leaf of a
+ * B-tree on them (a leaf holds about 400 bigint keys), as a sequence's
+ * interleaved inserts do.
+ */
+#define LOCALITY_WINDOW		64
+
+/*
+ * segment_first_use
+ *		First use of a segment tag in this transaction (LookupFirstUse):
+ *		lookup_check_use, then the steps of this tier: a locality tag's
+ *		chunk that others have passed far goes back, an ordered tag's floor
+ *		is published (chunk.c), and reclaim's run of the IDs the
+ *		transaction draws from here opens.
+ */
+static pg_noinline void
+segment_first_use(LocalTag *lt, const char *function)
+{
+	BackendChunk *c = lt->chunk;
+
+	lookup_check_use(lt, function);
+	if (lt->info.locality && c->next < c->end)
+	{
+		int64		front = pool_front_next(lt->front);
+
+		if (front != c->end && front - c->next > LOCALITY_WINDOW)
+			chunk_give_back_tail(lt->slot);
+	}
+	if (lt->info.ordered)
+		chunk_floor_note(c, lt->slot);
+	reclaim_note(lt);
+}
 
 /*
  * install_chunk
@@ -178,7 +213,7 @@ idgen_next_id(PG_FUNCTION_ARGS)
 	if (unlikely(XactReadOnly))
 		PreventCommandIfReadOnly("next_id()");
 
-	lt = lookup_tag(fcinfo, TAG_SEGMENT, "next_id");
+	lt = lookup_tag(fcinfo, TAG_SEGMENT, "next_id", segment_first_use);
 	c = lt->chunk;
 	if (unlikely(c->next >= c->end) && !refill_one(lt, c))
 	{
@@ -216,7 +251,8 @@ idgen_next_id_range(PG_FUNCTION_ARGS)
 						NEXT_ID_RANGE_MAX, n),
 				 errhint("Call next_id_range() several times for more IDs.")));
 
-	lt = lookup_tag(fcinfo, TAG_SEGMENT, "next_id_range");
+	lt = lookup_tag(fcinfo, TAG_SEGMENT, "next_id_range",
+					segment_first_use);
 	if (lt->info.ordered)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

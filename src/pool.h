@@ -18,6 +18,8 @@
 #include "slot.h"
 #include "tag.h"
 
+IDGEN_INTERNAL_BEGIN
+
 /* which counter a range given back to a pool is added to */
 typedef enum GiveBackKind
 {
@@ -180,5 +182,7 @@ pool_front_take(PoolFront *front, int index, uint32 generation, int64 n,
 	*moved = slot_generation(index) != generation;
 	return !*moved;
 }
+
+IDGEN_INTERNAL_END
 
 #endif							/* IDGEN_POOL_H */

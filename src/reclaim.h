@@ -31,9 +31,10 @@ extern void reclaim_record(LocalTag *lt);
 
 /*
  * reclaim_open_run
- *		A refill got the tag's chunk new IDs: the transaction's run opens at
- *		the chunk's "next".  The first use in the transaction listed the tag
- *		already (reclaim_note).
+ *		The transaction's run opens at the chunk's "next": the chunk has IDs
+ *		left and no run open in it (a refill's install_chunk closed the last
+ *		one).  The first use in the transaction listed the tag already
+ *		(reclaim_note).
  */
 static inline void
 reclaim_open_run(LocalTag *lt)
@@ -43,20 +44,23 @@ reclaim_open_run(LocalTag *lt)
 	if (!lt->info.reclaim)
 		return;
 	Assert(lt->reclaim_stamp == idgen_xact_stamp);
-	if (c->xact_lo == 0 && c->next < c->end)
-		c->xact_lo = c->next;
+	Assert(c->xact_lo == 0 && c->next < c->end);
+	c->xact_lo = c->next;
 }
 
 /*
  * reclaim_note
  *		First use of a tag in this transaction: add the tag to the
  *		transaction's list once, and open its run at the chunk's "next"
- *		unless the chunk is empty (the refill that follows opens it).
- *		Inline: it runs in every transaction that draws (see reclaim.c).
+ *		unless one is open or the chunk is empty (the refill that follows
+ *		opens it).  Inline: it runs in every transaction that draws (see
+ *		reclaim.c).
  */
 static inline void
 reclaim_note(LocalTag *lt)
 {
+	BackendChunk *c = lt->chunk;
+
 	if (!lt->info.reclaim)
 		return;
 	if (lt->reclaim_stamp != idgen_xact_stamp)
@@ -66,7 +70,8 @@ reclaim_note(LocalTag *lt)
 		reclaim_tags[reclaim_ntags++] = lt;
 		lt->reclaim_stamp = idgen_xact_stamp;
 	}
-	reclaim_open_run(lt);
+	if (c->xact_lo == 0 && c->next < c->end)
+		reclaim_open_run(lt);
 }
 
 /*

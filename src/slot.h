@@ -20,6 +20,8 @@
 
 #include "base.h"
 
+IDGEN_INTERNAL_BEGIN
+
 /* one generation counter per slot; see slot_generation */
 extern pg_atomic_uint32 *slot_generations;
 
@@ -82,5 +84,7 @@ slot_lock_state(LWLock *lock, int index, uint32 generation,
 	*state_generation = current;
 	return true;
 }
+
+IDGEN_INTERNAL_END
 
 #endif							/* IDGEN_SLOT_H */
