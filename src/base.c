@@ -25,6 +25,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rangetypes.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
@@ -129,7 +130,7 @@ idgen_range_datum(IdRange r)
  *		the caller's.  The previous identity goes into *saved.
  */
 void
-idgen_spi_connect_as_owner(Oid relid, OwnerContext *saved)
+idgen_spi_connect_as_owner(Oid relid, OwnerContext * saved)
 {
 	HeapTuple	tuple;
 	Oid			owner;
@@ -153,10 +154,32 @@ idgen_spi_connect_as_owner(Oid relid, OwnerContext *saved)
  *		idgen_spi_connect_as_owner saved.
  */
 void
-idgen_spi_finish_as_owner(const OwnerContext *saved)
+idgen_spi_finish_as_owner(const OwnerContext * saved)
 {
 	SPI_finish();
 	SetUserIdAndSecContext(saved->save_userid, saved->save_sec_context);
+}
+
+/*
+ * idgen_spi_read_latest
+ *		Run a read-only query (nargs parameters of types argtypes, values
+ *		args, none NULL) with SPI connected, under the latest snapshot: it
+ *		sees rows committed after the transaction's snapshot was taken, as
+ *		a claim must (a tag's row, the grants held, as last committed).  At
+ *		most tcount rows (0: all) go into SPI_tuptable; table names what is
+ *		read, for the error.
+ */
+void
+idgen_spi_read_latest(const char *sql, int nargs, Oid *argtypes,
+					  Datum *args, long tcount, const char *table)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL ||
+		SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(),
+							 InvalidSnapshot, true, false,
+							 tcount) != SPI_OK_SELECT)
+		elog(ERROR, "idgen: could not read %s", table);
 }
 
 /*

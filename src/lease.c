@@ -128,7 +128,6 @@ lease_scan(const TagInfo *info, int64 mark, int64 n, bool exact,
 	Oid			argtypes[2] = {TEXTOID, INT8OID};
 	Datum		args[2];
 	OwnerContext as_owner;
-	SPIPlanPtr	plan;
 	bool		found = false;
 	uint64		i;
 
@@ -140,17 +139,13 @@ lease_scan(const TagInfo *info, int64 mark, int64 n, bool exact,
 	args[1] = Int64GetDatum(mark + 1);
 
 	idgen_spi_connect_as_owner(idgen_table_oid("leases"), &as_owner);
-	plan = SPI_prepare("SELECT pg_catalog.lower(range), pg_catalog.upper(range)"
-					   " FROM idgen.leases"
-					   " WHERE tag OPERATOR(pg_catalog.=) $1 AND NOT abandoned"
-					   " AND kind OPERATOR(pg_catalog.=) 'grant'"
-					   " AND pg_catalog.upper(range) OPERATOR(pg_catalog.>) $2"
-					   " ORDER BY 1",
-					   2, argtypes);
-	if (plan == NULL ||
-		SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(),
-							 InvalidSnapshot, true, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "idgen: could not read idgen.leases");
+	idgen_spi_read_latest("SELECT pg_catalog.lower(range), pg_catalog.upper(range)"
+						  " FROM idgen.leases"
+						  " WHERE tag OPERATOR(pg_catalog.=) $1 AND NOT abandoned"
+						  " AND kind OPERATOR(pg_catalog.=) 'grant'"
+						  " AND pg_catalog.upper(range) OPERATOR(pg_catalog.>) $2"
+						  " ORDER BY 1",
+						  2, argtypes, args, 0, "idgen.leases");
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -254,7 +249,6 @@ lease_holdings(const NameData *tag, int max, IdRange **held, char ***proofs,
 	Oid			argtypes[2] = {TEXTOID, INT4OID};
 	Datum		args[2];
 	OwnerContext as_owner;
-	SPIPlanPtr	plan;
 	MemoryContext cxt = CurrentMemoryContext;
 	int			n = 0;
 	uint64		i;
@@ -270,15 +264,11 @@ lease_holdings(const NameData *tag, int max, IdRange **held, char ***proofs,
 	*root_lsn = InvalidXLogRecPtr;
 
 	idgen_spi_connect_as_owner(idgen_table_oid("leases"), &as_owner);
-	plan = SPI_prepare("SELECT pg_catalog.lower(range), pg_catalog.upper(range), proof"
-					   " FROM idgen.leases WHERE tag OPERATOR(pg_catalog.=) $1"
-					   " AND kind OPERATOR(pg_catalog.=) 'grant' AND proof IS NOT NULL"
-					   " ORDER BY 1 DESC LIMIT $2",
-					   2, argtypes);
-	if (plan == NULL ||
-		SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(),
-							 InvalidSnapshot, true, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "idgen: could not read idgen.leases");
+	idgen_spi_read_latest("SELECT pg_catalog.lower(range), pg_catalog.upper(range), proof"
+						  " FROM idgen.leases WHERE tag OPERATOR(pg_catalog.=) $1"
+						  " AND kind OPERATOR(pg_catalog.=) 'grant' AND proof IS NOT NULL"
+						  " ORDER BY 1 DESC LIMIT $2",
+						  2, argtypes, args, 0, "idgen.leases");
 	for (i = 0; i < SPI_processed; i++, n++)
 	{
 		MemoryContext old;
@@ -294,22 +284,18 @@ lease_holdings(const NameData *tag, int max, IdRange **held, char ***proofs,
 											SPI_tuptable->tupdesc, 3));
 		MemoryContextSwitchTo(old);
 	}
-	plan = SPI_prepare("SELECT (SELECT pg_catalog.max(pg_catalog.upper(range)) - 1"
-					   "   FROM idgen.leases WHERE tag OPERATOR(pg_catalog.=) $1),"
-					   " (SELECT pg_catalog.max(root_lsn) FROM idgen.leases),"
-					   " pg_catalog.lower(l.range), pg_catalog.upper(l.range)"
-					   " FROM (SELECT) one LEFT JOIN idgen.leases l"
-					   " ON l.tag OPERATOR(pg_catalog.=) $1"
-					   " AND l.kind OPERATOR(pg_catalog.=) 'local'"
-					   " AND NOT EXISTS (SELECT FROM idgen.leases g"
-					   "   WHERE g.tag OPERATOR(pg_catalog.=) $1"
-					   "   AND g.kind OPERATOR(pg_catalog.=) 'grant'"
-					   "   AND pg_catalog.lower(g.range) OPERATOR(pg_catalog.>=) pg_catalog.upper(l.range))",
-					   1, argtypes);
-	if (plan == NULL ||
-		SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(),
-							 InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "idgen: could not read idgen.leases");
+	idgen_spi_read_latest("SELECT (SELECT pg_catalog.max(pg_catalog.upper(range)) - 1"
+						  "   FROM idgen.leases WHERE tag OPERATOR(pg_catalog.=) $1),"
+						  " (SELECT pg_catalog.max(root_lsn) FROM idgen.leases),"
+						  " pg_catalog.lower(l.range), pg_catalog.upper(l.range)"
+						  " FROM (SELECT) one LEFT JOIN idgen.leases l"
+						  " ON l.tag OPERATOR(pg_catalog.=) $1"
+						  " AND l.kind OPERATOR(pg_catalog.=) 'local'"
+						  " AND NOT EXISTS (SELECT FROM idgen.leases g"
+						  "   WHERE g.tag OPERATOR(pg_catalog.=) $1"
+						  "   AND g.kind OPERATOR(pg_catalog.=) 'grant'"
+						  "   AND pg_catalog.lower(g.range) OPERATOR(pg_catalog.>=) pg_catalog.upper(l.range))",
+						  1, argtypes, args, 1, "idgen.leases");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (!isnull)
 		*top = DatumGetInt64(d);

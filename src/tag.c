@@ -102,17 +102,17 @@ typedef enum TagColumnId
 	COL_LOCALITY,
 	COL_ORDERED,
 	COL_GRANT_SIZE
-} TagColumnId;
+}			TagColumnId;
 
 typedef struct TagColumn
 {
 	const char *name;
 	int64		min;			/* least value (numbers) */
-	int64		max;			/* largest value (numbers); 0: no limit of
-								 * its own */
+	int64		max;			/* largest value (numbers); 0: no limit of its
+								 * own */
 	bool		since_1_1;		/* absent from a 1.0 table */
 	int64		absent;			/* the value when it is absent */
-} TagColumn;
+}			TagColumn;
 
 static const TagColumn tag_columns[] = {
 	[COL_START] = {"start", 1, 0, false, 0},
@@ -223,7 +223,6 @@ tag_read(const NameData *name, TagInfo *info)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
-	SPIPlanPtr	plan;
 	bool		found;
 
 	memset(info, 0, sizeof(TagInfo));
@@ -231,13 +230,9 @@ tag_read(const NameData *name, TagInfo *info)
 	args[0] = CStringGetTextDatum(NameStr(*name));
 
 	SPI_connect();
-	plan = SPI_prepare("SELECT * FROM idgen.tags"
-					   " WHERE tag OPERATOR(pg_catalog.=) $1",
-					   1, argtypes);
-	if (plan == NULL ||
-		SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(),
-							 InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "idgen: could not read idgen.tags");
+	idgen_spi_read_latest("SELECT * FROM idgen.tags"
+						  " WHERE tag OPERATOR(pg_catalog.=) $1",
+						  1, argtypes, args, 1, "idgen.tags");
 	found = SPI_processed == 1;
 	if (found)
 		row_to_info(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, info);
@@ -486,7 +481,7 @@ row_word(HeapTuple row, TupleDesc desc, const char *name, const char *first,
 static bool
 column_value(HeapTuple row, TupleDesc desc, TagColumnId col, Datum *value)
 {
-	const TagColumn *c = &tag_columns[col];
+	const		TagColumn *c = &tag_columns[col];
 
 	if (c->since_1_1 && SPI_fnumber(desc, c->name) <= 0)
 	{
@@ -504,7 +499,7 @@ column_value(HeapTuple row, TupleDesc desc, TagColumnId col, Datum *value)
 static int64
 column_int8(HeapTuple row, TupleDesc desc, TagColumnId col, const char *tag)
 {
-	const TagColumn *c = &tag_columns[col];
+	const		TagColumn *c = &tag_columns[col];
 	Datum		v;
 	bool		present = column_value(row, desc, col, &v);
 
@@ -676,20 +671,16 @@ tag_owned_segment_tags(void)
 {
 	List	   *names = NIL;
 	uint64		i;
-	SPIPlanPtr	plan;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	SPI_connect();
-	plan = SPI_prepare("SELECT t.tag FROM idgen.tags t"
-					   " JOIN pg_catalog.pg_class c ON c.relname OPERATOR(pg_catalog.=) t.tag"
-					   " AND c.relnamespace OPERATOR(pg_catalog.=) 'idgen_seq'::pg_catalog.regnamespace"
-					   " WHERE t.kind OPERATOR(pg_catalog.=) 'segment'"
-					   " AND pg_catalog.pg_has_role(c.relowner, 'USAGE')"
-					   " ORDER BY 1", 0, NULL);
-	if (plan == NULL ||
-		SPI_execute_snapshot(plan, NULL, NULL, GetLatestSnapshot(),
-							 InvalidSnapshot, true, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "idgen: could not read idgen.tags");
+	idgen_spi_read_latest("SELECT t.tag FROM idgen.tags t"
+						  " JOIN pg_catalog.pg_class c ON c.relname OPERATOR(pg_catalog.=) t.tag"
+						  " AND c.relnamespace OPERATOR(pg_catalog.=) 'idgen_seq'::pg_catalog.regnamespace"
+						  " WHERE t.kind OPERATOR(pg_catalog.=) 'segment'"
+						  " AND pg_catalog.pg_has_role(c.relowner, 'USAGE')"
+						  " ORDER BY 1",
+						  0, NULL, NULL, 0, "idgen.tags");
 	for (i = 0; i < SPI_processed; i++)
 	{
 		MemoryContext old = MemoryContextSwitchTo(cxt);
