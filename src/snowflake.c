@@ -5,13 +5,12 @@
  *	  across every database and backend of a server, and the background
  *	  worker that keeps their durable time lease.
  *
- * State.  Shared memory holds one state for the server: the logical time
- * and sequence of the last ID issued, packed as (tick << seq_bits) | seq,
- * so that the next state is simply Max(state + 1, wall << seq_bits): a
- * sequence that runs out within a tick carries into the next tick
- * (borrows it), and a clock that goes back cannot pull the state down.
- * The state is advanced by compare-and-swap: one per ID, whatever the
- * database.
+ * State.  Shared memory holds one time state for the server, in
+ * snowflake_time.c (below this file and node_id.c, which both work on it):
+ * the logical time and sequence of the last ID issued, advanced by
+ * compare-and-swap, one per ID, whatever the database; the clock's high
+ * mark; the lease and what backends asked it to cover; the floor.  This
+ * file keeps the lease keeper's own state.
  *
  * Clock.  The logical time may lead the wall clock (after borrowing, or when
  * the clock went back), by at most idgen.snowflake_max_clock_ahead.  Past that
@@ -76,29 +75,17 @@
  * deadline, after the lease and with a read barrier in between; see the
  * ordering rules at the top of node_id.c), and the lease never covers a tick
  * above what the root's registry records for the id held (the "cap",
- * node_id_cap()): keeper_extend caps every extension, under mutex, and reads
- * the lease sequence first so that a capped extension never sets the durable
- * mark back.  When the id changes, node_id.c stops the lease
- * (snowflake_stop_lease) and raises the floor and state above every tick
- * issued or leased before (snowflake_raise_floor), so that IDs stay
+ * node_id_cap()): keeper_extend caps every extension, under the time
+ * state's mutex, and reads the lease sequence first so that a capped
+ * extension never sets the durable mark back.  When the id changes,
+ * node_id.c stops the lease (snowflake_stop_lease) and raises the floor
+ * and state above every tick issued or leased before
+ * (snowflake_raise_floor, both in snowflake_time.c), so that IDs stay
  * strictly increasing and a reused id continues above its previous
  * holder's IDs.
  *
- * Locking protocol (for everything in SnowflakeShared):
- *	- state, wall_max, warned and wanted are atomics changed by
- *	  compare-and-swap, without a lock: this is the fast path.  wall_max is
- *	  written at most once per tick; wanted only when a backend asks for
- *	  more lease.
- *	- floor is set by the keeper, before it sets "loaded" (after a write
- *	  barrier); with a leased node id, node_id.c also raises it (and state)
- *	  by compare-and-swap when the id changes.  It only grows, and is read
- *	  without a lock.
- *	- lease is written by the keeper, after the new value is durable; it
- *	  only grows, except when the sequence that holds it is dropped: then
- *	  snowflake_object_access cuts it (compare-and-swap) below the next
- *	  tick, and when a leased node id changes or goes (snowflake_stop_lease,
- *	  under mutex).  With a leased node id the keeper writes it under mutex,
- *	  capped by node_id_cap() read there.  It is read without a lock.
+ * Locking protocol (for everything in SnowflakeShared; the time state's is
+ * at the top of snowflake_time.c):
  *	- mutex (a spinlock) protects keeper_latch, keeper_running,
  *	  launched_at, next_launch and status; "attempts" is bumped after every
  *	  attempt of a keeper to serve, under mutex.  keeper_running and
@@ -106,6 +93,10 @@
  *	  decision to start a keeper is taken under mutex.
  *	- lease_cv is broadcast after every attempt and whenever a keeper
  *	  exits; waiters need no lock.
+ *	- mutex is never held together with the time state's mutex: a keeper
+ *	  that decides to exit (under mutex) while node_id.c cuts the lease is
+ *	  started again by the next backend that needs the lease (lease_ask,
+ *	  at every wake of lease_wait; an exiting keeper broadcasts lease_cv).
  *
  *-------------------------------------------------------------------------
  */
@@ -139,6 +130,7 @@
 #include "durable.h"
 #include "node_id.h"
 #include "snowflake.h"
+#include "snowflake_time.h"
 #include "worker.h"
 
 PG_FUNCTION_INFO_V1(idgen_snowflake_id);
@@ -170,17 +162,12 @@ typedef enum KeeperStatus
 	KEEPER_FAILED				/* its last attempt raised an error */
 } KeeperStatus;
 
-/* the generator of the server; see the locking protocol above */
+/*
+ * the lease keeper of the server (its time state is snowflake_time.c's);
+ * see the locking protocol above
+ */
 typedef struct SnowflakeShared
 {
-	pg_atomic_uint64 state;		/* (tick << seq_bits) | seq of the last ID */
-	pg_atomic_uint64 lease;		/* last tick covered by the durable lease */
-	pg_atomic_uint64 wall_max;	/* latest wall clock tick seen */
-	pg_atomic_uint64 warned;	/* wall_max a clock warning was given for */
-	pg_atomic_uint64 wanted;	/* tick backends asked the lease to cover */
-	pg_atomic_uint32 loaded;	/* floor, state and lease are set */
-	pg_atomic_uint64 floor;		/* first tick after the lease read at load, or
-								 * after a node id change */
 	slock_t		mutex;
 	Latch	   *keeper_latch;	/* the keeper's, while it runs */
 	bool		keeper_running; /* a keeper was started and has not exited */
@@ -206,6 +193,7 @@ void
 snowflake_shmem_request(void)
 {
 	RequestAddinShmemSpace(sizeof(SnowflakeShared));
+	snowflake_time_shmem_request();
 }
 
 /*
@@ -218,18 +206,12 @@ snowflake_shmem_startup(void)
 {
 	bool		found;
 
+	snowflake_time_shmem_startup();
 	sf = ShmemInitStruct("idgen snowflake", sizeof(SnowflakeShared), &found);
 	if (found)
 		return;
 
 	memset(sf, 0, sizeof(SnowflakeShared));
-	pg_atomic_init_u64(&sf->state, 0);
-	pg_atomic_init_u64(&sf->lease, 0);
-	pg_atomic_init_u64(&sf->wall_max, 0);
-	pg_atomic_init_u64(&sf->warned, 0);
-	pg_atomic_init_u64(&sf->wanted, 0);
-	pg_atomic_init_u32(&sf->loaded, 0);
-	pg_atomic_init_u64(&sf->floor, 0);
 	SpinLockInit(&sf->mutex);
 	sf->status = KEEPER_ABSENT;
 	ConditionVariableInit(&sf->lease_cv);
@@ -355,6 +337,7 @@ keeper_report(KeeperStatus status)
 static void
 keeper_load(Oid seqoid)
 {
+	SnowflakeTime *st = snowflake_time;
 	int64		last;
 	int64		seen;
 	int64		floor;
@@ -364,8 +347,8 @@ keeper_load(Oid seqoid)
 							   snowflake_layout.unit_ms);
 	/* a leased node id may have raised the floor already */
 	snowflake_raise_floor(Max(last + 1, 0));
-	floor = (int64) pg_atomic_read_u64(&sf->floor);
-	pg_atomic_write_u64(&sf->lease, (uint64) (floor - 1));
+	floor = (int64) pg_atomic_read_u64(&st->floor);
+	pg_atomic_write_u64(&st->lease, (uint64) (floor - 1));
 
 	/*
 	 * Before the restart the clock read at least this: the lease ran at most
@@ -374,10 +357,10 @@ keeper_load(Oid seqoid)
 	 */
 	seen = last - snowflake_ms_to_ticks(snowflake_lease_ms) -
 		snowflake_ms_to_ticks(snowflake_max_clock_ahead);
-	pg_atomic_write_u64(&sf->wall_max, (uint64) Max(seen, 0));
-	pg_atomic_write_u64(&sf->warned, 0);
+	pg_atomic_write_u64(&st->wall_max, (uint64) Max(seen, 0));
+	pg_atomic_write_u64(&st->warned, 0);
 	pg_write_barrier();
-	pg_atomic_write_u32(&sf->loaded, 1);
+	pg_atomic_write_u32(&st->loaded, 1);
 }
 
 /*
@@ -389,22 +372,23 @@ keeper_load(Oid seqoid)
 static void
 keeper_extend(Oid seqoid)
 {
-	int64		wanted = (int64) pg_atomic_read_u64(&sf->wanted);
+	SnowflakeTime *st = snowflake_time;
+	int64		wanted = (int64) pg_atomic_read_u64(&st->wanted);
 	int64		logical;
 	int64		lease;
 	int64		durable;
 
-	logical = (int64) (pg_atomic_read_u64(&sf->state) >>
+	logical = (int64) (pg_atomic_read_u64(&st->state) >>
 					   snowflake_layout.seq_bits);
 	lease = Max(Max(wanted, logical),
 				Max(snowflake_wall_tick(),
-					(int64) pg_atomic_read_u64(&sf->floor))) +
+					(int64) pg_atomic_read_u64(&st->floor))) +
 		snowflake_ms_to_ticks(snowflake_lease_ms);
 	lease = Min(lease, snowflake_layout.max_tick);
 	if (!snowflake_layout.node_auto)
 	{
 		durable_advance(seqoid, snowflake_tick_to_unix_ms(lease));
-		pg_atomic_write_u64(&sf->lease, (uint64) lease);
+		pg_atomic_write_u64(&st->lease, (uint64) lease);
 		return;
 	}
 
@@ -421,9 +405,9 @@ keeper_extend(Oid seqoid)
 		durable_advance(seqoid, snowflake_tick_to_unix_ms(lease));
 		durable = lease;
 	}
-	SpinLockAcquire(&sf->mutex);
-	pg_atomic_write_u64(&sf->lease, (uint64) Min(durable, node_id_cap()));
-	SpinLockRelease(&sf->mutex);
+	SpinLockAcquire(&st->mutex);
+	pg_atomic_write_u64(&st->lease, (uint64) Min(durable, node_id_cap()));
+	SpinLockRelease(&st->mutex);
 }
 
 /*
@@ -434,7 +418,8 @@ keeper_extend(Oid seqoid)
 static int64
 lease_wanted(void)
 {
-	int64		wanted = (int64) pg_atomic_read_u64(&sf->wanted);
+	SnowflakeTime *st = snowflake_time;
+	int64		wanted = (int64) pg_atomic_read_u64(&st->wanted);
 
 	if (snowflake_layout.node_auto)
 		wanted = Min(wanted, node_id_cap());
@@ -476,6 +461,7 @@ lease_sequence(void)
 static bool
 lease_keep(void)
 {
+	SnowflakeTime *st = snowflake_time;
 	Oid			seqoid = lease_sequence();
 
 	if (!OidIsValid(seqoid) || !durable_lock(seqoid))
@@ -486,12 +472,12 @@ lease_keep(void)
 		durable_unlock(seqoid);
 		return false;
 	}
-	if (pg_atomic_read_u32(&sf->loaded) == 0)
+	if (pg_atomic_read_u32(&st->loaded) == 0)
 	{
 		keeper_load(seqoid);
 		keeper_extend(seqoid);
 	}
-	else if (lease_wanted() > (int64) pg_atomic_read_u64(&sf->lease))
+	else if (lease_wanted() > (int64) pg_atomic_read_u64(&st->lease))
 		keeper_extend(seqoid);
 	durable_unlock(seqoid);
 	return true;
@@ -505,8 +491,10 @@ lease_keep(void)
 static bool
 lease_work_pending(void)
 {
-	return pg_atomic_read_u32(&sf->loaded) == 0 ||
-		lease_wanted() > (int64) pg_atomic_read_u64(&sf->lease);
+	SnowflakeTime *st = snowflake_time;
+
+	return pg_atomic_read_u32(&st->loaded) == 0 ||
+		lease_wanted() > (int64) pg_atomic_read_u64(&st->lease);
 }
 
 /*
@@ -625,10 +613,11 @@ idgen_snowflake_keeper_main(Datum arg)
 static void
 lease_ask(int64 need)
 {
-	uint64		wanted = pg_atomic_read_u64(&sf->wanted);
+	SnowflakeTime *st = snowflake_time;
+	uint64		wanted = pg_atomic_read_u64(&st->wanted);
 
 	while ((int64) wanted < need &&
-		   !pg_atomic_compare_exchange_u64(&sf->wanted, &wanted,
+		   !pg_atomic_compare_exchange_u64(&st->wanted, &wanted,
 										   (uint64) need))
 		;
 	/* the keeper decides to exit under mutex, after reading "wanted" */
@@ -649,6 +638,7 @@ void
 snowflake_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 						int subId)
 {
+	SnowflakeTime *st = snowflake_time;
 	uint64		lease;
 	uint64		cut;
 
@@ -666,10 +656,10 @@ snowflake_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			 get_rel_namespace(objectId) != idgen_schema_oid())
 		return;
 
-	cut = (pg_atomic_read_u64(&sf->state) >> snowflake_layout.seq_bits) - 1;
-	lease = pg_atomic_read_u64(&sf->lease);
+	cut = (pg_atomic_read_u64(&st->state) >> snowflake_layout.seq_bits) - 1;
+	lease = pg_atomic_read_u64(&st->lease);
 	while ((int64) lease > (int64) cut &&
-		   !pg_atomic_compare_exchange_u64(&sf->lease, &lease, cut))
+		   !pg_atomic_compare_exchange_u64(&st->lease, &lease, cut))
 		;
 }
 
@@ -720,17 +710,18 @@ typedef struct LeaseWait
 static bool
 lease_answered(void *arg)
 {
+	SnowflakeTime *st = snowflake_time;
 	LeaseWait  *w = (LeaseWait *) arg;
 	uint32		now_attempts;
 	KeeperStatus status;
 
 	for (;;)
 	{
-		if (pg_atomic_read_u32(&sf->loaded) != 0 &&
-			(int64) pg_atomic_read_u64(&sf->lease) >= w->need)
+		if (pg_atomic_read_u32(&st->loaded) != 0 &&
+			(int64) pg_atomic_read_u64(&st->lease) >= w->need)
 			return true;
 		if (!(snowflake_layout.node_auto &&
-			  pg_atomic_read_u32(&sf->loaded) != 0 &&
+			  pg_atomic_read_u32(&st->loaded) != 0 &&
 			  w->need > node_id_cap()))
 			break;
 		/* waits on node_id.c's condition variable, which cancels ours */
@@ -798,10 +789,11 @@ lease_wait(int64 need)
 static void
 clock_went_back(int64 seen, int64 wall)
 {
-	uint64		warned = pg_atomic_read_u64(&sf->warned);
+	SnowflakeTime *st = snowflake_time;
+	uint64		warned = pg_atomic_read_u64(&st->warned);
 
 	if ((int64) warned >= seen ||
-		!pg_atomic_compare_exchange_u64(&sf->warned, &warned, (uint64) seen))
+		!pg_atomic_compare_exchange_u64(&st->warned, &warned, (uint64) seen))
 		return;
 	/* a leased node id's deadline, kept in wall clock terms, moved on */
 	if (snowflake_layout.node_auto)
@@ -839,12 +831,13 @@ clock_ahead(int64 tick, int64 wall)
 static int64
 snowflake_next(void)
 {
+	SnowflakeTime *st = snowflake_time;
 	const SnowflakeLayout *l = &snowflake_layout;
 	int			waited = 0;
 
 	for (;;)
 	{
-		int64		seen = (int64) pg_atomic_read_u64(&sf->wall_max);
+		int64		seen = (int64) pg_atomic_read_u64(&st->wall_max);
 		int64		wall;
 		int64		base;
 		int64		lease;
@@ -857,14 +850,14 @@ snowflake_next(void)
 		pg_read_barrier();
 		wall = snowflake_wall_tick();
 		if (wall > seen)
-			(void) pg_atomic_compare_exchange_u64(&sf->wall_max,
+			(void) pg_atomic_compare_exchange_u64(&st->wall_max,
 												  (uint64 *) &seen,
 												  (uint64) wall);
 		else if (wall < seen)
 			clock_went_back(seen, wall);
 
-		base = Max(wall, (int64) pg_atomic_read_u64(&sf->floor));
-		lease = (int64) pg_atomic_read_u64(&sf->lease);
+		base = Max(wall, (int64) pg_atomic_read_u64(&st->floor));
+		lease = (int64) pg_atomic_read_u64(&st->lease);
 		node_part = l->node_part;
 		if (l->node_auto)
 		{
@@ -878,7 +871,7 @@ snowflake_next(void)
 			else
 				node_part = node_id_part_slow();
 		}
-		old = pg_atomic_read_u64(&sf->state);
+		old = pg_atomic_read_u64(&st->state);
 		for (;;)
 		{
 			next = Max(old + 1, (uint64) base << l->seq_bits);
@@ -886,7 +879,7 @@ snowflake_next(void)
 			if (tick > lease || tick > l->max_tick ||
 				(tick - base) * l->unit_ms > snowflake_max_clock_ahead)
 				break;
-			if (pg_atomic_compare_exchange_u64(&sf->state, &old, next))
+			if (pg_atomic_compare_exchange_u64(&st->state, &old, next))
 			{
 				/* less than half a lease left: have it extended ahead */
 				if (lease - tick < lease_half())
@@ -924,73 +917,6 @@ snowflake_next(void)
 			waited += excess;
 		}
 	}
-}
-
-/*
- * snowflake_high_tick
- *		The highest tick this server may have issued or leased, or may
- *		issue next: the clock, the logical time, the lease and what
- *		backends asked it to cover.  A leased node id is asked to cover a
- *		lease length above it.
- */
-int64
-snowflake_high_tick(void)
-{
-	int64		high = snowflake_wall_tick();
-
-	high = Max(high, (int64) (pg_atomic_read_u64(&sf->state) >>
-							  snowflake_layout.seq_bits));
-	high = Max(high, (int64) pg_atomic_read_u64(&sf->lease));
-	high = Max(high, (int64) pg_atomic_read_u64(&sf->wanted));
-	high = Max(high, (int64) pg_atomic_read_u64(&sf->floor));
-	return high;
-}
-
-/*
- * snowflake_stop_lease
- *		A leased node id changes or goes: cut the lease below the next tick,
- *		so that no ID is issued until it is extended again (within the new
- *		cap, which node_id.c set to none first), and return the lease as it
- *		was, the highest tick an ID may have been issued with.
- */
-int64
-snowflake_stop_lease(void)
-{
-	int64		lease;
-	int64		cut;
-
-	SpinLockAcquire(&sf->mutex);
-	lease = (int64) pg_atomic_read_u64(&sf->lease);
-	cut = (int64) (pg_atomic_read_u64(&sf->state) >>
-				   snowflake_layout.seq_bits) - 1;
-	if (lease > cut)
-		pg_atomic_write_u64(&sf->lease, (uint64) cut);
-	SpinLockRelease(&sf->mutex);
-	return lease;
-}
-
-/*
- * snowflake_raise_floor
- *		Let every later ID have a tick of at least tick: raise the floor
- *		(from which the lead over the clock is counted) and the state, by
- *		compare-and-swap; neither ever goes down.
- */
-void
-snowflake_raise_floor(int64 tick)
-{
-	uint64		floor = pg_atomic_read_u64(&sf->floor);
-	uint64		state = pg_atomic_read_u64(&sf->state);
-	uint64		min_state;
-
-	if (tick <= 0)
-		return;
-	while ((int64) floor < tick &&
-		   !pg_atomic_compare_exchange_u64(&sf->floor, &floor, (uint64) tick))
-		;
-	min_state = ((uint64) tick << snowflake_layout.seq_bits) - 1;
-	while (state < min_state &&
-		   !pg_atomic_compare_exchange_u64(&sf->state, &state, min_state))
-		;
 }
 
 /*

@@ -5,8 +5,10 @@
  *	  whole server, persisted through a durable time lease.
  *
  * snowflake_layout.c holds the settings, the layout they define and the
- * decode functions; snowflake.c the generator and its lease keeper.  The
- * locking protocol is described at the top of snowflake.c.
+ * decode functions; snowflake_time.c the server's time state
+ * (snowflake_time.h); snowflake.c the generator and its lease keeper.  The
+ * locking protocols are described at the top of snowflake_time.c and
+ * snowflake.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,7 +37,8 @@ typedef struct SnowflakeLayout
 	int64		epoch_ms;		/* idgen.snowflake_epoch as Unix time in ms */
 	int64		max_tick;		/* last tick the time field holds */
 	int64		node_part;		/* idgen.snowflake_node_id << seq_bits */
-	bool		node_auto;		/* idgen.snowflake_node_id = auto: leased (node_id.c) */
+	bool		node_auto;		/* idgen.snowflake_node_id = auto: leased
+								 * (node_id.c) */
 	int			deadline_shift; /* of a node id's deadline (node_id.c) */
 	int64		seq_mask;
 	int64		max_id;
@@ -61,11 +64,6 @@ extern void snowflake_shmem_startup(void);
 extern void snowflake_object_access(ObjectAccessType access, Oid classId,
 									Oid objectId, int subId);
 extern PGDLLEXPORT void idgen_snowflake_keeper_main(Datum arg);
-
-/* for a node id leased from the root (node_id.c) */
-extern int64 snowflake_high_tick(void);
-extern int64 snowflake_stop_lease(void);
-extern void snowflake_raise_floor(int64 tick);
 
 /*
  * snowflake_floor_div
