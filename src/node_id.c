@@ -23,7 +23,8 @@
  * runway worker renews every L/8 (at once when a backend needs more, or
  * when the last attempt failed), sending the id it holds, whether its
  * lease ran out here ("lapsed"), and its time high-water mark T
- * (snowflake_high_tick: clock, logical time, snowflake lease).  The root
+ * (snowflake_high_tick: clock, logical time, snowflake reservation).
+ * The root
  *	- renews the row of the same node name and instance: leased_until =
  *	  now + L, time mark raised to T + L (never lowered);
  *	- records a row it has no record of (it went back): the same;
@@ -36,7 +37,7 @@
  *
  * What the node enforces.
  *	- The cap.  No ID has a tick above the time mark the registry holds
- *	  for its node id: snowflake.c never extends its lease beyond
+ *	  for its node id: snowflake.c never extends its reservation beyond
  *	  node_id_cap().  A later holder of the id starts above that mark, so
  *	  the two cannot issue the same ID even if the earlier one lived on
  *	  (paused, its clock wrong): uniqueness rests on the registry's marks,
@@ -52,10 +53,10 @@
  *	  id, which matters when the marks are lost (below).
  *	- A new id.  When the root answers with an id other than the one held,
  *	  or with a floor, snowflake_id() stops (the word says none, the cap
- *	  none, the lease is cut), the floor and state are raised above the
- *	  old lease and the registry's previous mark, and only then is the new
- *	  id published: IDs stay strictly increasing, and above everything the
- *	  id's earlier holders issued.
+ *	  none, the snowflake reservation is cut), the floor and state are
+ *	  raised above the old reservation and the registry's previous mark,
+ *	  and only then is the new id published: IDs stay strictly increasing,
+ *	  and above everything the id's earlier holders issued.
  *
  * A root that went back (restored from a backup, to a point in time, or
  * failed over to an asynchronous standby) may have lost rows or marks.
@@ -86,15 +87,15 @@
  *	- word is written by the runway worker (by compare-and-swap, in
  *	  make_word), and its deadline cleared by backends (compare-and-swap)
  *	  when the clock went back; read without a lock.  next_id reads it
- *	  after the snowflake lease, with a read barrier in between, and the
- *	  worker publishes a new id only after it cut the lease, raised the
- *	  state and set the cap, with a write barrier in between: a call that
- *	  sees the new id sees a lease that is within its cap, or one so old
- *	  that the raised state lies above it.
+ *	  after the snowflake reservation, with a read barrier in between, and
+ *	  the worker publishes a new id only after it cut the reservation,
+ *	  raised the state and set the cap, with a write barrier in between: a
+ *	  call that sees the new id sees a reservation that is within its cap,
+ *	  or one so old that the raised state lies above it.
  *	- cap is written only by the worker, read without a lock; when it goes
- *	  down (a new id) the worker sets it to none before it cuts the lease
- *	  under the mutex of snowflake_time.c, and the keeper caps under that
- *	  mutex too.
+ *	  down (a new id) the worker sets it to none before it cuts the
+ *	  snowflake reservation under the mutex of snowflake_time.c, and the
+ *	  keeper caps under that mutex too.
  *	- mutex (a spinlock) protects node_id, deadline, sent, sent_at,
  *	  lease_ms, state, state_since, attempts, renew_now, error and
  *	  worker_latch.  Only the worker writes them, except renew_now (set by
@@ -339,7 +340,7 @@ timestamptz_to_ms(TimestampTz ts)
 /*
  * node_id_cap
  *		The last tick the root's registry covers for the node id held, or
- *		-1: the snowflake lease is never extended beyond it.
+ *		-1: the snowflake reservation is never extended beyond it.
  */
 int64
 node_id_cap(void)
@@ -526,9 +527,9 @@ node_id_renewed(void *arg)
 
 /*
  * node_id_need_cap
- *		The snowflake lease must cover tick need, above the cap: ask the
- *		worker for a renewal (which records a later time mark) and wait for
- *		its attempt, NODE_ID_WAIT_MS at most.  Raises an error when the cap
+ *		The snowflake reservation must cover tick need, above the cap: ask
+ *		the worker for a renewal (which records a later time mark) and wait
+ *		for its attempt, NODE_ID_WAIT_MS at most.  Raises an error when the cap
  *		still lies below need.
  */
 void
@@ -817,7 +818,7 @@ switch_id(const NodeIdRequest *req, int id, int lease_ms, bool has_floor,
 	pg_atomic_write_u64(&nid->cap, (uint64) INT64CONST(-1));
 	pg_memory_barrier();
 
-	first = snowflake_stop_lease() + 1;
+	first = snowflake_stop_reservation() + 1;
 	if (has_floor)
 		first = Max(first, ms_to_tick(floor_ms) + 1);
 	snowflake_raise_floor(first);

@@ -2,11 +2,12 @@
  *
  * snowflake.h
  *	  Snowflake IDs: time | node | sequence, strictly increasing across a
- *	  whole server, persisted through a durable time lease.
+ *	  whole server, persisted through a durable time reservation (the
+ *	  settings and the README call it the lease of snowflake IDs).
  *
  * snowflake_layout.c holds the settings, the layout they define and the
  * decode functions; snowflake_time.c the server's time state
- * (snowflake_time.h); snowflake.c the generator and its lease keeper.  The
+ * (snowflake_time.h); snowflake.c the generator and its keeper.  The
  * locking protocols are described at the top of snowflake_time.c and
  * snowflake.c.
  *
@@ -48,7 +49,7 @@ extern SnowflakeLayout snowflake_layout;
 
 /* settings (snowflake_layout.c) */
 extern int	snowflake_max_clock_ahead;
-extern int	snowflake_lease_ms;
+extern int	snowflake_lease_ms; /* idgen.snowflake_lease: of a reservation */
 extern char *snowflake_database;
 
 extern void snowflake_define_settings(void);

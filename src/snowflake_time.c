@@ -3,11 +3,12 @@
  * snowflake_time.c
  *	  The time state of the server's snowflake IDs in shared memory: the
  *	  logical time and sequence of the last ID issued, the clock's high
- *	  mark, the lease (the last tick IDs may be issued with), what backends
- *	  asked the lease to cover, and the floor.  snowflake.c issues IDs from
- *	  it and its lease keeper loads and extends the lease; node_id.c reads
- *	  it, stops the lease and raises the floor when a leased node id
- *	  changes.  It calls neither.
+ *	  mark, the reservation (the last tick IDs may be issued with, durable:
+ *	  what the settings and the README call the lease of snowflake IDs),
+ *	  what backends asked the reservation to cover, and the floor.
+ *	  snowflake.c issues IDs from it and its keeper loads and extends the
+ *	  reservation; node_id.c reads it, stops the reservation and raises the
+ *	  floor when a leased node id changes.  It calls neither.
  *
  * State.  The logical time and sequence of the last ID issued are packed as
  * (tick << seq_bits) | seq, so that the next state is simply
@@ -15,25 +16,26 @@
  * carries into the next tick (borrows it), and a clock that goes back
  * cannot pull the state down.  The state is advanced by compare-and-swap:
  * one per ID, whatever the database.  No ID is issued with a tick above the
- * lease, nor with one below the floor, from which the lead over the clock
- * is counted (see the header comment of snowflake.c).
+ * reservation, nor with one below the floor, from which the lead over the
+ * clock is counted (see the header comment of snowflake.c).
  *
  * Locking protocol (for everything in SnowflakeTime):
  *	- state, wall_max, warned and wanted are atomics changed by
  *	  compare-and-swap, without a lock: this is the fast path.  wall_max is
  *	  written at most once per tick; wanted only when a backend asks for
- *	  more lease.
+ *	  more reservation.
  *	- floor is set by the keeper, before it sets "loaded" (after a write
  *	  barrier); with a leased node id, node_id.c also raises it (and state)
  *	  by compare-and-swap when the id changes (snowflake_raise_floor).  It
  *	  only grows, and is read without a lock.
- *	- lease is written by the keeper, after the new value is durable; it
- *	  only grows, except when the sequence that holds it is dropped: then
- *	  snowflake_object_access cuts it (compare-and-swap) below the next
- *	  tick, and when a leased node id changes or goes (snowflake_stop_lease,
- *	  under mutex).  With a leased node id the keeper writes it under mutex,
- *	  capped by node_id_cap() read there.  It is read without a lock.
- *	- mutex (a spinlock) serialises those two writes of the lease, and
+ *	- reservation is written by the keeper, after the new value is
+ *	  durable; it only grows, except when the sequence that holds it is
+ *	  dropped: then snowflake_object_access cuts it (compare-and-swap)
+ *	  below the next tick, and when a leased node id changes or goes
+ *	  (snowflake_stop_reservation, under mutex).  With a leased node id the
+ *	  keeper writes it under mutex, capped by node_id_cap() read there.  It
+ *	  is read without a lock.
+ *	- mutex (a spinlock) serialises those two writes of the reservation, and
  *	  nothing else; no other lock is taken while it is held.  The keeper's
  *	  own state has a lock of its own (snowflake.c).
  *
@@ -77,7 +79,7 @@ snowflake_time_shmem_startup(void)
 
 	memset(st, 0, sizeof(SnowflakeTime));
 	pg_atomic_init_u64(&st->state, 0);
-	pg_atomic_init_u64(&st->lease, 0);
+	pg_atomic_init_u64(&st->reservation, 0);
 	pg_atomic_init_u64(&st->wall_max, 0);
 	pg_atomic_init_u64(&st->warned, 0);
 	pg_atomic_init_u64(&st->wanted, 0);
@@ -88,10 +90,10 @@ snowflake_time_shmem_startup(void)
 
 /*
  * snowflake_high_tick
- *		The highest tick this server may have issued or leased, or may
- *		issue next: the clock, the logical time, the lease and what
+ *		The highest tick this server may have issued or reserved, or may
+ *		issue next: the clock, the logical time, the reservation and what
  *		backends asked it to cover.  A leased node id is asked to cover a
- *		lease length above it.
+ *		reservation length above it.
  */
 int64
 snowflake_high_tick(void)
@@ -101,34 +103,35 @@ snowflake_high_tick(void)
 
 	high = Max(high, (int64) (pg_atomic_read_u64(&st->state) >>
 							  snowflake_layout.seq_bits));
-	high = Max(high, (int64) pg_atomic_read_u64(&st->lease));
+	high = Max(high, (int64) pg_atomic_read_u64(&st->reservation));
 	high = Max(high, (int64) pg_atomic_read_u64(&st->wanted));
 	high = Max(high, (int64) pg_atomic_read_u64(&st->floor));
 	return high;
 }
 
 /*
- * snowflake_stop_lease
- *		A leased node id changes or goes: cut the lease below the next tick,
- *		so that no ID is issued until it is extended again (within the new
- *		cap, which node_id.c set to none first), and return the lease as it
- *		was, the highest tick an ID may have been issued with.
+ * snowflake_stop_reservation
+ *		A leased node id changes or goes: cut the reservation below the next
+ *		tick, so that no ID is issued until it is extended again (within the
+ *		new cap, which node_id.c set to none first), and return the
+ *		reservation as it was, the highest tick an ID may have been issued
+ *		with.
  */
 int64
-snowflake_stop_lease(void)
+snowflake_stop_reservation(void)
 {
 	SnowflakeTime *st = snowflake_time;
-	int64		lease;
+	int64		reservation;
 	int64		cut;
 
 	SpinLockAcquire(&st->mutex);
-	lease = (int64) pg_atomic_read_u64(&st->lease);
+	reservation = (int64) pg_atomic_read_u64(&st->reservation);
 	cut = (int64) (pg_atomic_read_u64(&st->state) >>
 				   snowflake_layout.seq_bits) - 1;
-	if (lease > cut)
-		pg_atomic_write_u64(&st->lease, (uint64) cut);
+	if (reservation > cut)
+		pg_atomic_write_u64(&st->reservation, (uint64) cut);
 	SpinLockRelease(&st->mutex);
-	return lease;
+	return reservation;
 }
 
 /*
