@@ -23,7 +23,8 @@
  * runway worker renews every L/8 (at once when a backend needs more, or
  * when the last attempt failed), sending the id it holds, whether its
  * lease ran out here ("lapsed"), and its time high-water mark T
- * (snowflake_high_tick: clock, logical time, snowflake lease).  The root
+ * (snowflake_high_tick: clock, logical time, snowflake reservation).
+ * The root
  *	- renews the row of the same node name and instance: leased_until =
  *	  now + L, time mark raised to T + L (never lowered);
  *	- records a row it has no record of (it went back): the same;
@@ -36,7 +37,7 @@
  *
  * What the node enforces.
  *	- The cap.  No ID has a tick above the time mark the registry holds
- *	  for its node id: snowflake.c never extends its lease beyond
+ *	  for its node id: snowflake.c never extends its reservation beyond
  *	  node_id_cap().  A later holder of the id starts above that mark, so
  *	  the two cannot issue the same ID even if the earlier one lived on
  *	  (paused, its clock wrong): uniqueness rests on the registry's marks,
@@ -52,10 +53,10 @@
  *	  id, which matters when the marks are lost (below).
  *	- A new id.  When the root answers with an id other than the one held,
  *	  or with a floor, snowflake_id() stops (the word says none, the cap
- *	  none, the lease is cut), the floor and state are raised above the
- *	  old lease and the registry's previous mark, and only then is the new
- *	  id published: IDs stay strictly increasing, and above everything the
- *	  id's earlier holders issued.
+ *	  none, the snowflake reservation is cut), the floor and state are
+ *	  raised above the old reservation and the registry's previous mark,
+ *	  and only then is the new id published: IDs stay strictly increasing,
+ *	  and above everything the id's earlier holders issued.
  *
  * A root that went back (restored from a backup, to a point in time, or
  * failed over to an asynchronous standby) may have lost rows or marks.
@@ -86,14 +87,15 @@
  *	- word is written by the runway worker (by compare-and-swap, in
  *	  make_word), and its deadline cleared by backends (compare-and-swap)
  *	  when the clock went back; read without a lock.  next_id reads it
- *	  after the snowflake lease, with a read barrier in between, and the
- *	  worker publishes a new id only after it cut the lease, raised the
- *	  state and set the cap, with a write barrier in between: a call that
- *	  sees the new id sees a lease that is within its cap, or one so old
- *	  that the raised state lies above it.
+ *	  after the snowflake reservation, with a read barrier in between, and
+ *	  the worker publishes a new id only after it cut the reservation,
+ *	  raised the state and set the cap, with a write barrier in between: a
+ *	  call that sees the new id sees a reservation that is within its cap,
+ *	  or one so old that the raised state lies above it.
  *	- cap is written only by the worker, read without a lock; when it goes
- *	  down (a new id) the worker sets it to none before snowflake.c cuts
- *	  the lease under its mutex, and the keeper caps under that mutex too.
+ *	  down (a new id) the worker sets it to none before it cuts the
+ *	  snowflake reservation under the mutex of snowflake_time.c, and the
+ *	  keeper caps under that mutex too.
  *	- mutex (a spinlock) protects node_id, deadline, sent, sent_at,
  *	  lease_ms, state, state_since, attempts, renew_now, error and
  *	  worker_latch.  Only the worker writes them, except renew_now (set by
@@ -134,6 +136,7 @@
 #include "durable.h"
 #include "node_id.h"
 #include "snowflake.h"
+#include "snowflake_time.h"
 #include "tag.h"
 #include "worker.h"
 
@@ -337,7 +340,7 @@ timestamptz_to_ms(TimestampTz ts)
 /*
  * node_id_cap
  *		The last tick the root's registry covers for the node id held, or
- *		-1: the snowflake lease is never extended beyond it.
+ *		-1: the snowflake reservation is never extended beyond it.
  */
 int64
 node_id_cap(void)
@@ -431,6 +434,42 @@ node_id_unavailable(int id, const char *error)
 			 errhint("The runway worker leases one by itself once the root server named by \"idgen.root\" gives one; see idgen.snowflake_node and the server log.")));
 }
 
+/* a backend's wait for a usable node id (node_id_part_slow) */
+typedef struct NodeIdWait
+{
+	TimestampTz start;			/* when the wait began */
+	int			id;				/* the id held, or -1 */
+	bool		usable;			/* id is held, before its deadline */
+	char		error[NODE_ID_ERROR_LEN];	/* why the last attempt failed */
+} NodeIdWait;
+
+/*
+ * node_id_known
+ *		Whether a backend waiting for a node id (a NodeIdWait) is done: one
+ *		is held before its deadline (usable), or there is no point waiting
+ *		longer (one is held past its deadline, the worker made its first
+ *		attempt, there is no worker, or NODE_ID_WAIT_MS passed).
+ */
+static bool
+node_id_known(void *arg)
+{
+	NodeIdWait *w = (NodeIdWait *) arg;
+	int64		deadline;
+	uint32		attempts;
+
+	SpinLockAcquire(&nid->mutex);
+	w->id = nid->node_id;
+	deadline = nid->deadline;
+	attempts = nid->attempts;
+	strlcpy(w->error, nid->error, sizeof(w->error));
+	SpinLockRelease(&nid->mutex);
+
+	w->usable = w->id >= 0 && node_clock() < deadline;
+	return w->usable || w->id >= 0 || attempts > 0 || !IsUnderPostmaster ||
+		TimestampDifferenceExceeds(w->start, GetCurrentTimestamp(),
+								   NODE_ID_WAIT_MS);
+}
+
 /*
  * node_id_part_slow
  *		The node part of the next ID, when the fast path's word does not
@@ -441,60 +480,71 @@ node_id_unavailable(int id, const char *error)
 int64
 node_id_part_slow(void)
 {
-	TimestampTz start = GetCurrentTimestamp();
-	int			id;
-	char		error[NODE_ID_ERROR_LEN];
+	NodeIdWait	w;
 
-	for (;;)
-	{
-		int64		deadline;
-		uint32		attempts;
-
-		SpinLockAcquire(&nid->mutex);
-		id = nid->node_id;
-		deadline = nid->deadline;
-		attempts = nid->attempts;
-		strlcpy(error, nid->error, sizeof(error));
-		SpinLockRelease(&nid->mutex);
-
-		if (id >= 0 && node_clock() < deadline)
-		{
-			/* cheap when no sleep was prepared */
-			ConditionVariableCancelSleep();
-			return (int64) id << snowflake_layout.seq_bits;
-		}
-		if (id >= 0 || attempts > 0 || !IsUnderPostmaster ||
-			TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
-									   NODE_ID_WAIT_MS))
-			break;
-		/* the first call prepares the sleep and returns at once */
-		(void) ConditionVariableTimedSleep(&nid->cv, 100,
-										   idgen_wait_event(IDGEN_WAIT_NODE_ID));
-	}
-	ConditionVariableCancelSleep();
-	node_id_unavailable(id, error);
+	w.start = GetCurrentTimestamp();
+	/* the common case first, without preparing a sleep */
+	if (!node_id_known(&w))
+		(void) worker_wait_for(&nid->cv, node_id_known, &w, 100, false,
+							   IDGEN_WAIT_NODE_ID);
+	if (w.usable)
+		return (int64) w.id << snowflake_layout.seq_bits;
+	node_id_unavailable(w.id, w.error);
 	pg_unreachable();
+}
+
+/* a backend's wait for a renewal (node_id_need_cap) */
+typedef struct NodeIdCapWait
+{
+	int64		need;			/* the tick the cap must reach */
+	TimestampTz start;			/* when the wait began */
+	uint32		attempts;		/* the worker's attempts before it */
+} NodeIdCapWait;
+
+/*
+ * node_id_renewed
+ *		Whether a backend waiting for the cap (a NodeIdCapWait) is done: the
+ *		cap reached need, or the worker made an attempt since the request,
+ *		or there is no point waiting longer (no worker, one that made
+ *		attempts before and left, or NODE_ID_WAIT_MS passed).
+ */
+static bool
+node_id_renewed(void *arg)
+{
+	NodeIdCapWait *w = (NodeIdCapWait *) arg;
+	bool		attempted;
+	Latch	   *latch;
+
+	SpinLockAcquire(&nid->mutex);
+	attempted = nid->attempts != w->attempts;
+	latch = nid->worker_latch;
+	SpinLockRelease(&nid->mutex);
+	return attempted || node_id_cap() >= w->need || !IsUnderPostmaster ||
+		(latch == NULL && w->attempts > 0) ||
+		TimestampDifferenceExceeds(w->start, GetCurrentTimestamp(),
+								   NODE_ID_WAIT_MS);
 }
 
 /*
  * node_id_need_cap
- *		The snowflake lease must cover tick need, above the cap: ask the
- *		worker for a renewal (which records a later time mark) and wait for
- *		its attempt, NODE_ID_WAIT_MS at most.  Raises an error when the cap
+ *		The snowflake reservation must cover tick need, above the cap: ask
+ *		the worker for a renewal (which records a later time mark) and wait
+ *		for its attempt, NODE_ID_WAIT_MS at most.  Raises an error when the cap
  *		still lies below need.
  */
 void
 node_id_need_cap(int64 need)
 {
-	TimestampTz start = GetCurrentTimestamp();
-	uint32		attempts;
+	NodeIdCapWait w;
 	Latch	   *latch;
 	int			id;
 	int64		deadline;
 	char		error[NODE_ID_ERROR_LEN];
 
+	w.need = need;
+	w.start = GetCurrentTimestamp();
 	SpinLockAcquire(&nid->mutex);
-	attempts = nid->attempts;
+	w.attempts = nid->attempts;
 	nid->renew_now = true;
 	latch = nid->worker_latch;
 	SpinLockRelease(&nid->mutex);
@@ -502,24 +552,8 @@ node_id_need_cap(int64 need)
 		SetLatch(latch);
 
 	/* a worker not started yet makes its first attempt anyway */
-	ConditionVariablePrepareToSleep(&nid->cv);
-	for (;;)
-	{
-		bool		attempted;
-
-		SpinLockAcquire(&nid->mutex);
-		attempted = nid->attempts != attempts;
-		latch = nid->worker_latch;
-		SpinLockRelease(&nid->mutex);
-		if (attempted || node_id_cap() >= need || !IsUnderPostmaster ||
-			(latch == NULL && attempts > 0) ||
-			TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
-									   NODE_ID_WAIT_MS))
-			break;
-		(void) ConditionVariableTimedSleep(&nid->cv, 100,
-										   idgen_wait_event(IDGEN_WAIT_NODE_ID_CAP));
-	}
-	ConditionVariableCancelSleep();
+	(void) worker_wait_for(&nid->cv, node_id_renewed, &w, 100, false,
+						   IDGEN_WAIT_NODE_ID_CAP);
 	if (node_id_cap() >= need)
 		return;
 
@@ -784,7 +818,7 @@ switch_id(const NodeIdRequest *req, int id, int lease_ms, bool has_floor,
 	pg_atomic_write_u64(&nid->cap, (uint64) INT64CONST(-1));
 	pg_memory_barrier();
 
-	first = snowflake_stop_lease() + 1;
+	first = snowflake_stop_reservation() + 1;
 	if (has_floor)
 		first = Max(first, ms_to_tick(floor_ms) + 1);
 	snowflake_raise_floor(first);

@@ -3,47 +3,53 @@
  * snowflake.c
  *	  snowflake_id(): time-ordered IDs, unique and strictly increasing
  *	  across every database and backend of a server, and the background
- *	  worker that keeps their durable time lease.
+ *	  worker that keeps their durable time reservation.
  *
- * State.  Shared memory holds one state for the server: the logical time
- * and sequence of the last ID issued, packed as (tick << seq_bits) | seq,
- * so that the next state is simply Max(state + 1, wall << seq_bits): a
- * sequence that runs out within a tick carries into the next tick
- * (borrows it), and a clock that goes back cannot pull the state down.
- * The state is advanced by compare-and-swap: one per ID, whatever the
- * database.
+ * Words.  The reservation is what the settings, the messages and the README
+ * call the lease of snowflake IDs (idgen.snowflake_lease, the sequence
+ * idgen.snowflake_lease_end, the worker "idgen snowflake lease keeper", the
+ * wait event IdgenSnowflakeLease); those names stay.  In the code it is the
+ * reservation, so as not to be confused with a node's leases from a root
+ * (lease.c) and the lease of a node id (node_id.c).
+ *
+ * State.  Shared memory holds one time state for the server, in
+ * snowflake_time.c (below this file and node_id.c, which both work on it):
+ * the logical time and sequence of the last ID issued, advanced by
+ * compare-and-swap, one per ID, whatever the database; the clock's high
+ * mark; the reservation and what backends asked it to cover; the floor.
+ * This file keeps the keeper's own state.
  *
  * Clock.  The logical time may lead the wall clock (after borrowing, or when
  * the clock went back), by at most idgen.snowflake_max_clock_ahead.  Past that
  * a caller sleeps until the clock catches up, for a short bounded time, and
- * then fails.  After a restart the logical time resumes above the lease (the
- * "floor"), however far the clock is behind; the lead is then counted from the
- * floor, so the bound limits drift, not the resumption.
+ * then fails.  After a restart the logical time resumes above the reservation
+ * (the "floor"), however far the clock is behind; the lead is then counted
+ * from the floor, so the bound limits drift, not the resumption.
  *
- * Lease.  No ID is issued with a tick above the lease, a time high-water
- * mark persisted in the sequence idgen.snowflake_lease_end (as the Unix
- * time in milliseconds at which the last leased tick starts) of one
- * database, idgen.snowflake_database, through durable.c: WAL-logged,
+ * Reservation.  No ID is issued with a tick above the reservation, a time
+ * high-water mark persisted in the sequence idgen.snowflake_lease_end (as
+ * the Unix time in milliseconds at which the last reserved tick starts) of
+ * one database, idgen.snowflake_database, through durable.c: WAL-logged,
  * flushed and replicated to synchronous standbys before it is used.  A
- * sequence gives the lease what every other claim of idgen has (WAL,
+ * sequence gives the reservation what every other claim of idgen has (WAL,
  * replication to standbys, base backups, pg_dump of that database) without
  * a WAL resource manager of our own, whose records no server without idgen
  * preloaded (a standby, a recovery) could replay.  A backend can only
  * reach the sequences of its own database, so a background worker, the
- * lease keeper, connects to idgen.snowflake_database and does every read
- * and extension of the lease for the whole server.  The first backend that
- * needs the lease loads it through the keeper, so that IDs resume above it
- * after a restart, crash or promotion; backends ask for more ahead of need
- * when less than half a lease is left (the asking backend carries on), and
- * wait (bounded) only when they reach its end.  Until the keeper has
- * loaded the lease, and whenever it cannot keep it (the extension is
- * missing in its database), snowflake_id() fails with an error saying why.
- * In single-user mode, which runs no background worker, a backend of that
- * database keeps the lease itself.
+ * keeper, connects to idgen.snowflake_database and does every read and
+ * extension of the reservation for the whole server.  The first backend
+ * that needs the reservation loads it through the keeper, so that IDs
+ * resume above it after a restart, crash or promotion; backends ask for
+ * more ahead of need when less than half a reservation is left (the asking
+ * backend carries on), and wait (bounded) only when they reach its end.
+ * Until the keeper has loaded the reservation, and whenever it cannot keep
+ * it (the extension is missing in its database), snowflake_id() fails with
+ * an error saying why.  In single-user mode, which runs no background
+ * worker, a backend of that database keeps the reservation itself.
  *
  * The keeper connects only while there is work.  A backend that asks for
- * lease starts it as a dynamic background worker when none runs; it
- * connects, serves every request pending, and exits (exit code 0: the
+ * more reservation starts it as a dynamic background worker when none runs;
+ * it connects, serves every request pending, and exits (exit code 0: the
  * postmaster forgets it quietly) once none is left.  A keeper that stayed
  * connected would hold idgen.snowflake_database, so that DROP DATABASE,
  * ALTER DATABASE ... RENAME and CREATE DATABASE ... TEMPLATE of it would
@@ -54,7 +60,7 @@
  * DATABASE waits 5 seconds for other sessions to leave); one that blocks
  * behind them fails once they committed, and the backends waiting for it
  * get the error.  Under constant use that is one short-lived process per
- * half lease (1.5 s by default).  After a failed attempt no keeper is
+ * half reservation (1.5 s by default).  After a failed attempt no keeper is
  * started for KEEPER_RETRY_MS, so a missing extension costs one start a
  * second, not one per call; a worker that could not be registered (no
  * free slot of max_worker_processes) is retried after KEEPER_START_RETRY_MS.
@@ -64,48 +70,41 @@
  * owner may be an ordinary role.  So it sets search_path to pg_catalog,
  * pg_temp whatever the database or role settings say, runs only
  * schema-qualified queries, reads and sets the sequence as its owner under
- * SECURITY_RESTRICTED_OPERATION (durable.c), and accepts as the lease only
- * a sequence idgen.snowflake_lease_end that is a member of the extension
- * idgen: a schema idgen and a sequence of that name created by the
- * database's owner where the extension is missing would otherwise let that
- * role own the lease, and set it back.
+ * SECURITY_RESTRICTED_OPERATION (durable.c), and accepts as the reservation
+ * only a sequence idgen.snowflake_lease_end that is a member of the
+ * extension idgen: a schema idgen and a sequence of that name created by
+ * the database's owner where the extension is missing would otherwise let
+ * that role own the reservation, and set it back.
  *
  * Node id.  With idgen.snowflake_node_id = 'auto' the node part of an ID comes
  * from node_id.c, which leases it from the root server: snowflake_next reads
  * it once per call from shared memory (one word holding the id and a coarse
- * deadline, after the lease and with a read barrier in between; see the
- * ordering rules at the top of node_id.c), and the lease never covers a tick
- * above what the root's registry records for the id held (the "cap",
- * node_id_cap()): keeper_extend caps every extension, under mutex, and reads
- * the lease sequence first so that a capped extension never sets the durable
- * mark back.  When the id changes, node_id.c stops the lease
- * (snowflake_stop_lease) and raises the floor and state above every tick
- * issued or leased before (snowflake_raise_floor), so that IDs stay
+ * deadline, after the reservation and with a read barrier in between; see
+ * the ordering rules at the top of node_id.c), and the reservation never
+ * covers a tick above what the root's registry records for the id held (the
+ * "cap", node_id_cap()): keeper_extend caps every extension, under the time
+ * state's mutex, and reads the reservation sequence first so that a capped
+ * extension never sets the durable mark back.  When the id changes,
+ * node_id.c stops the reservation (snowflake_stop_reservation) and raises
+ * the floor and state above every tick issued or reserved before
+ * (snowflake_raise_floor, both in snowflake_time.c), so that IDs stay
  * strictly increasing and a reused id continues above its previous
  * holder's IDs.
  *
- * Locking protocol (for everything in SnowflakeShared):
- *	- state, wall_max, warned and wanted are atomics changed by
- *	  compare-and-swap, without a lock: this is the fast path.  wall_max is
- *	  written at most once per tick; wanted only when a backend asks for
- *	  more lease.
- *	- floor is set by the keeper, before it sets "loaded" (after a write
- *	  barrier); with a leased node id, node_id.c also raises it (and state)
- *	  by compare-and-swap when the id changes.  It only grows, and is read
- *	  without a lock.
- *	- lease is written by the keeper, after the new value is durable; it
- *	  only grows, except when the sequence that holds it is dropped: then
- *	  snowflake_object_access cuts it (compare-and-swap) below the next
- *	  tick, and when a leased node id changes or goes (snowflake_stop_lease,
- *	  under mutex).  With a leased node id the keeper writes it under mutex,
- *	  capped by node_id_cap() read there.  It is read without a lock.
+ * Locking protocol (for everything in SnowflakeShared; the time state's is
+ * at the top of snowflake_time.c):
  *	- mutex (a spinlock) protects keeper_latch, keeper_running,
  *	  launched_at, next_launch and status; "attempts" is bumped after every
  *	  attempt of a keeper to serve, under mutex.  keeper_running and
  *	  keeper_latch are also peeked at without it, as a hint only: a
  *	  decision to start a keeper is taken under mutex.
- *	- lease_cv is broadcast after every attempt and whenever a keeper
+ *	- reservation_cv is broadcast after every attempt and whenever a keeper
  *	  exits; waiters need no lock.
+ *	- mutex is never held together with the time state's mutex: a keeper
+ *	  that decides to exit (under mutex) while node_id.c cuts the
+ *	  reservation is started again by the next backend that needs the
+ *	  reservation (reservation_ask, at every wake of reservation_wait; an
+ *	  exiting keeper broadcasts reservation_cv).
  *
  *-------------------------------------------------------------------------
  */
@@ -139,6 +138,7 @@
 #include "durable.h"
 #include "node_id.h"
 #include "snowflake.h"
+#include "snowflake_time.h"
 #include "worker.h"
 
 PG_FUNCTION_INFO_V1(idgen_snowflake_id);
@@ -146,8 +146,8 @@ PG_FUNCTION_INFO_V1(idgen_snowflake_id);
 /* a caller waits at most this long (or two ticks) for the clock */
 #define SNOWFLAKE_CLOCK_WAIT_MS	100
 
-/* a caller waits at most this long for the lease keeper */
-#define LEASE_WAIT_MS			10000
+/* a caller waits at most this long for the keeper */
+#define RESERVATION_WAIT_MS		10000
 
 /* no keeper is started for this long after a failed attempt */
 #define KEEPER_RETRY_MS			1000
@@ -158,29 +158,26 @@ PG_FUNCTION_INFO_V1(idgen_snowflake_id);
 /* a keeper registered this long ago that never started is given up */
 #define KEEPER_START_TIMEOUT_MS	10000
 
-#define LEASE_SEQUENCE	"snowflake_lease_end"
+/* the sequence that holds the reservation (an SQL-visible name) */
+#define RESERVATION_SEQUENCE	"snowflake_lease_end"
 
-/* what the keeper's last attempt to serve the lease came to */
+/* what the keeper's last attempt to serve the reservation came to */
 typedef enum KeeperStatus
 {
 	KEEPER_ABSENT,				/* no attempt yet */
-	KEEPER_READY,				/* the lease is loaded and kept */
-	KEEPER_NO_EXTENSION,		/* its database lacks the lease sequence */
+	KEEPER_READY,				/* the reservation is loaded and kept */
+	KEEPER_NO_EXTENSION,		/* its database lacks the sequence */
 	KEEPER_NO_SLOT,				/* it could not be started */
 	KEEPER_FAILED				/* its last attempt raised an error */
 } KeeperStatus;
 
-/* the generator of the server; see the locking protocol above */
+/*
+ * the keeper of the server's reservation (its time state is
+ * snowflake_time.c's);
+ * see the locking protocol above
+ */
 typedef struct SnowflakeShared
 {
-	pg_atomic_uint64 state;		/* (tick << seq_bits) | seq of the last ID */
-	pg_atomic_uint64 lease;		/* last tick covered by the durable lease */
-	pg_atomic_uint64 wall_max;	/* latest wall clock tick seen */
-	pg_atomic_uint64 warned;	/* wall_max a clock warning was given for */
-	pg_atomic_uint64 wanted;	/* tick backends asked the lease to cover */
-	pg_atomic_uint32 loaded;	/* floor, state and lease are set */
-	pg_atomic_uint64 floor;		/* first tick after the lease read at load, or
-								 * after a node id change */
 	slock_t		mutex;
 	Latch	   *keeper_latch;	/* the keeper's, while it runs */
 	bool		keeper_running; /* a keeper was started and has not exited */
@@ -188,12 +185,12 @@ typedef struct SnowflakeShared
 	TimestampTz next_launch;	/* none is started before this */
 	KeeperStatus status;
 	uint32		attempts;		/* the keepers' attempts to serve so far */
-	ConditionVariable lease_cv;
+	ConditionVariable reservation_cv;
 } SnowflakeShared;
 
 static SnowflakeShared *sf = NULL;
 
-IDGEN_NORETURN_BEGIN static void lease_unavailable(KeeperStatus status)
+IDGEN_NORETURN_BEGIN static void reservation_unavailable(KeeperStatus status)
 			IDGEN_NORETURN_END;
 IDGEN_NORETURN_BEGIN static void clock_ahead(int64 tick,
 											 int64 wall) IDGEN_NORETURN_END;
@@ -206,6 +203,7 @@ void
 snowflake_shmem_request(void)
 {
 	RequestAddinShmemSpace(sizeof(SnowflakeShared));
+	snowflake_time_shmem_request();
 }
 
 /*
@@ -218,27 +216,21 @@ snowflake_shmem_startup(void)
 {
 	bool		found;
 
+	snowflake_time_shmem_startup();
 	sf = ShmemInitStruct("idgen snowflake", sizeof(SnowflakeShared), &found);
 	if (found)
 		return;
 
 	memset(sf, 0, sizeof(SnowflakeShared));
-	pg_atomic_init_u64(&sf->state, 0);
-	pg_atomic_init_u64(&sf->lease, 0);
-	pg_atomic_init_u64(&sf->wall_max, 0);
-	pg_atomic_init_u64(&sf->warned, 0);
-	pg_atomic_init_u64(&sf->wanted, 0);
-	pg_atomic_init_u32(&sf->loaded, 0);
-	pg_atomic_init_u64(&sf->floor, 0);
 	SpinLockInit(&sf->mutex);
 	sf->status = KEEPER_ABSENT;
-	ConditionVariableInit(&sf->lease_cv);
+	ConditionVariableInit(&sf->reservation_cv);
 }
 
 /*
  * keeper_register
- *		Start a lease keeper (a dynamic background worker that is never
- *		restarted); false if no worker slot is free.
+ *		Start a keeper (a dynamic background worker that is never restarted);
+ *		false if no worker slot is free.
  */
 static bool
 keeper_register(void)
@@ -304,16 +296,16 @@ keeper_start(void)
 	sf->next_launch = TimestampTzPlusMilliseconds(now, KEEPER_START_RETRY_MS);
 	sf->status = KEEPER_NO_SLOT;
 	SpinLockRelease(&sf->mutex);
-	ConditionVariableBroadcast(&sf->lease_cv);
+	ConditionVariableBroadcast(&sf->reservation_cv);
 }
 
 /*
- * lease_half
- *		Half a lease length in ticks, at least one; recomputed only when the
- *		setting changed at a reload.
+ * reservation_half
+ *		Half a reservation length (idgen.snowflake_lease) in ticks, at least
+ *		one; recomputed only when the setting changed at a reload.
  */
 static inline int64
-lease_half(void)
+reservation_half(void)
 {
 	static int	cached_ms = -1;
 	static int64 cached_half = 1;
@@ -343,68 +335,70 @@ keeper_report(KeeperStatus status)
 	if (status != KEEPER_READY)
 		sf->next_launch = retry;
 	SpinLockRelease(&sf->mutex);
-	ConditionVariableBroadcast(&sf->lease_cv);
+	ConditionVariableBroadcast(&sf->reservation_cv);
 }
 
 /*
  * keeper_load
- *		Resume above the persisted lease: set floor, state, lease and the
- *		clock's high mark, once per server start.  The caller holds
- *		durable_lock on the lease sequence.
+ *		Resume above the persisted reservation: set floor, state, reservation
+ *		and the clock's high mark, once per server start.  The caller holds
+ *		durable_lock on the reservation sequence.
  */
 static void
 keeper_load(Oid seqoid)
 {
+	SnowflakeTime *st = snowflake_time;
 	int64		last;
 	int64		seen;
 	int64		floor;
 
-	/* the lease sequence starts at 0: nothing leased yet */
+	/* the reservation sequence starts at 0: nothing reserved yet */
 	last = snowflake_floor_div(durable_read(seqoid) - snowflake_layout.epoch_ms,
 							   snowflake_layout.unit_ms);
 	/* a leased node id may have raised the floor already */
 	snowflake_raise_floor(Max(last + 1, 0));
-	floor = (int64) pg_atomic_read_u64(&sf->floor);
-	pg_atomic_write_u64(&sf->lease, (uint64) (floor - 1));
+	floor = (int64) pg_atomic_read_u64(&st->floor);
+	pg_atomic_write_u64(&st->reservation, (uint64) (floor - 1));
 
 	/*
-	 * Before the restart the clock read at least this: the lease ran at most
-	 * a lease length and the maximum lead ahead of it.  A clock behind that
-	 * has gone back, which the first call reports.
+	 * Before the restart the clock read at least this: the reservation ran at
+	 * most a reservation length and the maximum lead ahead of it.  A clock
+	 * behind that has gone back, which the first call reports.
 	 */
 	seen = last - snowflake_ms_to_ticks(snowflake_lease_ms) -
 		snowflake_ms_to_ticks(snowflake_max_clock_ahead);
-	pg_atomic_write_u64(&sf->wall_max, (uint64) Max(seen, 0));
-	pg_atomic_write_u64(&sf->warned, 0);
+	pg_atomic_write_u64(&st->wall_max, (uint64) Max(seen, 0));
+	pg_atomic_write_u64(&st->warned, 0);
 	pg_write_barrier();
-	pg_atomic_write_u32(&sf->loaded, 1);
+	pg_atomic_write_u32(&st->loaded, 1);
 }
 
 /*
  * keeper_extend
- *		Make the lease cover what backends asked for, and one lease length
- *		past the current logical time (or the clock, whichever is later).
- *		The caller holds durable_lock on the lease sequence.
+ *		Make the reservation cover what backends asked for, and one reservation
+ *		length past the current logical time (or the clock, whichever is
+ *		later).  The caller holds durable_lock on the reservation sequence.
  */
 static void
 keeper_extend(Oid seqoid)
 {
-	int64		wanted = (int64) pg_atomic_read_u64(&sf->wanted);
+	SnowflakeTime *st = snowflake_time;
+	int64		wanted = (int64) pg_atomic_read_u64(&st->wanted);
 	int64		logical;
-	int64		lease;
+	int64		reservation;
 	int64		durable;
 
-	logical = (int64) (pg_atomic_read_u64(&sf->state) >>
+	logical = (int64) (pg_atomic_read_u64(&st->state) >>
 					   snowflake_layout.seq_bits);
-	lease = Max(Max(wanted, logical),
-				Max(snowflake_wall_tick(),
-					(int64) pg_atomic_read_u64(&sf->floor))) +
+	reservation = Max(Max(wanted, logical),
+					  Max(snowflake_wall_tick(),
+						  (int64) pg_atomic_read_u64(&st->floor))) +
 		snowflake_ms_to_ticks(snowflake_lease_ms);
-	lease = Min(lease, snowflake_layout.max_tick);
+	reservation = Min(reservation, snowflake_layout.max_tick);
 	if (!snowflake_layout.node_auto)
 	{
-		durable_advance(seqoid, snowflake_tick_to_unix_ms(lease));
-		pg_atomic_write_u64(&sf->lease, (uint64) lease);
+		durable_advance(seqoid, snowflake_tick_to_unix_ms(reservation));
+		pg_atomic_write_u64(&st->reservation, (uint64) reservation);
 		return;
 	}
 
@@ -415,26 +409,28 @@ keeper_extend(Oid seqoid)
 	durable = snowflake_floor_div(durable_read(seqoid) -
 								  snowflake_layout.epoch_ms,
 								  snowflake_layout.unit_ms);
-	lease = Min(lease, node_id_cap());
-	if (lease > durable)
+	reservation = Min(reservation, node_id_cap());
+	if (reservation > durable)
 	{
-		durable_advance(seqoid, snowflake_tick_to_unix_ms(lease));
-		durable = lease;
+		durable_advance(seqoid, snowflake_tick_to_unix_ms(reservation));
+		durable = reservation;
 	}
-	SpinLockAcquire(&sf->mutex);
-	pg_atomic_write_u64(&sf->lease, (uint64) Min(durable, node_id_cap()));
-	SpinLockRelease(&sf->mutex);
+	SpinLockAcquire(&st->mutex);
+	pg_atomic_write_u64(&st->reservation,
+						(uint64) Min(durable, node_id_cap()));
+	SpinLockRelease(&st->mutex);
 }
 
 /*
- * lease_wanted
- *		The tick backends asked the lease to cover, as far as the keeper may
- *		extend it: with a leased node id, no further than its cap.
+ * reservation_wanted
+ *		The tick backends asked the reservation to cover, as far as the keeper
+ *		may extend it: with a leased node id, no further than its cap.
  */
 static int64
-lease_wanted(void)
+reservation_wanted(void)
 {
-	int64		wanted = (int64) pg_atomic_read_u64(&sf->wanted);
+	SnowflakeTime *st = snowflake_time;
+	int64		wanted = (int64) pg_atomic_read_u64(&st->wanted);
 
 	if (snowflake_layout.node_auto)
 		wanted = Min(wanted, node_id_cap());
@@ -442,14 +438,14 @@ lease_wanted(void)
 }
 
 /*
- * lease_sequence
- *		The lease sequence of the current database, idgen's member
+ * reservation_sequence
+ *		The reservation sequence of the current database, idgen's member
  *		idgen.snowflake_lease_end, or InvalidOid if there is none.  A
  *		relation of that name that the extension does not own is not the
- *		lease (see "Trust" in the header comment).
+ *		reservation (see "Trust" in the header comment).
  */
 static Oid
-lease_sequence(void)
+reservation_sequence(void)
 {
 	Oid			extoid = get_extension_oid("idgen", true);
 	Oid			nspoid;
@@ -460,7 +456,7 @@ lease_sequence(void)
 	nspoid = idgen_schema_oid();
 	if (!OidIsValid(nspoid))
 		return InvalidOid;
-	seqoid = get_relname_relid(LEASE_SEQUENCE, nspoid);
+	seqoid = get_relname_relid(RESERVATION_SEQUENCE, nspoid);
 	if (!OidIsValid(seqoid) ||
 		getExtensionOfObject(RelationRelationId, seqoid) != extoid)
 		return InvalidOid;
@@ -468,45 +464,49 @@ lease_sequence(void)
 }
 
 /*
- * lease_keep
- *		Load the lease if that is still to do, and extend it if a backend
- *		asked for more, from the lease sequence of the current database;
+ * reservation_keep
+ *		Load the reservation if that is still to do, and extend it if a backend
+ *		asked for more, from the reservation sequence of the current database;
  *		false if it has none.  The caller is in a transaction.
  */
 static bool
-lease_keep(void)
+reservation_keep(void)
 {
-	Oid			seqoid = lease_sequence();
+	SnowflakeTime *st = snowflake_time;
+	Oid			seqoid = reservation_sequence();
 
 	if (!OidIsValid(seqoid) || !durable_lock(seqoid))
 		return false;
 	/* still the extension's, now that it is locked */
-	if (lease_sequence() != seqoid)
+	if (reservation_sequence() != seqoid)
 	{
 		durable_unlock(seqoid);
 		return false;
 	}
-	if (pg_atomic_read_u32(&sf->loaded) == 0)
+	if (pg_atomic_read_u32(&st->loaded) == 0)
 	{
 		keeper_load(seqoid);
 		keeper_extend(seqoid);
 	}
-	else if (lease_wanted() > (int64) pg_atomic_read_u64(&sf->lease))
+	else if (reservation_wanted() >
+			 (int64) pg_atomic_read_u64(&st->reservation))
 		keeper_extend(seqoid);
 	durable_unlock(seqoid);
 	return true;
 }
 
 /*
- * lease_work_pending
- *		Whether the lease is still to be loaded, or a backend asked for more
- *		than it covers.
+ * reservation_work_pending
+ *		Whether the reservation is still to be loaded, or a backend asked for
+ *		more than it covers.
  */
 static bool
-lease_work_pending(void)
+reservation_work_pending(void)
 {
-	return pg_atomic_read_u32(&sf->loaded) == 0 ||
-		lease_wanted() > (int64) pg_atomic_read_u64(&sf->lease);
+	SnowflakeTime *st = snowflake_time;
+
+	return pg_atomic_read_u32(&st->loaded) == 0 ||
+		reservation_wanted() > (int64) pg_atomic_read_u64(&st->reservation);
 }
 
 /*
@@ -524,7 +524,7 @@ keeper_serve(void)
 	PG_TRY();
 	{
 		worker_xact_begin("keeping the snowflake lease");
-		status = lease_keep() ? KEEPER_READY : KEEPER_NO_EXTENSION;
+		status = reservation_keep() ? KEEPER_READY : KEEPER_NO_EXTENSION;
 		worker_xact_commit();
 	}
 	PG_CATCH();
@@ -566,8 +566,8 @@ keeper_exit(int code, Datum arg)
 
 /*
  * idgen_snowflake_keeper_main
- *		Entry point of the lease keeper: connect to idgen.snowflake_database,
- *		serve the lease while backends ask, then exit (see the header
+ *		Entry point of the keeper: connect to idgen.snowflake_database,
+ *		serve the reservation while backends ask, then exit (see the header
  *		comment).  A failed attempt ends it too: backends start another one
  *		when they ask again, KEEPER_RETRY_MS later at the earliest.
  */
@@ -598,10 +598,10 @@ idgen_snowflake_keeper_main(Datum arg)
 		/*
 		 * Decide and say so in one step: a backend that asked before it is
 		 * served by this keeper, one that asks after it sees none running and
-		 * starts another (lease_ask raises "wanted", then looks).
+		 * starts another (reservation_ask raises "wanted", then looks).
 		 */
 		SpinLockAcquire(&sf->mutex);
-		done = failed || !lease_work_pending();
+		done = failed || !reservation_work_pending();
 		if (done)
 		{
 			sf->keeper_latch = NULL;
@@ -613,22 +613,23 @@ idgen_snowflake_keeper_main(Datum arg)
 	}
 
 	/* keeper_exit has nothing more to report */
-	ConditionVariableBroadcast(&sf->lease_cv);
+	ConditionVariableBroadcast(&sf->reservation_cv);
 	proc_exit(0);
 }
 
 /*
- * lease_ask
- *		Ask for the lease to cover tick need, without waiting: a keeper at
- *		work serves it before it exits, or a new one is started.
+ * reservation_ask
+ *		Ask for the reservation to cover tick need, without waiting: a keeper
+ *		at work serves it before it exits, or a new one is started.
  */
 static void
-lease_ask(int64 need)
+reservation_ask(int64 need)
 {
-	uint64		wanted = pg_atomic_read_u64(&sf->wanted);
+	SnowflakeTime *st = snowflake_time;
+	uint64		wanted = pg_atomic_read_u64(&st->wanted);
 
 	while ((int64) wanted < need &&
-		   !pg_atomic_compare_exchange_u64(&sf->wanted, &wanted,
+		   !pg_atomic_compare_exchange_u64(&st->wanted, &wanted,
 										   (uint64) need))
 		;
 	/* the keeper decides to exit under mutex, after reading "wanted" */
@@ -637,19 +638,20 @@ lease_ask(int64 need)
 
 /*
  * snowflake_object_access
- *		object_access_hook: the lease sequence of idgen.snowflake_database,
- *		or that database, is being dropped.  The lease it holds will not
- *		survive the drop, so cut the lease in shared memory to below the
- *		next tick: no further ID is issued until the keeper has made a lease
- *		durable again, in whatever sequence is there by then.  Cutting early
- *		is safe whatever the outcome of the drop: it only makes the next
- *		call ask the keeper.
+ *		object_access_hook: the reservation sequence of
+ *		idgen.snowflake_database, or that database, is being dropped.  The
+ *		reservation it holds will not survive the drop, so cut the reservation
+ *		in shared memory to below the next tick: no further ID is issued until
+ *		the keeper has made a reservation durable again, in whatever sequence
+ *		is there by then.  Cutting early is safe whatever the outcome of the
+ *		drop: it only makes the next call ask the keeper.
  */
 void
 snowflake_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 						int subId)
 {
-	uint64		lease;
+	SnowflakeTime *st = snowflake_time;
+	uint64		reservation;
 	uint64		cut;
 
 	if (access != OAT_DROP || subId != 0 || sf == NULL)
@@ -662,24 +664,25 @@ snowflake_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	else if (classId != RelationRelationId ||
 			 MyDatabaseId != get_database_oid(snowflake_database, true) ||
 			 get_rel_relkind(objectId) != RELKIND_SEQUENCE ||
-			 strcmp(get_rel_name(objectId), LEASE_SEQUENCE) != 0 ||
+			 strcmp(get_rel_name(objectId), RESERVATION_SEQUENCE) != 0 ||
 			 get_rel_namespace(objectId) != idgen_schema_oid())
 		return;
 
-	cut = (pg_atomic_read_u64(&sf->state) >> snowflake_layout.seq_bits) - 1;
-	lease = pg_atomic_read_u64(&sf->lease);
-	while ((int64) lease > (int64) cut &&
-		   !pg_atomic_compare_exchange_u64(&sf->lease, &lease, cut))
+	cut = (pg_atomic_read_u64(&st->state) >> snowflake_layout.seq_bits) - 1;
+	reservation = pg_atomic_read_u64(&st->reservation);
+	while ((int64) reservation > (int64) cut &&
+		   !pg_atomic_compare_exchange_u64(&st->reservation, &reservation,
+										   cut))
 		;
 }
 
 /*
- * lease_unavailable
- *		Raise the error for a lease the keeper could not provide: it said
+ * reservation_unavailable
+ *		Raise the error for a reservation the keeper could not provide: it said
  *		why (status), or it did not answer in time.
  */
 static void
-lease_unavailable(KeeperStatus status)
+reservation_unavailable(KeeperStatus status)
 {
 	if (status == KEEPER_NO_EXTENSION)
 		ereport(ERROR,
@@ -701,42 +704,43 @@ lease_unavailable(KeeperStatus status)
 			 errhint("See the server log for its errors; it needs that database to exist, a free background worker slot (\"max_worker_processes\"), and the synchronous standbys, if any, to answer.")));
 }
 
-/* a backend's wait for the lease (lease_wait) */
-typedef struct LeaseWait
+/* a backend's wait for the reservation (reservation_wait) */
+typedef struct ReservationWait
 {
-	int64		need;			/* the tick the lease must cover */
+	int64		need;			/* the tick the reservation must cover */
 	TimestampTz start;			/* when the wait began */
 	uint32		attempts;		/* the keepers' attempts before it */
-} LeaseWait;
+} ReservationWait;
 
 /*
- * lease_answered
- *		Whether the lease is loaded and covers the tick a backend waits for
- *		(a LeaseWait); asks the keeper again if not.  Raises the error once
- *		the keeper reported a failure of an attempt that began after the
- *		request, or after LEASE_WAIT_MS.  A leased node id's cap comes
- *		first: the keeper cannot pass it.
+ * reservation_answered
+ *		Whether the reservation is loaded and covers the tick a backend waits
+ *		for (a ReservationWait); asks the keeper again if not.  Raises the
+ *		error once the keeper reported a failure of an attempt that began after
+ *		the request, or after RESERVATION_WAIT_MS.  A leased node id's cap
+ *		comes first: the keeper cannot pass it.
  */
 static bool
-lease_answered(void *arg)
+reservation_answered(void *arg)
 {
-	LeaseWait  *w = (LeaseWait *) arg;
+	SnowflakeTime *st = snowflake_time;
+	ReservationWait *w = (ReservationWait *) arg;
 	uint32		now_attempts;
 	KeeperStatus status;
 
 	for (;;)
 	{
-		if (pg_atomic_read_u32(&sf->loaded) != 0 &&
-			(int64) pg_atomic_read_u64(&sf->lease) >= w->need)
+		if (pg_atomic_read_u32(&st->loaded) != 0 &&
+			(int64) pg_atomic_read_u64(&st->reservation) >= w->need)
 			return true;
 		if (!(snowflake_layout.node_auto &&
-			  pg_atomic_read_u32(&sf->loaded) != 0 &&
+			  pg_atomic_read_u32(&st->loaded) != 0 &&
 			  w->need > node_id_cap()))
 			break;
 		/* waits on node_id.c's condition variable, which cancels ours */
 		node_id_need_cap(w->need);
 	}
-	lease_ask(w->need);
+	reservation_ask(w->need);
 
 	SpinLockAcquire(&sf->mutex);
 	now_attempts = sf->attempts;
@@ -744,37 +748,38 @@ lease_answered(void *arg)
 	SpinLockRelease(&sf->mutex);
 	if ((now_attempts - w->attempts >= 2 && status != KEEPER_READY) ||
 		TimestampDifferenceExceeds(w->start, GetCurrentTimestamp(),
-								   LEASE_WAIT_MS))
+								   RESERVATION_WAIT_MS))
 	{
 		ConditionVariableCancelSleep();
-		lease_unavailable(status);
+		reservation_unavailable(status);
 	}
 	return false;
 }
 
 /*
- * lease_wait
- *		Have the lease loaded and covering tick need; waits for the keeper
- *		for LEASE_WAIT_MS at most.  Fails as soon as the keeper reports that
- *		it cannot, after an attempt that started after this request.
+ * reservation_wait
+ *		Have the reservation loaded and covering tick need; waits for the
+ *		keeper for RESERVATION_WAIT_MS at most.  Fails as soon as the keeper
+ *		reports that it cannot, after an attempt that started after this
+ *		request.
  */
 static void
-lease_wait(int64 need)
+reservation_wait(int64 need)
 {
-	LeaseWait	w;
+	ReservationWait w;
 
-	/* single-user mode runs no background worker: keep the lease here */
+	/* single-user mode runs no background worker: keep it here */
 	if (!IsUnderPostmaster)
 	{
-		lease_ask(need);
+		reservation_ask(need);
 		if (MyDatabaseId != get_database_oid(snowflake_database, true))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("snowflake IDs are not available in single-user mode outside database \"%s\"",
 							snowflake_database),
 					 errdetail("Without its lease keeper, only the database named by \"idgen.snowflake_database\" can keep the lease.")));
-		if (!lease_keep())
-			lease_unavailable(KEEPER_NO_EXTENSION);
+		if (!reservation_keep())
+			reservation_unavailable(KEEPER_NO_EXTENSION);
 		pg_read_barrier();
 		return;
 	}
@@ -785,8 +790,8 @@ lease_wait(int64 need)
 	w.attempts = sf->attempts;
 	SpinLockRelease(&sf->mutex);
 
-	(void) worker_wait_for(&sf->lease_cv, lease_answered, &w, 100, false,
-						   IDGEN_WAIT_SNOWFLAKE_LEASE);
+	(void) worker_wait_for(&sf->reservation_cv, reservation_answered, &w, 100,
+						   false, IDGEN_WAIT_SNOWFLAKE_LEASE);
 	pg_read_barrier();
 }
 
@@ -798,10 +803,11 @@ lease_wait(int64 need)
 static void
 clock_went_back(int64 seen, int64 wall)
 {
-	uint64		warned = pg_atomic_read_u64(&sf->warned);
+	SnowflakeTime *st = snowflake_time;
+	uint64		warned = pg_atomic_read_u64(&st->warned);
 
 	if ((int64) warned >= seen ||
-		!pg_atomic_compare_exchange_u64(&sf->warned, &warned, (uint64) seen))
+		!pg_atomic_compare_exchange_u64(&st->warned, &warned, (uint64) seen))
 		return;
 	/* a leased node id's deadline, kept in wall clock terms, moved on */
 	if (snowflake_layout.node_auto)
@@ -834,20 +840,21 @@ clock_ahead(int64 tick, int64 wall)
 /*
  * snowflake_next
  *		The next ID of the server: a compare-and-swap on its state, unless
- *		the lease must be extended or the clock is too far behind.
+ *		the reservation must be extended or the clock is too far behind.
  */
 static int64
 snowflake_next(void)
 {
+	SnowflakeTime *st = snowflake_time;
 	const SnowflakeLayout *l = &snowflake_layout;
 	int			waited = 0;
 
 	for (;;)
 	{
-		int64		seen = (int64) pg_atomic_read_u64(&sf->wall_max);
+		int64		seen = (int64) pg_atomic_read_u64(&st->wall_max);
 		int64		wall;
 		int64		base;
-		int64		lease;
+		int64		reservation;
 		int64		node_part;
 		int64		tick;
 		uint64		old;
@@ -857,20 +864,20 @@ snowflake_next(void)
 		pg_read_barrier();
 		wall = snowflake_wall_tick();
 		if (wall > seen)
-			(void) pg_atomic_compare_exchange_u64(&sf->wall_max,
+			(void) pg_atomic_compare_exchange_u64(&st->wall_max,
 												  (uint64 *) &seen,
 												  (uint64) wall);
 		else if (wall < seen)
 			clock_went_back(seen, wall);
 
-		base = Max(wall, (int64) pg_atomic_read_u64(&sf->floor));
-		lease = (int64) pg_atomic_read_u64(&sf->lease);
+		base = Max(wall, (int64) pg_atomic_read_u64(&st->floor));
+		reservation = (int64) pg_atomic_read_u64(&st->reservation);
 		node_part = l->node_part;
 		if (l->node_auto)
 		{
 			uint64		word;
 
-			/* read after the lease (node_id.c): one word, no lock */
+			/* read after the reservation (node_id.c): one word, no lock */
 			pg_read_barrier();
 			word = pg_atomic_read_u64(node_id_word);
 			if (likely((uint64) (wall >> l->deadline_shift) < (word >> 32)))
@@ -878,19 +885,20 @@ snowflake_next(void)
 			else
 				node_part = node_id_part_slow();
 		}
-		old = pg_atomic_read_u64(&sf->state);
+		old = pg_atomic_read_u64(&st->state);
 		for (;;)
 		{
 			next = Max(old + 1, (uint64) base << l->seq_bits);
 			tick = (int64) (next >> l->seq_bits);
-			if (tick > lease || tick > l->max_tick ||
+			if (tick > reservation || tick > l->max_tick ||
 				(tick - base) * l->unit_ms > snowflake_max_clock_ahead)
 				break;
-			if (pg_atomic_compare_exchange_u64(&sf->state, &old, next))
+			if (pg_atomic_compare_exchange_u64(&st->state, &old, next))
 			{
-				/* less than half a lease left: have it extended ahead */
-				if (lease - tick < lease_half())
-					lease_ask(Min(tick + lease_half(), l->max_tick));
+				/* less than half a reservation left: have it extended ahead */
+				if (reservation - tick < reservation_half())
+					reservation_ask(Min(tick + reservation_half(),
+										l->max_tick));
 				return (((int64) next & ~l->seq_mask) << l->node_bits) |
 					node_part | ((int64) next & l->seq_mask);
 			}
@@ -904,8 +912,8 @@ snowflake_next(void)
 							   l->time_bits,
 							   timestamptz_to_str(snowflake_tick_to_timestamptz(tick))),
 					 errhint("Start a new ID space with a later \"idgen.snowflake_epoch\" or a wider time field.")));
-		if (tick > lease)
-			lease_wait(tick);
+		if (tick > reservation)
+			reservation_wait(tick);
 		else
 		{
 			int			excess;
@@ -927,73 +935,6 @@ snowflake_next(void)
 }
 
 /*
- * snowflake_high_tick
- *		The highest tick this server may have issued or leased, or may
- *		issue next: the clock, the logical time, the lease and what
- *		backends asked it to cover.  A leased node id is asked to cover a
- *		lease length above it.
- */
-int64
-snowflake_high_tick(void)
-{
-	int64		high = snowflake_wall_tick();
-
-	high = Max(high, (int64) (pg_atomic_read_u64(&sf->state) >>
-							  snowflake_layout.seq_bits));
-	high = Max(high, (int64) pg_atomic_read_u64(&sf->lease));
-	high = Max(high, (int64) pg_atomic_read_u64(&sf->wanted));
-	high = Max(high, (int64) pg_atomic_read_u64(&sf->floor));
-	return high;
-}
-
-/*
- * snowflake_stop_lease
- *		A leased node id changes or goes: cut the lease below the next tick,
- *		so that no ID is issued until it is extended again (within the new
- *		cap, which node_id.c set to none first), and return the lease as it
- *		was, the highest tick an ID may have been issued with.
- */
-int64
-snowflake_stop_lease(void)
-{
-	int64		lease;
-	int64		cut;
-
-	SpinLockAcquire(&sf->mutex);
-	lease = (int64) pg_atomic_read_u64(&sf->lease);
-	cut = (int64) (pg_atomic_read_u64(&sf->state) >>
-				   snowflake_layout.seq_bits) - 1;
-	if (lease > cut)
-		pg_atomic_write_u64(&sf->lease, (uint64) cut);
-	SpinLockRelease(&sf->mutex);
-	return lease;
-}
-
-/*
- * snowflake_raise_floor
- *		Let every later ID have a tick of at least tick: raise the floor
- *		(from which the lead over the clock is counted) and the state, by
- *		compare-and-swap; neither ever goes down.
- */
-void
-snowflake_raise_floor(int64 tick)
-{
-	uint64		floor = pg_atomic_read_u64(&sf->floor);
-	uint64		state = pg_atomic_read_u64(&sf->state);
-	uint64		min_state;
-
-	if (tick <= 0)
-		return;
-	while ((int64) floor < tick &&
-		   !pg_atomic_compare_exchange_u64(&sf->floor, &floor, (uint64) tick))
-		;
-	min_state = ((uint64) tick << snowflake_layout.seq_bits) - 1;
-	while (state < min_state &&
-		   !pg_atomic_compare_exchange_u64(&sf->state, &state, min_state))
-		;
-}
-
-/*
  * idgen_snowflake_id
  *		snowflake_id(): the next snowflake ID of this server.
  */
@@ -1002,7 +943,7 @@ idgen_snowflake_id(PG_FUNCTION_ARGS)
 {
 	static bool ready = false;
 
-	/* IDs are not issued where the lease could not be extended */
+	/* IDs are not issued where the reservation could not be extended */
 	if (unlikely(XactReadOnly))
 		PreventCommandIfReadOnly("snowflake_id()");
 	idgen_check_not_parallel("snowflake_id");
@@ -1014,7 +955,7 @@ idgen_snowflake_id(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("snowflake IDs are not available in binary-upgrade mode"),
 					 errdetail("pg_upgrade runs the server without the lease keeper of snowflake IDs.")));
-		lease_wait(0);
+		reservation_wait(0);
 		ready = true;
 	}
 	PG_RETURN_INT64(snowflake_next());

@@ -2,11 +2,14 @@
  *
  * snowflake.h
  *	  Snowflake IDs: time | node | sequence, strictly increasing across a
- *	  whole server, persisted through a durable time lease.
+ *	  whole server, persisted through a durable time reservation (the
+ *	  settings and the README call it the lease of snowflake IDs).
  *
  * snowflake_layout.c holds the settings, the layout they define and the
- * decode functions; snowflake.c the generator and its lease keeper.  The
- * locking protocol is described at the top of snowflake.c.
+ * decode functions; snowflake_time.c the server's time state
+ * (snowflake_time.h); snowflake.c the generator and its keeper.  The
+ * locking protocols are described at the top of snowflake_time.c and
+ * snowflake.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,7 +38,8 @@ typedef struct SnowflakeLayout
 	int64		epoch_ms;		/* idgen.snowflake_epoch as Unix time in ms */
 	int64		max_tick;		/* last tick the time field holds */
 	int64		node_part;		/* idgen.snowflake_node_id << seq_bits */
-	bool		node_auto;		/* idgen.snowflake_node_id = auto: leased (node_id.c) */
+	bool		node_auto;		/* idgen.snowflake_node_id = auto: leased
+								 * (node_id.c) */
 	int			deadline_shift; /* of a node id's deadline (node_id.c) */
 	int64		seq_mask;
 	int64		max_id;
@@ -45,7 +49,7 @@ extern SnowflakeLayout snowflake_layout;
 
 /* settings (snowflake_layout.c) */
 extern int	snowflake_max_clock_ahead;
-extern int	snowflake_lease_ms;
+extern int	snowflake_lease_ms; /* idgen.snowflake_lease: of a reservation */
 extern char *snowflake_database;
 
 extern void snowflake_define_settings(void);
@@ -61,11 +65,6 @@ extern void snowflake_shmem_startup(void);
 extern void snowflake_object_access(ObjectAccessType access, Oid classId,
 									Oid objectId, int subId);
 extern PGDLLEXPORT void idgen_snowflake_keeper_main(Datum arg);
-
-/* for a node id leased from the root (node_id.c) */
-extern int64 snowflake_high_tick(void);
-extern int64 snowflake_stop_lease(void);
-extern void snowflake_raise_floor(int64 tick);
 
 /*
  * snowflake_floor_div
