@@ -12,9 +12,10 @@
  * attempt to serve.  worker_wait_for() is the backend's half: it sleeps
  * on that condition variable until the caller's test says the request is
  * answered, or a sleep times out.  The shared state and its locking
- * protocol are the caller's (runway.c, snowflake.c; pool.c, whose backends
- * wait the same way for another backend's claim); nothing here touches
- * shared memory but the condition variable, which needs no lock.
+ * protocol are the caller's (runway.c, snowflake.c, node_id.c; pool.c,
+ * whose backends wait the same way for another backend's claim); nothing
+ * here touches shared memory but the condition variable, which needs no
+ * lock.
  *
  * Wait events.  From PostgreSQL 17 on each kind of wait has its own name
  * (WaitEventExtensionNew), looked up once per process; before, every wait
