@@ -130,7 +130,7 @@ idgen_range_datum(IdRange r)
  *		the caller's.  The previous identity goes into *saved.
  */
 void
-idgen_spi_connect_as_owner(Oid relid, OwnerContext * saved)
+idgen_spi_connect_as_owner(Oid relid, OwnerContext *saved)
 {
 	HeapTuple	tuple;
 	Oid			owner;
@@ -154,7 +154,7 @@ idgen_spi_connect_as_owner(Oid relid, OwnerContext * saved)
  *		idgen_spi_connect_as_owner saved.
  */
 void
-idgen_spi_finish_as_owner(const OwnerContext * saved)
+idgen_spi_finish_as_owner(const OwnerContext *saved)
 {
 	SPI_finish();
 	SetUserIdAndSecContext(saved->save_userid, saved->save_sec_context);

@@ -100,10 +100,10 @@ typedef struct OwnerContext
 {
 	Oid			save_userid;
 	int			save_sec_context;
-}			OwnerContext;
+} OwnerContext;
 
-extern void idgen_spi_connect_as_owner(Oid relid, OwnerContext * saved);
-extern void idgen_spi_finish_as_owner(const OwnerContext * saved);
+extern void idgen_spi_connect_as_owner(Oid relid, OwnerContext *saved);
+extern void idgen_spi_finish_as_owner(const OwnerContext *saved);
 extern void idgen_spi_read_latest(const char *sql, int nargs, Oid *argtypes,
 								  Datum *args, long tcount,
 								  const char *table);

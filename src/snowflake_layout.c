@@ -68,7 +68,7 @@ static const SnowflakePreset presets[] = {
 /* settings */
 static char *snowflake_node_id = NULL;
 static char *snowflake_epoch = NULL;
-static char *deprecated_node_id = NULL;	/* idgen.node_id, until 2.0 */
+static char *deprecated_node_id = NULL; /* idgen.node_id, until 2.0 */
 static char *deprecated_epoch = NULL;	/* idgen.epoch, until 2.0 */
 static int	deprecated_max_clock_ahead = 1000;	/* idgen.max_clock_ahead */
 static int	snowflake_layout_kind = LAYOUT_SNOWFLAKE;

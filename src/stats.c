@@ -90,7 +90,7 @@ static void
 pool_stats(FunctionCallInfo fcinfo, int ncols)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ChunkCopy *copies;
+	ChunkCopy  *copies;
 	int			ncopies;
 	int			pos = 0;
 	int			i;
@@ -168,7 +168,7 @@ Datum
 idgen_backend_ranges(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ChunkCopy *copies;
+	ChunkCopy  *copies;
 	int			ncopies;
 	int			k = 0;
 
@@ -218,7 +218,7 @@ idgen_reset_stats(PG_FUNCTION_ARGS)
 {
 	bool		all = PG_ARGISNULL(0);
 	Oid			only = InvalidOid;
-	ChunkCopy *copies;
+	ChunkCopy  *copies;
 	int			ncopies;
 	int			pos = 0;
 	int			i;

@@ -102,7 +102,7 @@ typedef enum TagColumnId
 	COL_LOCALITY,
 	COL_ORDERED,
 	COL_GRANT_SIZE
-}			TagColumnId;
+} TagColumnId;
 
 typedef struct TagColumn
 {
@@ -112,7 +112,7 @@ typedef struct TagColumn
 								 * own */
 	bool		since_1_1;		/* absent from a 1.0 table */
 	int64		absent;			/* the value when it is absent */
-}			TagColumn;
+} TagColumn;
 
 static const TagColumn tag_columns[] = {
 	[COL_START] = {"start", 1, 0, false, 0},
@@ -481,7 +481,7 @@ row_word(HeapTuple row, TupleDesc desc, const char *name, const char *first,
 static bool
 column_value(HeapTuple row, TupleDesc desc, TagColumnId col, Datum *value)
 {
-	const		TagColumn *c = &tag_columns[col];
+	const TagColumn *c = &tag_columns[col];
 
 	if (c->since_1_1 && SPI_fnumber(desc, c->name) <= 0)
 	{
@@ -499,7 +499,7 @@ column_value(HeapTuple row, TupleDesc desc, TagColumnId col, Datum *value)
 static int64
 column_int8(HeapTuple row, TupleDesc desc, TagColumnId col, const char *tag)
 {
-	const		TagColumn *c = &tag_columns[col];
+	const TagColumn *c = &tag_columns[col];
 	Datum		v;
 	bool		present = column_value(row, desc, col, &v);
 
