@@ -278,12 +278,15 @@ settle(3);
 # the switch, before n2 leases sw: n1's local IDs are adopted
 $n1->safe_psql('ids', "SELECT idgen.alter_tag('sw', source => 'root')");
 $n1->safe_psql('ids', 'INSERT INTO sw SELECT FROM generate_series(1, 100)');
+# the tag on the regional root first, as the README says: a node whose
+# runway asked before its root had the tag was refused, and its claims fail
+# until the runway, backing off, asks again
+$regional->safe_psql('ids', "SELECT idgen.create_tag('sw', source => 'root'); GRANT USAGE ON SEQUENCE idgen_seq.sw TO idgen_node");
 $n2->safe_psql(
 	'ids', q{
 	SELECT idgen.create_tag('sw', source => 'root', region => 50, chunk_max => 10);
 	CREATE TABLE sw (id bigint PRIMARY KEY DEFAULT next_id('sw'), node text NOT NULL DEFAULT 'n2');
 });
-$regional->safe_psql('ids', "SELECT idgen.create_tag('sw', source => 'root'); GRANT USAGE ON SEQUENCE idgen_seq.sw TO idgen_node");
 $n2->safe_psql('ids', 'INSERT INTO sw SELECT FROM generate_series(1, 100)');
 $faults{switch} = 1;
 
