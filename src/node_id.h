@@ -19,6 +19,10 @@
 #include "datatype/timestamp.h"
 #include "port/atomics.h"
 
+#include "base.h"
+
+IDGEN_INTERNAL_BEGIN
+
 /* the answer of the root's idgen.lease_node_id(), as the worker asks it */
 #define NODE_ID_QUERY \
 	"SELECT node_id, lease_ms, floor_ms, cap_ms" \
@@ -57,5 +61,7 @@ extern void node_id_request(NodeIdRequest *req, const char *node,
 extern void node_id_answer(const NodeIdRequest *req,
 						   const struct pg_result *res);
 extern void node_id_no_answer(const char *why);
+
+IDGEN_INTERNAL_END
 
 #endif							/* IDGEN_NODE_ID_H */

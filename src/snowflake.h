@@ -24,6 +24,10 @@
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 
+#include "base.h"
+
+IDGEN_INTERNAL_BEGIN
+
 /* Unix time in milliseconds of the PostgreSQL epoch, 2000-01-01 UTC */
 #define UNIX_MS_AT_PG_EPOCH \
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000)
@@ -64,6 +68,9 @@ extern void snowflake_shmem_request(void);
 extern void snowflake_shmem_startup(void);
 extern void snowflake_object_access(ObjectAccessType access, Oid classId,
 									Oid objectId, int subId);
+
+IDGEN_INTERNAL_END
+
 extern PGDLLEXPORT void idgen_snowflake_keeper_main(Datum arg);
 
 /*

@@ -17,6 +17,10 @@
 #include "port/atomics.h"
 #include "storage/spin.h"
 
+#include "base.h"
+
+IDGEN_INTERNAL_BEGIN
+
 /* the time state of the server; see the locking protocol */
 typedef struct SnowflakeTime
 {
@@ -43,5 +47,7 @@ extern void snowflake_time_shmem_startup(void);
 extern int64 snowflake_high_tick(void);
 extern int64 snowflake_stop_reservation(void);
 extern void snowflake_raise_floor(int64 tick);
+
+IDGEN_INTERNAL_END
 
 #endif							/* IDGEN_SNOWFLAKE_TIME_H */
